@@ -1,0 +1,200 @@
+"""The backend <-> worker contract: jobs, the events a job emits, and where they travel.
+
+Both processes import this module and nothing heavier: it must never import FastAPI,
+SQLAlchemy or torch. Every payload carries ``version``; a reader that sees a version it
+does not know rejects the payload instead of guessing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+PROTOCOL_VERSION = 1
+
+# Redis key layout. Every name is built here so the two sides can never drift apart.
+KEY_PREFIX = "attune"
+WORKER_GROUP = "workers"
+PERSISTER_GROUP = "persisters"
+RESULTS_STREAM = f"{KEY_PREFIX}:results"
+CONTROL_STREAM = f"{KEY_PREFIX}:control"
+
+
+def jobs_stream(model: str) -> str:
+    """One stream per model, so a worker only claims jobs for models it can serve."""
+    return f"{KEY_PREFIX}:jobs:{model}"
+
+
+def events_stream(job_id: str) -> str:
+    return f"{KEY_PREFIX}:events:{job_id}"
+
+
+def cancel_key(job_id: str) -> str:
+    return f"{KEY_PREFIX}:cancel:{job_id}"
+
+
+def worker_key(worker_id: str) -> str:
+    return f"{KEY_PREFIX}:worker:{worker_id}"
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ChatTurn(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class DecodingParams(BaseModel):
+    """Sampling settings; ``None`` means "the model's own default from the registry"."""
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=0)
+    max_new_tokens: int | None = Field(default=None, ge=1, le=2048)
+    seed: int | None = None
+
+
+class _Versioned(BaseModel):
+    version: int = PROTOCOL_VERSION
+
+
+class GenerateJob(_Versioned):
+    """Produce the assistant reply to the last user turn of ``history``."""
+
+    kind: Literal["generate"] = "generate"
+    job_id: str = Field(default_factory=new_job_id)
+    session_id: str
+    user_message_id: int
+    model: str
+    history: list[ChatTurn]
+    params: DecodingParams = Field(default_factory=DecodingParams)
+    request_id: str | None = None
+    enqueued_at: float = Field(default_factory=time.time)
+
+
+class ClassifyJob(_Versioned):
+    """Tag stored texts (journal entries) with a classifier; results go to RESULTS_STREAM."""
+
+    kind: Literal["classify"] = "classify"
+    job_id: str = Field(default_factory=new_job_id)
+    model: str
+    items: list[tuple[int, str]]  # (entry id, text)
+    request_id: str | None = None
+    enqueued_at: float = Field(default_factory=time.time)
+
+
+Job = Annotated[Union[GenerateJob, ClassifyJob], Field(discriminator="kind")]
+job_adapter: TypeAdapter[GenerateJob | ClassifyJob] = TypeAdapter(Job)
+
+
+class EmotionReading(BaseModel):
+    """A classifier's view of one text: the top label and the full distribution."""
+
+    label: str
+    scores: dict[str, float]
+    model: str | None = None
+
+
+class SafetyVerdict(BaseModel):
+    crisis: bool = False
+    toxic: bool = False
+    reasons: list[str] = Field(default_factory=list)
+    resources: list[dict[str, str]] = Field(default_factory=list)
+
+
+class EmotionEvent(_Versioned):
+    """The user's message has been classified; sent before the first token."""
+
+    type: Literal["emotion"] = "emotion"
+    emotion: EmotionReading
+
+
+class TokenEvent(_Versioned):
+    type: Literal["token"] = "token"
+    index: int  # position of this delta in the reply, from 0
+    text: str  # the delta only, never the whole reply so far
+
+
+class DoneEvent(_Versioned):
+    type: Literal["done"] = "done"
+    job_id: str
+    session_id: str
+    user_message_id: int
+    content: str
+    model: str
+    model_version: str
+    finish_reason: Literal["stop", "length", "cancelled", "safety"]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_ms: float | None = None
+    duration_ms: float = 0.0
+    user_emotion: EmotionReading | None = None
+    reply_emotion: EmotionReading | None = None
+    alignment: float | None = None
+    safety: SafetyVerdict = Field(default_factory=SafetyVerdict)
+    extras: dict[str, str | float | int | None] = Field(default_factory=dict)
+    worker_id: str | None = None
+
+
+class ErrorEvent(_Versioned):
+    type: Literal["error"] = "error"
+    job_id: str
+    session_id: str | None = None
+    user_message_id: int | None = None
+    code: str  # machine-readable: model_unavailable, busy, internal, bad_request, ...
+    message: str  # for a person to read
+
+
+class ClassifiedItem(BaseModel):
+    item_id: int
+    reading: EmotionReading
+
+
+class ClassifyResult(_Versioned):
+    type: Literal["classified"] = "classified"
+    job_id: str
+    model: str
+    model_version: str
+    items: list[ClassifiedItem]
+
+
+JobEvent = Annotated[Union[EmotionEvent, TokenEvent, DoneEvent, ErrorEvent], Field(discriminator="type")]
+event_adapter: TypeAdapter[EmotionEvent | TokenEvent | DoneEvent | ErrorEvent] = TypeAdapter(JobEvent)
+
+# What lands on RESULTS_STREAM for the backend's persisters: finished turns and tags.
+Result = Annotated[Union[DoneEvent, ErrorEvent, ClassifyResult], Field(discriminator="type")]
+result_adapter: TypeAdapter[DoneEvent | ErrorEvent | ClassifyResult] = TypeAdapter(Result)
+
+
+class ModelStatus(BaseModel):
+    name: str
+    kind: str
+    state: Literal["available", "loaded", "loading", "unavailable"]
+    reason: str | None = None
+    memory_bytes: int | None = None
+    default: bool = False
+    description: str | None = None
+
+
+class WorkerInfo(_Versioned):
+    worker_id: str
+    host: str
+    pid: int
+    models: list[str]  # models this worker serves (it claims from their streams)
+    statuses: list[ModelStatus] = Field(default_factory=list)
+    started_at: float
+    heartbeat_at: float = Field(default_factory=time.time)
+    active_jobs: int = 0
+
+
+class ControlCommand(_Versioned):
+    """Broadcast to every worker (each reads the control stream from its own position)."""
+
+    action: Literal["load", "unload"]
+    model: str
+    issued_by: str | None = None
