@@ -73,6 +73,10 @@ class GenerateJob(_Versioned):
     model: str
     history: list[ChatTurn]
     params: DecodingParams = Field(default_factory=DecodingParams)
+    # The backend's response-cache key, computed for ``expected_version`` of the model; the
+    # worker echoes it in DoneEvent only when it really served that version.
+    cache_key: str | None = None
+    expected_version: str | None = None
     request_id: str | None = None
     enqueued_at: float = Field(default_factory=time.time)
 
@@ -138,6 +142,7 @@ class DoneEvent(_Versioned):
     alignment: float | None = None
     safety: SafetyVerdict = Field(default_factory=SafetyVerdict)
     extras: dict[str, str | float | int | None] = Field(default_factory=dict)
+    cache_key: str | None = None
     worker_id: str | None = None
 
 
@@ -176,8 +181,10 @@ class ModelStatus(BaseModel):
     kind: str
     state: Literal["available", "loaded", "loading", "unavailable"]
     reason: str | None = None
+    version: str | None = None
     memory_bytes: int | None = None
     default: bool = False
+    chat: bool = True  # answers chat turns (classifiers do not)
     description: str | None = None
 
 
@@ -190,6 +197,7 @@ class WorkerInfo(_Versioned):
     started_at: float
     heartbeat_at: float = Field(default_factory=time.time)
     active_jobs: int = 0
+    queue_depth: dict[str, int] = Field(default_factory=dict)
 
 
 class ControlCommand(_Versioned):

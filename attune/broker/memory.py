@@ -104,6 +104,13 @@ class MemoryBroker:
             for entry_id, job, attempts in self._jobs[model].steal_stale(consumer, min_idle_ms)
         ]
 
+    async def keep_alive(self, consumer: str, deliveries: list[Delivery]) -> None:
+        now = time.monotonic()
+        for delivery in deliveries:
+            pending = self._jobs[delivery.stream].pending.get(delivery.delivery_id)
+            if pending is not None and pending.consumer == consumer:
+                pending.delivered_at = now
+
     async def ack(self, delivery: Delivery) -> None:
         self._jobs[delivery.stream].pending.pop(delivery.delivery_id, None)
 

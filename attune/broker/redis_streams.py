@@ -72,6 +72,13 @@ class RedisBroker:
     def _delivery(stream: str, entry_id: str, fields: dict[str, str], attempts: int = 1) -> Delivery:
         return Delivery(job=contract.job_adapter.validate_json(fields["job"]), delivery_id=entry_id, stream=stream, attempts=attempts)
 
+    async def keep_alive(self, consumer: str, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            await self._redis.xclaim(
+                delivery.stream, contract.WORKER_GROUP, consumer, min_idle_time=0,
+                message_ids=[delivery.delivery_id], justid=True,
+            )
+
     async def ack(self, delivery: Delivery) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xack(delivery.stream, contract.WORKER_GROUP, delivery.delivery_id)

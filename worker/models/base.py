@@ -57,6 +57,8 @@ class GenerationRequest:
     seed: int | None = None
     user_emotion: EmotionReading | None = None  # what the user's message was classified as
     system_prompt: str | None = None
+    # Reply text already streamed by a worker that died: continue after it where the kind can.
+    prefix: str = ""
 
 
 @dataclass

@@ -1,0 +1,180 @@
+"""``attune``: one entry point for every process and chore.
+
+  attune serve          the embedded default: API + UI + worker in one process on :8000
+  attune api            the API alone (production: DATABASE_URL + REDIS_URL), run several
+  attune worker         a model worker process (production), run one per GPU or machine
+  attune migrate        bring the database schema up to date
+  attune create-admin   create an administrator, or promote an existing user
+  attune models         list the registry's models and whether they can load here
+  attune prepare        build the default artifacts (classifiers, retrieval index)
+  attune train / eval   the offline training package (see training/README.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import signal
+import sys
+
+WS_MAX_BYTES = 64 * 1024  # the protocol caps frames at 16 KiB; larger ones get a 1009 close
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in {"train", "eval", "prepare"}:
+        from training.cli import main as training_main
+
+        return training_main(argv)
+
+    parser = argparse.ArgumentParser(prog="attune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="embedded default: API, UI and worker in one process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--skip-prepare", action="store_true", help="do not build missing classifier/retrieval artifacts first")
+    api = commands.add_parser("api", help="the API process (several may run behind nginx)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    worker = commands.add_parser("worker", help="a model worker process")
+    worker.add_argument("--models", help="comma-separated models to serve (default: all in the registry)")
+    worker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    commands.add_parser("migrate", help="apply database migrations")
+    admin = commands.add_parser("create-admin", help="create or promote an administrator")
+    admin.add_argument("email")
+    commands.add_parser("models", help="list models and whether they can load here")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=os.environ.get("ATTUNE_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return {
+        "serve": _serve,
+        "api": _api,
+        "worker": _worker,
+        "migrate": _migrate,
+        "create-admin": _create_admin,
+        "models": _models,
+    }[args.command](args)
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from backend.config import get_settings
+    from backend.db import upgrade
+
+    upgrade(get_settings().resolved_database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.config import get_settings
+    from backend.db import upgrade
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    if not args.skip_prepare:
+        from training.prepare import ensure_default_artifacts
+
+        ensure_default_artifacts(settings.home, progress=True)
+    print(f"Attune is starting on http://{args.host}:{args.port} (embedded mode, data in {settings.home.resolve()})")
+    uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port, ws_max_size=WS_MAX_BYTES)
+    return 0
+
+
+def _api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "backend.main:app_factory", factory=True, host=args.host, port=args.port, workers=args.workers,
+        ws_max_size=WS_MAX_BYTES, proxy_headers=True,
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from worker.config import WorkerSettings
+    from worker.service import WorkerService
+
+    overrides = {}
+    if args.models:
+        overrides["models"] = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.metrics_port:
+        overrides["metrics_port"] = args.metrics_port
+    settings = WorkerSettings(**overrides)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        service = WorkerService.from_settings(settings=settings)
+        if settings.metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.metrics_port, addr="127.0.0.1")
+        try:
+            await service.run(stop)
+        finally:
+            await service.shutdown()
+            await service.broker.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    password = os.environ.get("ATTUNE_ADMIN_PASSWORD") or getpass.getpass("Password for the administrator: ")
+    if len(password) < 8:
+        print("the password needs at least 8 characters", file=sys.stderr)
+        return 2
+    return asyncio.run(_upsert_admin(args.email, password))
+
+
+async def _upsert_admin(email: str, password: str) -> int:
+    from backend import crud
+    from backend.config import get_settings
+    from backend.db import create_engine, session_factory, upgrade
+    from backend.security import hash_password
+
+    settings = get_settings()
+    await asyncio.to_thread(upgrade, settings.resolved_database_url)
+    engine = create_engine(settings.resolved_database_url)
+    async with session_factory(engine)() as db:
+        user = await crud.get_user_by_email(db, email)
+        if user is None:
+            await crud.create_user(db, email, hash_password(password), None, role="admin")
+            print(f"created administrator {email}")
+        else:
+            user.role = "admin"
+            await db.commit()
+            print(f"{email} is now an administrator")
+    await engine.dispose()
+    return 0
+
+
+def _models(_args: argparse.Namespace) -> int:
+    from worker.config import WorkerSettings
+    from worker.registry import ModelManager, Registry
+
+    settings = WorkerSettings()
+    registry = Registry.from_file(settings.models_file, settings.home)
+    manager = ModelManager(registry, settings.keep_alive_s, settings.memory_budget_gb)
+    width = max(len(name) for name in registry.specs)
+    for status in manager.statuses():
+        mark = "*" if status.default else " "
+        detail = f": {status.reason}" if status.reason else ""
+        print(f"{mark} {status.name:<{width}}  {status.kind:<15} {status.state}{detail}")
+    print("(* the default chat model)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""The chat WebSocket, ``/ws/chat/{session_id}`` (protocol in docs/protocol.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from starlette.websockets import WebSocketState
+
+from backend import crud
+from backend.chat.turn import TurnRejected, relay, start_turn
+from backend.deps import AppState
+from backend.models import ChatSession, User
+from backend.schemas import AuthFrame, CancelFrame, MessageFrame, PingFrame, ResumeFrame, client_frame_adapter
+from backend.security import decode_access_token
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+PROTOCOL_VERSION = 1
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+CLOSE_AUTH_TIMEOUT = 4408
+
+
+class TokenBucket:
+    """Frames per second with a burst; a client that stays over it is disconnected."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+        self.strikes = 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.strikes += 1
+        return False
+
+
+class ChatConnection:
+    def __init__(self, websocket: WebSocket, state: AppState, chat: ChatSession) -> None:
+        self.websocket, self.state, self.chat = websocket, state, chat
+        self._send_lock = asyncio.Lock()
+        self.relays: dict[str, asyncio.Task[None]] = {}
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if self.websocket.application_state != WebSocketState.CONNECTED:
+            return
+        async with self._send_lock:
+            try:
+                await self.websocket.send_text(json.dumps(frame, default=str))
+            except (WebSocketDisconnect, RuntimeError):
+                pass  # the client went away; the persister still stores the reply
+
+    async def error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send({"type": "error", "code": code, "message": message, **extra})
+
+    def follow(self, job_id: str, after: str = "0") -> None:
+        if job_id in self.relays and not self.relays[job_id].done():
+            return
+        task = asyncio.create_task(self._relay(job_id, after))
+        self.relays[job_id] = task
+
+    async def _relay(self, job_id: str, after: str) -> None:
+        try:
+            await relay(self.state, job_id, self.send, after)
+        except Exception:
+            log.exception("relay failed", extra={"job_id": job_id, "session_id": self.chat.id})
+            await self.error("internal", "The reply could not be relayed; it will appear in the history.", job_id=job_id)
+        finally:
+            self.relays.pop(job_id, None)
+
+    async def handle(self, frame: MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame) -> None:
+        if isinstance(frame, PingFrame):
+            await self.send({"type": "pong"})
+        elif isinstance(frame, MessageFrame):
+            try:
+                job_id = await start_turn(self.state, self.chat, frame, self.send)
+            except TurnRejected as exc:
+                await self.error(exc.code, exc.message, client_id=frame.client_id)
+                return
+            if job_id:
+                self.follow(job_id)
+        elif isinstance(frame, CancelFrame):
+            job_id = frame.job_id or next(reversed(self.relays), None)
+            if job_id is None:
+                await self.error("not_found", "There is no reply in progress to cancel.")
+                return
+            await self.state.broker.cancel(job_id)
+        elif isinstance(frame, ResumeFrame):
+            self.follow(frame.job_id, frame.after)
+        elif isinstance(frame, AuthFrame):
+            await self.error("bad_request", "Already authenticated.")
+
+
+async def _authenticate(websocket: WebSocket, state: AppState) -> User | None:
+    token = None
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:]
+    else:
+        try:
+            raw = await asyncio.wait_for(websocket.receive_text(), state.settings.auth_timeout_s)
+        except TimeoutError:
+            await websocket.close(CLOSE_AUTH_TIMEOUT, "authenticate within 10 s")
+            return None
+        try:
+            frame = client_frame_adapter.validate_json(raw)
+        except ValidationError:
+            frame = None
+        if not isinstance(frame, AuthFrame):
+            await websocket.close(CLOSE_UNAUTHENTICATED, "the first frame must be auth")
+            return None
+        token = frame.token
+    user_id = decode_access_token(token, state.secret_key)
+    if user_id is not None:
+        async with state.sessions() as db:
+            user = await db.get(User, user_id)
+        if user is not None:
+            return user
+    await websocket.close(CLOSE_UNAUTHENTICATED, "invalid or expired token")
+    return None
+
+
+@router.websocket("/ws/chat/{session_id}")
+async def chat_socket(websocket: WebSocket, session_id: str) -> None:
+    state: AppState = websocket.app.state.attune
+    await websocket.accept()
+    user = await _authenticate(websocket, state)
+    if user is None:
+        return
+    async with state.sessions() as db:
+        chat = await crud.get_owned_session(db, user.id, session_id)
+        pending = await crud.in_flight(db, session_id) if chat else []
+    if chat is None:
+        await websocket.close(CLOSE_NOT_FOUND, "no such session")
+        return
+
+    connection = ChatConnection(websocket, state, chat)
+    await connection.send({
+        "type": "ready",
+        "protocol": PROTOCOL_VERSION,
+        "session_id": chat.id,
+        "model": chat.model,
+        "in_flight": [{"job_id": m.job_id, "user_message_id": m.id} for m in pending],
+    })
+    bucket = TokenBucket(state.settings.frames_per_second, state.settings.frame_burst)
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            if len(raw.encode()) > state.settings.max_frame_bytes:
+                await websocket.close(CLOSE_TOO_BIG, f"frames are limited to {state.settings.max_frame_bytes} bytes")
+                return
+            if not bucket.allow():
+                if bucket.strikes > state.settings.frame_burst:
+                    await websocket.close(CLOSE_POLICY, "too many frames")
+                    return
+                await connection.error("rate_limited", "Slow down: too many frames.")
+                continue
+            try:
+                frame = client_frame_adapter.validate_json(raw)
+            except ValidationError as exc:
+                await connection.error("bad_request", _first_problem(exc))
+                continue
+            await connection.handle(frame)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        # Stop relaying to a dead socket; generation goes on and the persister stores the reply.
+        for task in list(connection.relays.values()):
+            task.cancel()
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"Malformed frame: {where or 'frame'}: {error.get('msg', 'invalid')}."

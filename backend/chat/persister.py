@@ -1,0 +1,47 @@
+"""Stores what workers finish, whether or not a client is still listening.
+
+Every backend replica runs one persister in the ``persisters`` consumer group of the results
+stream; a result that a dead replica had claimed is taken over after ``persister_idle_ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+
+from attune.contract import ClassifyResult, DoneEvent, ErrorEvent
+from backend.chat.turn import persist_done
+from backend.deps import AppState
+from backend.journal.service import apply_tags
+
+log = logging.getLogger(__name__)
+
+
+async def run_persister(state: AppState, stop: asyncio.Event) -> None:
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    while not stop.is_set():
+        try:
+            deliveries = await state.broker.claim_results(consumer, block_ms=1000, min_idle_ms=state.settings.persister_idle_ms)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not read results; retrying")
+            await asyncio.sleep(1)
+            continue
+        for delivery in deliveries:
+            result = delivery.result
+            try:
+                if isinstance(result, DoneEvent):
+                    await persist_done(state, result)
+                elif isinstance(result, ClassifyResult):
+                    async with state.sessions() as db:
+                        await apply_tags(db, result)
+                elif isinstance(result, ErrorEvent):
+                    log.warning("job %s failed: %s %s", result.job_id, result.code, result.message)
+            except Exception:
+                # Left pending: another replica (or this one, after the idle time) retries it.
+                log.exception("could not persist result of job %s", getattr(result, "job_id", "?"))
+                continue
+            await state.broker.ack_result(delivery)

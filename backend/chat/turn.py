@@ -1,0 +1,192 @@
+"""One chat turn, top to bottom: persist the user message → look up the cache → enqueue the
+job → relay the worker's events to the socket → persist the reply once → fill the cache.
+
+The reply is persisted by whichever comes first: this relay, or the persister that every
+backend replica runs over the results stream (for a client that went away, or a replica
+that died). Both go through ``crud.store_reply``, which stores a reply exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from attune.contract import DecodingParams, DoneEvent, EmotionEvent, ErrorEvent, GenerateJob, TokenEvent
+from backend import crud, model_catalog
+from backend.cache import CachedReply, cache_key
+from backend.deps import AppState
+from backend.models import ChatSession, Message
+from backend.schemas import MessageFrame
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+EVENT_POLL_MS = 2000
+CACHED_CHUNK_WORDS = 3
+
+
+class TurnRejected(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, send: Send) -> str | None:
+    """Persist, answer from cache or enqueue; returns the job id to relay (None: already answered)."""
+    content = frame.content.strip()
+    if not content or len(content) > state.settings.max_message_chars:
+        raise TurnRejected("bad_request", f"A message needs 1 to {state.settings.max_message_chars} characters.")
+
+    statuses = await model_catalog.live_models(state.broker, state.settings)
+    async with state.sessions() as db:
+        model = frame.model or chat.model or await model_catalog.default_model(db, state.settings, statuses)
+    status = statuses.get(model)
+    if status is not None and (status.state == "unavailable" or not status.chat):
+        raise TurnRejected("model_unavailable", f"Model {model!r} cannot chat: {status.reason or 'not a chat model'}.")
+    if status is None and statuses:
+        raise TurnRejected("model_unavailable", f"No worker serves model {model!r}.")
+
+    async with state.sessions() as db:
+        message, created = await crud.store_user_message(db, chat.id, frame.client_id, content, model)
+        if not created:
+            return await _answer_duplicate(state, message, send)
+        history = await crud.history_window(db, chat.id, message.id, state.settings.history_window)
+
+    params = frame.params or DecodingParams()
+    version = status.version if status else None
+    key = cache_key(model, version, params, history) if version else None
+    if key is not None:
+        cached = await state.cache.get(key)
+        if cached is not None:
+            await _answer_from_cache(state, message, cached, send)
+            return None
+
+    job = GenerateJob(
+        session_id=chat.id,
+        user_message_id=message.id,
+        model=model,
+        history=history,
+        params=params,
+        cache_key=key,
+        expected_version=version,
+    )
+    async with state.sessions() as db:
+        await crud.set_job_id(db, await db.get(Message, message.id), job.job_id)  # type: ignore[arg-type]
+    await state.broker.enqueue(job)
+    await send({"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job.job_id, "duplicate": False})
+    return job.job_id
+
+
+async def _answer_duplicate(state: AppState, message: Message, send: Send) -> str | None:
+    """A resent client id: acknowledge the stored message and replay its reply, never store twice."""
+    await send({"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": message.job_id, "duplicate": True})
+    async with state.sessions() as db:
+        reply = await crud.reply_to(db, message.id)
+    if reply is not None:
+        await send(_done_frame(reply, cached=reply.cached))
+        return None
+    return message.job_id
+
+
+async def _answer_from_cache(state: AppState, message: Message, cached: CachedReply, send: Send) -> None:
+    started = time.perf_counter()
+    job_id = f"cache-{uuid.uuid4().hex}"
+    await send({"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": job_id, "duplicate": False})
+    if cached.user_emotion is not None:
+        await send({"type": "emotion", "job_id": job_id, "message_id": message.id, "emotion": cached.user_emotion.model_dump()})
+    words = cached.content.split(" ")
+    for index, start in enumerate(range(0, len(words), CACHED_CHUNK_WORDS)):
+        piece = " ".join(words[start : start + CACHED_CHUNK_WORDS])
+        await send({"type": "token", "job_id": job_id, "index": index, "text": piece if start == 0 else " " + piece})
+    done = DoneEvent(
+        job_id=job_id,
+        session_id=message.session_id,
+        user_message_id=message.id,
+        content=cached.content,
+        model=cached.model,
+        model_version=cached.model_version,
+        finish_reason="stop",
+        prompt_tokens=cached.prompt_tokens,
+        completion_tokens=cached.completion_tokens,
+        ttft_ms=(time.perf_counter() - started) * 1000,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        user_emotion=cached.user_emotion,
+        reply_emotion=cached.reply_emotion,
+        alignment=cached.alignment,
+        safety=cached.safety,
+        extras=cached.extras,
+    )
+    async with state.sessions() as db:
+        reply = await crud.store_reply(db, done, cached=True)
+    if reply is not None:
+        await send(_done_frame(reply, cached=True))
+
+
+async def relay(state: AppState, job_id: str, send: Send, after: str = "0") -> None:
+    """Forward a job's events to the socket until its reply is finished and stored."""
+    waited_since = time.monotonic()
+    while True:
+        events = await state.broker.read_events(job_id, after, EVENT_POLL_MS)
+        if not events:
+            if time.monotonic() - waited_since > state.settings.first_token_timeout_s:
+                await send({"type": "error", "code": "generation_failed", "job_id": job_id,
+                            "message": "No worker answered in time; your message is saved, try again later."})
+                return
+            continue
+        waited_since = time.monotonic()
+        for event_id, event in events:
+            after = event_id
+            if isinstance(event, EmotionEvent):
+                await send({"type": "emotion", "job_id": job_id, "emotion": event.emotion.model_dump(), "event_id": event_id})
+            elif isinstance(event, TokenEvent):
+                await send({"type": "token", "job_id": job_id, "index": event.index, "text": event.text, "event_id": event_id})
+            elif isinstance(event, DoneEvent):
+                reply = await persist_done(state, event)
+                if reply is not None:
+                    await send({**_done_frame(reply, cached=False), "event_id": event_id})
+                return
+            elif isinstance(event, ErrorEvent):
+                await send({"type": "error", "code": event.code, "message": event.message, "job_id": job_id, "event_id": event_id})
+                return
+
+
+async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
+    """Store the reply (once) and fill the cache for a complete, safe, non-cached reply."""
+    async with state.sessions() as db:
+        reply = await crud.store_reply(db, done)
+    cacheable = done.finish_reason in ("stop", "length") and not (done.safety.crisis or done.safety.toxic)
+    if reply is not None and done.cache_key and cacheable:
+        await state.cache.put(
+            done.cache_key,
+            CachedReply(
+                content=done.content,
+                model=done.model,
+                model_version=done.model_version,
+                prompt_tokens=done.prompt_tokens,
+                completion_tokens=done.completion_tokens,
+                user_emotion=done.user_emotion,
+                reply_emotion=done.reply_emotion,
+                alignment=done.alignment,
+                safety=done.safety,
+                extras=done.extras,
+            ),
+            state.settings.cache_ttl_s,
+        )
+    return reply
+
+
+def _done_frame(reply: Message, cached: bool) -> dict[str, Any]:
+    public = crud.message_public(reply)
+    return {
+        "type": "done",
+        "job_id": reply.job_id,
+        "message": public.model_dump(mode="json"),
+        "cached": cached,
+        "timings": {"ttft_ms": reply.ttft_ms, "duration_ms": reply.latency_ms},
+        "safety": public.safety.model_dump() if public.safety else None,
+        "alignment": reply.alignment,
+    }

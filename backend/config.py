@@ -1,0 +1,80 @@
+"""The backend's settings: one typed object, read from the environment once at start-up.
+
+Embedded mode (the default) needs nothing set: a SQLite file and in-process broker, cache
+and worker under ATTUNE_HOME. Production mode refuses to start without a real secret and
+real servers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATTUNE_", extra="ignore")
+
+    env: Literal["embedded", "production"] = "embedded"
+    home: Path = Field(default=Path("var"), description="Artifacts, the SQLite file and caches live here.")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "ATTUNE_DATABASE_URL")
+    )
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "ATTUNE_REDIS_URL"))
+    secret_key: str | None = Field(default=None, repr=False)
+    access_token_minutes: int = 60 * 24 * 7
+    cors_origins: list[str] = Field(default_factory=list)
+    frontend_dist: Path = Field(default=Path(__file__).resolve().parent.parent / "frontend" / "dist")
+
+    default_model: str = Field(default="smollm2", description="Used when neither admin nor session picked one.")
+    history_window: int = Field(default=12, ge=1, le=100, description="Past messages sent to the model.")
+    cache_ttl_s: int = 24 * 3600
+    max_frame_bytes: int = 16 * 1024
+    max_message_chars: int = 4000
+    frames_per_second: float = 10.0
+    frame_burst: int = 40
+    auth_timeout_s: float = 10.0
+    worker_stale_s: float = 30.0
+    first_token_timeout_s: float = Field(default=600.0, description="How long a turn waits for a worker.")
+    persister_idle_ms: int = 30_000
+    pending_tag_retry_s: int = 120
+
+    @model_validator(mode="after")
+    def _production_needs_real_servers(self) -> Settings:
+        if self.env == "production":
+            if not self.secret_key or len(self.secret_key) < MIN_SECRET_LENGTH:
+                raise ValueError(f"ATTUNE_SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} characters in production")
+            if not self.database_url or not self.redis_url:
+                raise ValueError("production needs DATABASE_URL and REDIS_URL")
+        return self
+
+    @property
+    def embedded_broker(self) -> bool:
+        """No Redis configured: broker, cache and worker all live inside this process."""
+        return self.redis_url is None
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.home / 'attune.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """Embedded mode keeps a random secret in ATTUNE_HOME so tokens survive a restart."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret_key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,232 @@
+"""Reads and writes of the database, one function per operation; handlers stay thin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attune.contract import ChatTurn, DoneEvent, EmotionReading, SafetyVerdict
+from backend.models import AppSetting, AuditLog, ChatSession, Message, User, utcnow
+from backend.schemas import MessagePublic
+
+DEFAULT_MODEL_KEY = "default_model"
+
+
+# --- users ------------------------------------------------------------------------------
+async def get_user_by_email(db: AsyncSession, email: str) -> User | None:
+    return await db.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+async def create_user(db: AsyncSession, email: str, password_hash: str, display_name: str | None, role: str = "user") -> User | None:
+    """None when the email is taken (checked by the unique index, so two racing sign-ups can't both win)."""
+    user = User(email=email.lower(), password_hash=password_hash, display_name=display_name, role=role)
+    db.add(user)
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        return None
+    return user
+
+
+# --- sessions ---------------------------------------------------------------------------
+async def get_owned_session(db: AsyncSession, user_id: int, session_id: str) -> ChatSession | None:
+    chat = await db.get(ChatSession, session_id)
+    return chat if chat is not None and chat.user_id == user_id else None
+
+
+async def list_sessions(db: AsyncSession, user_id: int, limit: int, offset: int) -> tuple[list[ChatSession], int]:
+    rows = await db.scalars(
+        select(ChatSession)
+        .where(ChatSession.user_id == user_id)
+        .order_by(ChatSession.updated_at.desc(), ChatSession.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    total = await db.scalar(select(func.count()).select_from(ChatSession).where(ChatSession.user_id == user_id))
+    return list(rows), int(total or 0)
+
+
+async def touch_session(db: AsyncSession, session_id: str) -> None:
+    chat = await db.get(ChatSession, session_id)
+    if chat is not None:
+        chat.updated_at = utcnow()
+
+
+# --- messages ---------------------------------------------------------------------------
+async def store_user_message(
+    db: AsyncSession, session_id: str, client_id: str, content: str, model: str
+) -> tuple[Message, bool]:
+    """The stored message for this client id, and whether this call created it."""
+    existing = await _message_by_client_id(db, session_id, client_id)
+    if existing is not None:
+        return existing, False
+    message = Message(session_id=session_id, role="user", content=content, client_id=client_id, model=model)
+    db.add(message)
+    try:
+        await touch_session(db, session_id)
+        await db.commit()
+    except IntegrityError:  # the same client id arrived twice at once, maybe on two replicas
+        await db.rollback()
+        existing = await _message_by_client_id(db, session_id, client_id)
+        assert existing is not None
+        return existing, False
+    return message, True
+
+
+async def _message_by_client_id(db: AsyncSession, session_id: str, client_id: str) -> Message | None:
+    return await db.scalar(select(Message).where(Message.session_id == session_id, Message.client_id == client_id))
+
+
+async def reply_to(db: AsyncSession, user_message_id: int) -> Message | None:
+    return await db.scalar(select(Message).where(Message.reply_to_id == user_message_id))
+
+
+async def store_reply(db: AsyncSession, done: DoneEvent, cached: bool = False) -> Message | None:
+    """Store a finished reply exactly once, however many times it is delivered.
+
+    None when the user message is gone (its session was deleted while the reply ran).
+    """
+    existing = await reply_to(db, done.user_message_id)
+    if existing is not None:
+        return existing
+    user_message = await db.get(Message, done.user_message_id)
+    if user_message is None:
+        return None
+    if done.user_emotion is not None:
+        user_message.emotion_label = done.user_emotion.label
+        user_message.emotion_scores = done.user_emotion.scores
+    user_message.crisis = done.safety.crisis
+    reply = Message(
+        session_id=user_message.session_id,
+        role="assistant",
+        content=done.content,
+        status="cancelled" if done.finish_reason == "cancelled" else "complete",
+        job_id=done.job_id,
+        reply_to_id=user_message.id,
+        model=done.model,
+        model_version=done.model_version,
+        cached=cached,
+        latency_ms=done.duration_ms,
+        ttft_ms=done.ttft_ms,
+        prompt_tokens=done.prompt_tokens,
+        completion_tokens=done.completion_tokens,
+        emotion_label=done.reply_emotion.label if done.reply_emotion else None,
+        emotion_scores=done.reply_emotion.scores if done.reply_emotion else None,
+        alignment=done.alignment,
+        crisis=done.safety.crisis,
+        toxic=done.safety.toxic,
+        safety=done.safety.model_dump(),
+        extras={**done.extras, "finish_reason": done.finish_reason},
+    )
+    db.add(reply)
+    try:
+        await touch_session(db, user_message.session_id)
+        await db.commit()
+    except IntegrityError:  # another replica stored it first
+        await db.rollback()
+        return await reply_to(db, done.user_message_id)
+    return reply
+
+
+async def set_job_id(db: AsyncSession, message: Message, job_id: str) -> None:
+    message.job_id = job_id
+    await db.commit()
+
+
+async def history_window(db: AsyncSession, session_id: str, up_to_id: int, size: int) -> list[ChatTurn]:
+    """The last ``size`` complete messages up to and including ``up_to_id``, oldest first."""
+    rows = await db.scalars(
+        select(Message)
+        .where(Message.session_id == session_id, Message.id <= up_to_id, Message.status != "error")
+        .order_by(Message.id.desc())
+        .limit(size)
+    )
+    return [ChatTurn(role=m.role, content=m.content) for m in reversed(list(rows))]  # type: ignore[arg-type]
+
+
+async def message_page(db: AsyncSession, session_id: str, before: int | None, limit: int) -> tuple[list[Message], int | None]:
+    query = select(Message).where(Message.session_id == session_id)
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = list(await db.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    has_more = len(rows) > limit
+    page = list(reversed(rows[:limit]))
+    return page, (page[0].id if has_more and page else None)
+
+
+async def in_flight(db: AsyncSession, session_id: str, limit: int = 5) -> list[Message]:
+    """Recent user messages whose reply has not been stored yet."""
+    replied = select(Message.reply_to_id).where(Message.session_id == session_id, Message.reply_to_id.is_not(None))
+    rows = await db.scalars(
+        select(Message)
+        .where(
+            Message.session_id == session_id,
+            Message.role == "user",
+            Message.job_id.is_not(None),
+            Message.id.not_in(replied),
+        )
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+def message_public(message: Message) -> MessagePublic:
+    emotion = (
+        EmotionReading(label=message.emotion_label, scores=message.emotion_scores or {})
+        if message.emotion_label
+        else None
+    )
+    extras: dict[str, Any] = dict(message.extras or {})
+    return MessagePublic(
+        id=message.id,
+        session_id=message.session_id,
+        role=message.role,  # type: ignore[arg-type]
+        content=message.content,
+        model=message.model,
+        cached=message.cached,
+        status=message.status,
+        created_at=message.created_at,
+        client_id=message.client_id,
+        reply_to_id=message.reply_to_id,
+        emotion=emotion,
+        alignment=message.alignment,
+        safety=SafetyVerdict.model_validate(message.safety) if message.safety else None,
+        extras=extras,
+        latency_ms=message.latency_ms,
+        ttft_ms=message.ttft_ms,
+        prompt_tokens=message.prompt_tokens,
+        completion_tokens=message.completion_tokens,
+    )
+
+
+# --- app settings and audit ---------------------------------------------------------------
+async def get_app_setting(db: AsyncSession, key: str) -> dict[str, Any] | None:
+    row = await db.get(AppSetting, key)
+    return dict(row.value) if row else None
+
+
+async def put_app_setting(db: AsyncSession, key: str, value: dict[str, Any]) -> None:
+    row = await db.get(AppSetting, key)
+    if row is None:
+        db.add(AppSetting(key=key, value=value, updated_at=utcnow()))
+    else:
+        row.value, row.updated_at = value, utcnow()
+    await db.commit()
+
+
+async def audit(db: AsyncSession, actor: User, action: str, target: str | None = None, details: dict[str, Any] | None = None) -> None:
+    db.add(AuditLog(actor_id=actor.id, actor_email=actor.email, action=action, target=target, details=details))
+    await db.commit()
+
+
+async def delete_session(db: AsyncSession, chat: ChatSession) -> None:
+    # Replies reference user messages; remove them first so no database needs deferred checks.
+    await db.execute(delete(Message).where(Message.session_id == chat.id, Message.role == "assistant"))
+    await db.execute(delete(Message).where(Message.session_id == chat.id))
+    await db.delete(chat)
+    await db.commit()

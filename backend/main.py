@@ -1,0 +1,103 @@
+"""The FastAPI application: builds the shared clients once, then serves REST, WebSocket and UI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from attune.broker.base import Broker
+from backend.api.routes import admin, auth, chat_ws, health, journal, sessions
+from backend.cache import MemoryCache, RedisCache, ResponseCache
+from backend.chat.persister import run_persister
+from backend.config import Settings, get_settings
+from backend.db import create_engine, session_factory
+from backend.deps import AppState
+from backend.journal.service import run_pending_tagger
+
+log = logging.getLogger(__name__)
+
+
+def _clients(settings: Settings) -> tuple[Broker, ResponseCache]:
+    if settings.embedded_broker:
+        from attune.broker.memory import MemoryBroker
+
+        return MemoryBroker(), MemoryCache()
+    from attune.broker.redis_streams import RedisBroker
+
+    assert settings.redis_url is not None
+    return RedisBroker(settings.redis_url), RedisCache(settings.redis_url)
+
+
+def create_app(settings: Settings | None = None, embedded_worker: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    run_worker_here = settings.embedded_broker if embedded_worker is None else embedded_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.resolved_database_url)
+        broker, cache = _clients(settings)
+        state = AppState(settings, engine, session_factory(engine), broker, cache, settings.resolved_secret_key())
+        app.state.attune = state
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(run_persister(state, stop)), asyncio.create_task(run_pending_tagger(state, stop))]
+        worker = None
+        if run_worker_here:
+            # Imported here so a production API process never loads the worker's code.
+            from worker.service import WorkerService
+
+            worker = WorkerService.from_settings(broker=broker)
+            tasks.append(asyncio.create_task(worker.run(stop)))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker.shutdown()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.close()
+            await cache.close()
+            await engine.dispose()
+
+    app = FastAPI(title="Attune", version="0.1.0", lifespan=lifespan)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
+    for router in (auth.router, sessions.router, journal.router, admin.router, health.router, chat_ws.router):
+        app.include_router(router)
+    _serve_frontend(app, settings.frontend_dist)
+    return app
+
+
+def _serve_frontend(app: FastAPI, dist: Path) -> None:
+    """The built React app at /, with every unknown non-API path falling back to index.html."""
+    index = dist / "index.html"
+    if not index.exists():
+        log.warning("no built frontend at %s: run `npm --prefix frontend ci && npm --prefix frontend run build`", dist)
+        return
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def spa(path: str) -> FileResponse:
+        candidate = (dist / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(dist.resolve()):
+            return FileResponse(candidate)
+        if path.startswith(("api/", "ws/")):
+            from fastapi import HTTPException
+
+            raise HTTPException(404, detail={"code": "not_found", "message": "No such endpoint."})
+        return FileResponse(index)
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory backend.main:app_factory``."""
+    return create_app()

@@ -1,0 +1,220 @@
+"""Request and response bodies, named for their role (see docs/protocol.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
+
+from attune.contract import DecodingParams, EmotionReading, SafetyVerdict
+
+MOODS = ("joy", "sadness", "fear", "anger", "love", "surprise")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+# --- auth ---------------------------------------------------------------------------
+class UserCreate(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=256)
+    display_name: str | None = Field(default=None, max_length=100)
+
+
+class UserLogin(BaseModel):
+    email: EmailStr
+    password: str = Field(max_length=256)
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    display_name: str | None
+    role: Literal["user", "admin"]
+    created_at: datetime
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    user: UserPublic
+
+
+# --- sessions and messages -------------------------------------------------------------
+class SessionCreate(BaseModel):
+    title: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=100)
+
+
+class SessionUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    model: str | None = Field(default=None, max_length=100)
+
+
+class SessionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    title: str
+    model: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SessionList(BaseModel):
+    items: list[SessionPublic]
+    total: int
+
+
+class MessagePublic(BaseModel):
+    id: int
+    session_id: str
+    role: Literal["user", "assistant"]
+    content: str
+    model: str | None
+    cached: bool
+    status: str
+    created_at: datetime
+    client_id: str | None
+    reply_to_id: int | None
+    emotion: EmotionReading | None
+    alignment: float | None
+    safety: SafetyVerdict | None
+    extras: dict[str, Any]
+    latency_ms: float | None
+    ttft_ms: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+
+
+class MessagePage(BaseModel):
+    items: list[MessagePublic]
+    next_before: int | None
+
+
+class ModelPublic(BaseModel):
+    name: str
+    kind: str
+    state: str
+    reason: str | None = None
+    default: bool = False
+    description: str | None = None
+
+
+# --- WebSocket frames, client -> server -------------------------------------------------
+class MessageFrame(BaseModel):
+    type: Literal["message"]
+    client_id: str = Field(min_length=1, max_length=64)
+    content: str = Field(min_length=1)
+    model: str | None = Field(default=None, max_length=100)
+    params: DecodingParams | None = None
+
+
+class CancelFrame(BaseModel):
+    type: Literal["cancel"]
+    job_id: str | None = None
+
+
+class ResumeFrame(BaseModel):
+    type: Literal["resume"]
+    job_id: str = Field(max_length=64)
+    after: str = "0"
+
+
+class PingFrame(BaseModel):
+    type: Literal["ping"]
+
+
+class AuthFrame(BaseModel):
+    type: Literal["auth"]
+    token: str = Field(max_length=4096)
+
+
+ClientFrame = Annotated[Union[MessageFrame, CancelFrame, ResumeFrame, PingFrame, AuthFrame], Field(discriminator="type")]
+client_frame_adapter: TypeAdapter[MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame] = TypeAdapter(
+    ClientFrame
+)
+
+
+# --- journal ---------------------------------------------------------------------------
+class JournalEntryCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class JournalEntryUpdate(BaseModel):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class JournalEntryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    text: str
+    mood: str
+    mood_scores: dict[str, float] | None
+    classifier_version: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class JournalEntryList(BaseModel):
+    items: list[JournalEntryPublic]
+    total: int
+
+
+# --- admin -------------------------------------------------------------------------------
+class AdminModelPublic(BaseModel):
+    name: str
+    kind: str
+    state: str
+    reason: str | None
+    memory_bytes: int | None
+    default: bool
+    chat: bool
+    description: str | None
+    workers: list[str]
+
+
+class DefaultModelUpdate(BaseModel):
+    model: str = Field(min_length=1, max_length=100)
+
+
+class WorkerPublic(BaseModel):
+    worker_id: str
+    host: str
+    pid: int
+    models: list[str]
+    loaded: list[str]
+    heartbeat_age_s: float
+    active_jobs: int
+    queue_depth: dict[str, int]
+
+
+class RetagProgress(BaseModel):
+    state: Literal["idle", "running", "done"]
+    total: int = 0
+    done: int = 0
+    classifier_version: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class AuditEntryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    actor_email: str
+    action: str
+    target: str | None
+    details: dict[str, Any] | None
+    created_at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryPublic]
+    total: int

@@ -1,0 +1,404 @@
+"""The worker process: claims jobs from the broker and turns each into a streamed, checked reply.
+
+A generation job, in order: read the user's emotion (sent at once as an ``emotion`` event) →
+crisis check (a crisis gets the fixed resource reply, never generated text) → stream the
+model's reply, releasing text only after the toxicity check has seen it → classify the
+reply and score the alignment → publish ``done`` on the job's event log and on the results
+stream → ack. A job re-delivered after its worker died continues after the text already
+streamed, so a listening client sees one uninterrupted reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from attune.broker.base import Broker, Delivery
+from attune.contract import (
+    ClassifiedItem,
+    ClassifyJob,
+    ClassifyResult,
+    DoneEvent,
+    EmotionEvent,
+    EmotionReading,
+    ErrorEvent,
+    GenerateJob,
+    SafetyVerdict,
+    TokenEvent,
+    WorkerInfo,
+)
+from worker.config import WorkerSettings
+from worker.emotion import EmotionReader, alignment
+from worker.models.base import ChatModel, Classifier, GenerationRequest, ModelBusy, ModelUnavailable
+from worker.registry import ModelManager, Registry
+from worker.safety import SafetyFilter
+
+log = logging.getLogger(__name__)
+
+CANCEL_POLL_S = 0.1
+# Text is held back until a sentence ends (or this many characters), checked, then released.
+RELEASE_CHARS = 80
+SENTENCE_ENDS = (".", "!", "?", "\n")
+
+
+@dataclass
+class _Active:
+    delivery: Delivery
+    task: asyncio.Task[None]
+    started: float = field(default_factory=time.monotonic)
+
+
+class WorkerService:
+    def __init__(self, settings: WorkerSettings, broker: Broker, manager: ModelManager) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.models = manager
+        self.safety = SafetyFilter()
+        self.emotions = EmotionReader(manager, settings.emotion_classifier, settings.emotion_fallback)
+        self.serves = settings.models or list(manager.registry.specs)
+        self.active: dict[str, _Active] = {}
+        self.started_at = time.time()
+
+    @classmethod
+    def from_settings(cls, broker: Broker | None = None, settings: WorkerSettings | None = None) -> WorkerService:
+        settings = settings or WorkerSettings()
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        if broker is None:
+            from attune.broker.redis_streams import RedisBroker
+
+            if not settings.redis_url:
+                raise SystemExit("a standalone worker needs REDIS_URL (the embedded worker runs inside `attune serve`)")
+            broker = RedisBroker(settings.redis_url)
+        registry = Registry.from_file(settings.models_file, settings.home, _device(settings.device))
+        return cls(settings, broker, ModelManager(registry, settings.keep_alive_s, settings.memory_budget_gb))
+
+    # --- the main loops ---------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker %s serving %s", self.settings.worker_id, ", ".join(self.serves))
+        loops = [self._heartbeats(stop), self._control(stop), self._claim(stop)]
+        await asyncio.gather(*(asyncio.create_task(loop) for loop in loops))
+
+    async def shutdown(self) -> None:
+        for active in list(self.active.values()):
+            active.task.cancel()
+        await asyncio.gather(*(a.task for a in self.active.values()), return_exceptions=True)
+        for name in self.models.loaded():
+            await self.models.unload(name)
+
+    async def _claim(self, stop: asyncio.Event) -> None:
+        last_reclaim = 0.0
+        while not stop.is_set():
+            free = self.settings.max_concurrent_jobs - len(self.active)
+            if free <= 0:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                deliveries: list[Delivery] = []
+                if time.monotonic() - last_reclaim > self.settings.reclaim_idle_ms / 3000:
+                    last_reclaim = time.monotonic()
+                    deliveries = await self.broker.reclaim_stale(self.settings.worker_id, self.serves, self.settings.reclaim_idle_ms)
+                if not deliveries:
+                    deliveries = await self.broker.claim(self.settings.worker_id, self.serves, block_ms=1000, count=free)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not claim jobs; retrying")
+                await asyncio.sleep(1)
+                continue
+            for delivery in deliveries:
+                job_id = delivery.job.job_id
+                if job_id not in self.active:
+                    self.active[job_id] = _Active(delivery, asyncio.create_task(self._run_job(delivery)))
+
+    async def _heartbeats(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.broker.keep_alive(self.settings.worker_id, [a.delivery for a in self.active.values()])
+                await self.broker.heartbeat(self.info(await self._queue_depths()), self.settings.heartbeat_ttl_s)
+                busy = {a.delivery.job.model for a in self.active.values()}
+                await self.models.unload_idle(busy | {name for name in self.emotions.candidates})
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("heartbeat failed")
+            try:
+                await asyncio.wait_for(stop.wait(), self.settings.heartbeat_s)
+            except TimeoutError:
+                pass
+
+    async def _queue_depths(self) -> dict[str, int]:
+        return {name: await self.broker.queue_depth(name) for name in self.serves}
+
+    def info(self, queue_depth: dict[str, int] | None = None) -> WorkerInfo:
+        return WorkerInfo(
+            worker_id=self.settings.worker_id,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            models=self.serves,
+            statuses=[s for s in self.models.statuses() if s.name in self.serves],
+            started_at=self.started_at,
+            active_jobs=len(self.active),
+            queue_depth=queue_depth or {},
+        )
+
+    async def _control(self, stop: asyncio.Event) -> None:
+        cursor = await self.broker.control_cursor()
+        while not stop.is_set():
+            try:
+                commands = await self.broker.read_control(cursor, block_ms=1000)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not read control commands")
+                await asyncio.sleep(1)
+                continue
+            for cursor, command in commands:
+                if command.model not in self.serves:
+                    continue
+                try:
+                    if command.action == "load":
+                        await self.models.get(command.model)
+                    else:
+                        await self.models.unload(command.model)
+                except ModelUnavailable as exc:
+                    log.warning("cannot %s %s: %s", command.action, command.model, exc)
+
+    # --- one job ------------------------------------------------------------------------------
+    async def _run_job(self, delivery: Delivery) -> None:
+        job = delivery.job
+        try:
+            if isinstance(job, GenerateJob):
+                await self._generate(job, resumed=delivery.attempts > 1)
+            else:
+                await self._classify(job)
+        except asyncio.CancelledError:
+            raise  # shutting down: leave the job pending for another worker
+        except Exception as exc:
+            log.exception("job %s failed", job.job_id)
+            await self._fail(job, "internal", f"The worker failed on this request ({type(exc).__name__}).")
+        finally:
+            self.active.pop(job.job_id, None)
+        await self.broker.ack(delivery)
+
+    async def _fail(self, job: GenerateJob | ClassifyJob, code: str, message: str) -> None:
+        error = ErrorEvent(
+            job_id=job.job_id,
+            session_id=getattr(job, "session_id", None),
+            user_message_id=getattr(job, "user_message_id", None),
+            code=code,
+            message=message,
+        )
+        await self.broker.publish(job.job_id, error)
+        await self.broker.post_result(error)
+
+    async def _classify(self, job: ClassifyJob) -> None:
+        model = await self.models.get(job.model)
+        if not isinstance(model, Classifier):
+            raise ModelUnavailable(f"{job.model} is not a classifier")
+        readings = await asyncio.to_thread(model.classify, [text for _, text in job.items])
+        version = self.models.version(job.model)
+        await self.broker.post_result(
+            ClassifyResult(
+                job_id=job.job_id,
+                model=job.model,
+                model_version=version,
+                items=[ClassifiedItem(item_id=item_id, reading=r) for (item_id, _), r in zip(job.items, readings, strict=True)],
+            )
+        )
+
+    async def _generate(self, job: GenerateJob, resumed: bool) -> None:
+        started = time.perf_counter()
+        replayed = await self._replay(job) if resumed else _Replay()
+        if replayed.done is not None:  # the previous worker finished but died before acking
+            await self.broker.post_result(replayed.done)
+            return
+        user_text = job.history[-1].content if job.history else ""
+        (user_emotion,) = await self.emotions.read([user_text])
+        if user_emotion is not None and not replayed.had_emotion:
+            await self.broker.publish(job.job_id, EmotionEvent(emotion=user_emotion))
+
+        verdict = self.safety.check_user(user_text, user_emotion)
+        if verdict.crisis:
+            text, resources = self.safety.crisis_reply(self.settings.safety_locale)
+            verdict = verdict.model_copy(update={"resources": resources})
+            stream = _Streamed(index=replayed.tokens)
+            await self._emit(job, stream, text)
+            await self._finish(job, started, text, "safety", verdict, user_emotion, stream, (0, 0), {})
+            return
+
+        try:
+            model = await self.models.get(job.model)
+        except ModelUnavailable as exc:
+            await self._fail(job, "model_unavailable", f"Model {job.model!r} is unavailable: {exc}")
+            return
+        if not isinstance(model, ChatModel) or not self.models.spec(job.model).chat:
+            await self._fail(job, "model_unavailable", f"Model {job.model!r} does not chat.")
+            return
+        request = self._request(job, user_emotion, replayed.text)
+        try:
+            outcome = await self._stream_checked(job, model, request, _Streamed(index=replayed.tokens, ttft_ms=None))
+        except ModelBusy:
+            await self._fail(job, "busy", f"Model {job.model!r} is at capacity; try again in a moment.")
+            return
+        content = replayed.text + outcome.released
+        reply_verdict = SafetyVerdict()
+        finish = outcome.finish_reason
+        if outcome.toxic_reasons:
+            content = self.safety.fallback_reply()
+            reply_verdict = SafetyVerdict(toxic=True, reasons=outcome.toxic_reasons)
+            finish = "safety"
+        tokens = (outcome.prompt_tokens, outcome.completion_tokens)
+        await self._finish(job, started, content, finish, reply_verdict, user_emotion, outcome.stream, tokens, outcome.extras)
+
+    def _request(self, job: GenerateJob, user_emotion: EmotionReading | None, prefix: str) -> GenerationRequest:
+        defaults = self.models.spec(job.model).generation
+        params = job.params
+
+        def pick(name: str, fallback: float | int) -> float | int:
+            value = getattr(params, name)
+            return value if value is not None else defaults.get(name, fallback)
+
+        return GenerationRequest(
+            request_id=job.job_id,
+            history=job.history,
+            temperature=float(pick("temperature", 0.7)),
+            top_p=float(pick("top_p", 0.9)),
+            top_k=int(pick("top_k", 0)),
+            max_new_tokens=int(pick("max_new_tokens", 256)),
+            seed=params.seed,
+            user_emotion=user_emotion,
+            system_prompt=defaults.get("system_prompt"),
+            prefix=prefix,
+        )
+
+    async def _stream_checked(self, job: GenerateJob, model: ChatModel, request: GenerationRequest, stream: _Streamed) -> _Outcome:
+        """Stream the model's reply, releasing text only after the toxicity check passed it."""
+        outcome = _Outcome(stream=stream)
+        held = ""
+        last_cancel_check = 0.0
+        async for chunk in model.stream(request):
+            if stream.ttft_ms is None and chunk.text:
+                stream.ttft_ms = (time.perf_counter() - stream.started) * 1000
+            held += chunk.text
+            outcome.prompt_tokens = chunk.prompt_tokens or outcome.prompt_tokens
+            outcome.completion_tokens = chunk.completion_tokens or outcome.completion_tokens
+            outcome.extras.update(chunk.extras)
+            if chunk.finish_reason:
+                outcome.finish_reason = chunk.finish_reason
+            if held and (held.endswith(SENTENCE_ENDS) or len(held) >= RELEASE_CHARS or chunk.finish_reason):
+                verdict = self.safety.check_reply(outcome.released + held)
+                if verdict.toxic:
+                    model.cancel(request.request_id)
+                    outcome.toxic_reasons = verdict.reasons
+                    return outcome
+                await self._emit(job, stream, held)
+                outcome.released += held
+                held = ""
+            if time.monotonic() - last_cancel_check > CANCEL_POLL_S:
+                last_cancel_check = time.monotonic()
+                if await self.broker.is_cancelled(job.job_id):
+                    model.cancel(request.request_id)
+        if held:
+            verdict = self.safety.check_reply(outcome.released + held)
+            if verdict.toxic:
+                outcome.toxic_reasons = verdict.reasons
+                return outcome
+            await self._emit(job, stream, held)
+            outcome.released += held
+        return outcome
+
+    async def _emit(self, job: GenerateJob, stream: _Streamed, text: str) -> None:
+        if stream.ttft_ms is None:
+            stream.ttft_ms = (time.perf_counter() - stream.started) * 1000
+        await self.broker.publish(job.job_id, TokenEvent(index=stream.index, text=text))
+        stream.index += 1
+
+    async def _finish(
+        self, job: GenerateJob, started: float, content: str, finish_reason: str, verdict: SafetyVerdict,
+        user_emotion: EmotionReading | None, stream: _Streamed, tokens: tuple[int, int], extras: dict[str, Any],
+    ) -> None:
+        version = self.models.version(job.model)
+        (reply_emotion,) = await self.emotions.read([content]) if content else (None,)
+        score = extras.get("emo_alignment_score")
+        done = DoneEvent(
+            job_id=job.job_id,
+            session_id=job.session_id,
+            user_message_id=job.user_message_id,
+            content=content,
+            model=job.model,
+            model_version=version,
+            finish_reason=finish_reason,  # type: ignore[arg-type]
+            prompt_tokens=tokens[0],
+            completion_tokens=tokens[1],
+            ttft_ms=stream.ttft_ms,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            user_emotion=user_emotion,
+            reply_emotion=reply_emotion,
+            alignment=float(score) if isinstance(score, int | float) else alignment(user_emotion, reply_emotion),
+            safety=verdict,
+            extras={k: v for k, v in extras.items() if isinstance(v, str | int | float) or v is None},
+            cache_key=job.cache_key if job.expected_version == version else None,
+            worker_id=self.settings.worker_id,
+        )
+        await self.broker.publish(job.job_id, done)
+        await self.broker.post_result(done)
+
+    async def _replay(self, job: GenerateJob) -> _Replay:
+        """What a previous worker already streamed for this job."""
+        replay = _Replay()
+        after = "0"
+        while True:
+            events = await self.broker.read_events(job.job_id, after, block_ms=0)
+            if not events:
+                return replay
+            for after, event in events:
+                if isinstance(event, EmotionEvent):
+                    replay.had_emotion = True
+                elif isinstance(event, TokenEvent):
+                    replay.text += event.text
+                    replay.tokens = event.index + 1
+                elif isinstance(event, DoneEvent):
+                    replay.done = event
+
+
+@dataclass
+class _Replay:
+    text: str = ""
+    tokens: int = 0
+    had_emotion: bool = False
+    done: DoneEvent | None = None
+
+
+@dataclass
+class _Streamed:
+    index: int = 0
+    ttft_ms: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class _Outcome:
+    stream: _Streamed
+    released: str = ""
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    toxic_reasons: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _device(setting: str) -> str:
+    if setting != "auto":
+        return setting
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
