@@ -247,12 +247,16 @@ class WorkerService:
             await self._fail(job, "busy", f"Model {job.model!r} is at capacity; try again in a moment.")
             return
         content = replayed.text + outcome.released
-        reply_verdict = SafetyVerdict()
+        reply_verdict = outcome.blocked or SafetyVerdict()
         finish = outcome.finish_reason
-        if outcome.toxic_reasons:
-            content = self.safety.fallback_reply()
-            reply_verdict = SafetyVerdict(toxic=True, reasons=outcome.toxic_reasons)
+        if outcome.blocked is not None:
+            # The unsafe text was never released; the client replaces what it showed with this.
             finish = "safety"
+            if outcome.blocked.crisis:
+                content, resources = self.safety.crisis_reply(self.settings.safety_locale)
+                reply_verdict = outcome.blocked.model_copy(update={"resources": resources})
+            else:
+                content = self.safety.fallback_reply()
         tokens = (outcome.prompt_tokens, outcome.completion_tokens)
         await self._finish(job, started, content, finish, reply_verdict, user_emotion, outcome.stream, tokens, outcome.extras)
 
@@ -291,11 +295,11 @@ class WorkerService:
             outcome.extras.update(chunk.extras)
             if chunk.finish_reason:
                 outcome.finish_reason = chunk.finish_reason
-            if held and (held.endswith(SENTENCE_ENDS) or len(held) >= RELEASE_CHARS or chunk.finish_reason):
+            if held and (held.rstrip(" ").endswith(SENTENCE_ENDS) or len(held) >= RELEASE_CHARS or chunk.finish_reason):
                 verdict = self.safety.check_reply(outcome.released + held)
-                if verdict.toxic:
+                if verdict.toxic or verdict.crisis:
                     model.cancel(request.request_id)
-                    outcome.toxic_reasons = verdict.reasons
+                    outcome.blocked = verdict
                     return outcome
                 await self._emit(job, stream, held)
                 outcome.released += held
@@ -306,8 +310,8 @@ class WorkerService:
                     model.cancel(request.request_id)
         if held:
             verdict = self.safety.check_reply(outcome.released + held)
-            if verdict.toxic:
-                outcome.toxic_reasons = verdict.reasons
+            if verdict.toxic or verdict.crisis:
+                outcome.blocked = verdict
                 return outcome
             await self._emit(job, stream, held)
             outcome.released += held
@@ -389,7 +393,7 @@ class _Outcome:
     finish_reason: str = "stop"
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    toxic_reasons: list[str] = field(default_factory=list)
+    blocked: SafetyVerdict | None = None  # the reply's verdict when it failed the check
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -27,7 +27,7 @@ RETAG_KEY = "journal_retag"
 
 @router.get("/models", response_model=list[AdminModelPublic])
 async def list_models(_admin: AdminUser, state: StateDep, db: SessionDep) -> list[AdminModelPublic]:
-    workers = await model_catalog.live_workers(state.broker, state.settings)
+    workers = await model_catalog.live_workers(state.broker, state.settings.worker_stale_s)
     statuses = model_catalog.merge_statuses(workers)
     default = await model_catalog.default_model(db, state.settings, statuses)
     return [

@@ -24,7 +24,7 @@ async def read_readiness(state: StateDep, db: SessionDep) -> JSONResponse:
     except Exception:  # any failure means "not ready"; the reason is in the database's log
         database = False
     broker = await state.broker.ping()
-    workers = len(await model_catalog.live_workers(state.broker, state.settings)) if broker else 0
+    workers = len(await model_catalog.live_workers(state.broker, state.settings.worker_stale_s)) if broker else 0
     ready = database and broker and workers > 0
     body = {"status": "ready" if ready else "not_ready", "database": database, "broker": broker, "workers": workers}
     return JSONResponse(body, status_code=200 if ready else 503)

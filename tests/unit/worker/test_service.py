@@ -1,0 +1,168 @@
+"""The worker's turn logic on the in-memory broker, with a scripted model in place of an LLM:
+crisis answers are fixed, unsafe text is never released, a re-delivered job continues."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from attune.broker.memory import MemoryBroker
+from attune.contract import ChatTurn, DoneEvent, EmotionEvent, GenerateJob, TokenEvent
+from worker.config import WorkerSettings
+from worker.models.base import GenerationRequest, ModelSpec, StreamChunk
+from worker.registry import ModelManager, Registry
+from worker.service import WorkerService
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class ScriptedModel:
+    """Replies with fixed pieces of text; records what it was asked."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.spec = ModelSpec(name="scripted", kind="causal_lm")
+        self.pieces = pieces
+        self.requests: list[GenerationRequest] = []
+        self.cancelled: set[str] = set()
+
+    version = "v1"
+
+    def load(self) -> None: ...
+
+    def unload(self) -> None: ...
+
+    def memory_bytes(self) -> int:
+        return 0
+
+    def cancel(self, request_id: str) -> None:
+        self.cancelled.add(request_id)
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamChunk]:
+        self.requests.append(request)
+        for piece in self.pieces:
+            if request.request_id in self.cancelled:
+                yield StreamChunk(finish_reason="cancelled")
+                return
+            await asyncio.sleep(0)
+            yield StreamChunk(text=piece)
+        yield StreamChunk(finish_reason="stop", prompt_tokens=5, completion_tokens=len(self.pieces))
+
+
+def _service(tmp_path: Path, model: ScriptedModel) -> tuple[WorkerService, MemoryBroker]:
+    registry_file = tmp_path / "models.toml"
+    registry_file.write_text('default_chat = "scripted"\n[models.scripted]\nkind = "causal_lm"\nweights = "/nonexistent"\n')
+    registry = Registry.from_file(registry_file, tmp_path)
+    manager = ModelManager(registry, keep_alive_s=600, memory_budget_gb=1)
+    manager._slots["scripted"].instance = model  # stands in for a loaded LLM
+    broker = MemoryBroker()
+    return WorkerService(WorkerSettings(home=tmp_path, models_file=registry_file), broker, manager), broker
+
+
+def _job(text: str) -> GenerateJob:
+    return GenerateJob(session_id="s", user_message_id=1, model="scripted", history=[ChatTurn(role="user", content=text)])
+
+
+async def _events(broker: MemoryBroker, job: GenerateJob) -> list:
+    return [event for _, event in await broker.read_events(job.job_id, "0", block_ms=0)]
+
+
+async def test_a_clean_reply_streams_in_checked_pieces(tmp_path: Path) -> None:
+    model = ScriptedModel(["I hear ", "you. ", "That sounds ", "hard."])
+    service, broker = _service(tmp_path, model)
+    job = _job("I had a rough day")
+    await service._generate(job, resumed=False)
+    events = await _events(broker, job)
+    tokens = [e for e in events if isinstance(e, TokenEvent)]
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.finish_reason == "stop"
+    assert "".join(t.text for t in tokens) == done.content == "I hear you. That sounds hard."
+    assert [t.index for t in tokens] == list(range(len(tokens)))
+    assert done.completion_tokens == 4 and done.safety.toxic is False
+
+
+async def test_a_crisis_message_gets_the_fixed_resource_reply_not_generation(tmp_path: Path) -> None:
+    model = ScriptedModel(["generated text"])
+    service, broker = _service(tmp_path, model)
+    job = _job("I want to kill myself tonight")
+    await service._generate(job, resumed=False)
+    done = (await _events(broker, job))[-1]
+    assert model.requests == [], "a crisis must never reach the model"
+    assert done.safety.crisis is True and done.finish_reason == "safety"
+    assert done.safety.resources, "the reply carries crisis lines"
+    assert done.content == service.safety.crisis_reply("en")[0]
+
+
+async def test_a_toxic_sentence_is_never_released(tmp_path: Path) -> None:
+    model = ScriptedModel(["Thanks for sharing. ", "You are a worthless idiot. ", "Bye."])
+    service, broker = _service(tmp_path, model)
+    job = _job("What do you think of me?")
+    await service._generate(job, resumed=False)
+    events = await _events(broker, job)
+    released = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    done = events[-1]
+    assert "idiot" not in released and released == "Thanks for sharing. "
+    assert done.safety.toxic is True and done.content == service.safety.fallback_reply()
+    assert job.job_id in model.cancelled
+
+
+async def test_a_redelivered_job_continues_after_what_was_streamed(tmp_path: Path) -> None:
+    model = ScriptedModel(["and then ", "it got better."])
+    service, broker = _service(tmp_path, model)
+    job = _job("Tell me more")
+    await broker.publish(job.job_id, TokenEvent(index=0, text="First it was hard, "))
+    await service._generate(job, resumed=True)
+    events = await _events(broker, job)
+    tokens = [e for e in events if isinstance(e, TokenEvent)]
+    assert [t.index for t in tokens] == list(range(len(tokens)))
+    assert model.requests[0].prefix == "First it was hard, "
+    assert events[-1].content == "First it was hard, and then it got better."
+
+
+async def test_a_job_finished_before_its_worker_died_is_not_generated_again(tmp_path: Path) -> None:
+    model = ScriptedModel(["never used"])
+    service, broker = _service(tmp_path, model)
+    job = _job("hello")
+    finished = DoneEvent(job_id=job.job_id, session_id="s", user_message_id=1, content="done before", model="scripted",
+                         model_version="v", finish_reason="stop")
+    await broker.publish(job.job_id, finished)
+    await service._generate(job, resumed=True)
+    assert model.requests == []
+    (result,) = await broker.claim_results("persister", block_ms=100, min_idle_ms=60_000)
+    assert result.result.content == "done before"
+
+
+async def test_emotion_is_reported_before_the_first_token_when_a_classifier_is_loaded(tmp_path: Path) -> None:
+    from attune.contract import EmotionReading
+
+    class FixedClassifier:
+        spec = ModelSpec(name="text-emotion", kind="classifier", chat=False)
+        labels = ["sadness", "joy"]
+        version = "c1"
+
+        def load(self) -> None: ...
+
+        def unload(self) -> None: ...
+
+        def memory_bytes(self) -> int:
+            return 0
+
+        def classify(self, texts: list[str]) -> list[EmotionReading]:
+            return [EmotionReading(label="sadness", scores={"sadness": 0.9, "joy": 0.1}) for _ in texts]
+
+    model = ScriptedModel(["I'm sorry you feel low."])
+    service, broker = _service(tmp_path, model)
+    service.models.registry.specs["text-emotion"] = FixedClassifier.spec
+    from worker.registry import _Slot
+
+    service.models._slots["text-emotion"] = _Slot(instance=FixedClassifier())
+    service.emotions.candidates = ["text-emotion"]
+    job = _job("I feel low")
+    await service._generate(job, resumed=False)
+    events = await _events(broker, job)
+    assert isinstance(events[0], EmotionEvent) and events[0].emotion.label == "sadness"
+    assert model.requests[0].user_emotion is not None and model.requests[0].user_emotion.label == "sadness"
+    done = events[-1]
+    assert done.user_emotion.label == "sadness" and done.alignment == pytest.approx(1.0)
