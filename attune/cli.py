@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import os
 import signal
 import sys
@@ -49,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("models", help="list models and whether they can load here")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=os.environ.get("ATTUNE_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from attune.observability import configure_logging
+
+    production = os.environ.get("ATTUNE_ENV") == "production"
+    configure_logging(args.command, json=production, level=os.environ.get("ATTUNE_LOG_LEVEL", "INFO"))
     return {
         "serve": _serve,
         "api": _api,
@@ -85,7 +87,8 @@ def _serve(args: argparse.Namespace) -> int:
 
         ensure_default_artifacts(settings.home, progress=True)
     print(f"Attune is starting on http://{args.host}:{args.port} (embedded mode, data in {settings.home.resolve()})")
-    uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port, ws_max_size=WS_MAX_BYTES)
+    uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port, ws_max_size=WS_MAX_BYTES,
+                log_config=None)
     return 0
 
 
@@ -94,7 +97,7 @@ def _api(args: argparse.Namespace) -> int:
 
     uvicorn.run(
         "backend.main:app_factory", factory=True, host=args.host, port=args.port, workers=args.workers,
-        ws_max_size=WS_MAX_BYTES, proxy_headers=True,
+        ws_max_size=WS_MAX_BYTES, proxy_headers=True, log_config=None,
     )
     return 0
 
@@ -117,9 +120,9 @@ def _worker(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         service = WorkerService.from_settings(settings=settings)
         if settings.metrics_port:
-            from prometheus_client import start_http_server
+            from attune.observability import serve_metrics
 
-            start_http_server(settings.metrics_port, addr="127.0.0.1")
+            serve_metrics(settings.metrics_port, settings.metrics_host)
         try:
             await service.run(stop)
         finally:

@@ -8,12 +8,15 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI
+import uuid
+
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from attune.broker.base import Broker
+from attune.observability import bind_log_context, render_metrics
 from backend.api.routes import admin, auth, chat_ws, health, journal, sessions
 from backend.cache import MemoryCache, RedisCache, ResponseCache
 from backend.chat.persister import run_persister
@@ -73,6 +76,20 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
     for router in (auth.router, sessions.router, journal.router, admin.router, health.router, chat_ws.router):
         app.include_router(router)
+
+    @app.middleware("http")
+    async def bind_request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        with bind_log_context(request_id=request_id):
+            response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    async def read_metrics() -> Response:
+        body, media_type = render_metrics()
+        return Response(body, media_type=media_type)
+
     _serve_frontend(app, settings.frontend_dist)
     return app
 

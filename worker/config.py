@@ -34,3 +34,4 @@ class WorkerSettings(BaseSettings):
     emotion_fallback: str = "journal-mood"
     safety_locale: str = "en"
     metrics_port: int | None = None
+    metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in a container, so Prometheus can scrape it.")

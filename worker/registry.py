@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from attune.contract import ModelStatus
+from attune.observability import MODEL_LOAD_SECONDS, MODEL_MEMORY_BYTES
 from worker.models.base import ChatModel, Classifier, LoadContext, ModelSpec, ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,8 @@ class ModelManager:
                     raise ModelUnavailable(slot.error) from exc
                 slot.error = None
                 self.load_seconds[name] = time.perf_counter() - started
+                MODEL_LOAD_SECONDS.labels(model=name).observe(self.load_seconds[name])
+                MODEL_MEMORY_BYTES.labels(model=name).set(self._memory(name))
                 log.info("loaded model %s in %.1fs", name, self.load_seconds[name])
             slot.last_used = time.monotonic()
             return slot.instance
@@ -256,6 +259,7 @@ class ModelManager:
                 return False
             instance, slot.instance = slot.instance, None
         await asyncio.to_thread(instance.unload)
+        MODEL_MEMORY_BYTES.labels(model=name).set(0)
         log.info("unloaded model %s", name)
         return True
 

@@ -32,6 +32,7 @@ from attune.contract import (
     TokenEvent,
     WorkerInfo,
 )
+from attune.observability import ERRORS, GENERATED_TOKENS, QUEUE_DEPTH, bind_log_context
 from worker.config import WorkerSettings
 from worker.emotion import EmotionReader, alignment
 from worker.models.base import ChatModel, Classifier, GenerationRequest, ModelBusy, ModelUnavailable
@@ -81,8 +82,9 @@ class WorkerService:
     # --- the main loops ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s serving %s", self.settings.worker_id, ", ".join(self.serves))
-        loops = [self._heartbeats(stop), self._control(stop), self._claim(stop)]
-        await asyncio.gather(*(asyncio.create_task(loop) for loop in loops))
+        with bind_log_context(worker_id=self.settings.worker_id):
+            loops = [self._heartbeats(stop), self._control(stop), self._claim(stop)]
+            await asyncio.gather(*(asyncio.create_task(loop) for loop in loops))
 
     async def shutdown(self) -> None:
         for active in list(self.active.values()):
@@ -133,7 +135,10 @@ class WorkerService:
                 pass
 
     async def _queue_depths(self) -> dict[str, int]:
-        return {name: await self.broker.queue_depth(name) for name in self.serves}
+        depths = {name: await self.broker.queue_depth(name) for name in self.serves}
+        for name, depth in depths.items():
+            QUEUE_DEPTH.labels(model=name).set(depth)
+        return depths
 
     def info(self, queue_depth: dict[str, int] | None = None) -> WorkerInfo:
         return WorkerInfo(
@@ -172,6 +177,11 @@ class WorkerService:
     # --- one job ------------------------------------------------------------------------------
     async def _run_job(self, delivery: Delivery) -> None:
         job = delivery.job
+        with bind_log_context(job_id=job.job_id, request_id=job.request_id, session_id=getattr(job, "session_id", None)):
+            await self._run_job_in_context(delivery)
+
+    async def _run_job_in_context(self, delivery: Delivery) -> None:
+        job = delivery.job
         try:
             if isinstance(job, GenerateJob):
                 await self._generate(job, resumed=delivery.attempts > 1)
@@ -187,6 +197,7 @@ class WorkerService:
         await self.broker.ack(delivery)
 
     async def _fail(self, job: GenerateJob | ClassifyJob, code: str, message: str) -> None:
+        ERRORS.labels(process="worker", code=code).inc()
         error = ErrorEvent(
             job_id=job.job_id,
             session_id=getattr(job, "session_id", None),
@@ -213,7 +224,6 @@ class WorkerService:
         )
 
     async def _generate(self, job: GenerateJob, resumed: bool) -> None:
-        started = time.perf_counter()
         replayed = await self._replay(job) if resumed else _Replay()
         if replayed.done is not None:  # the previous worker finished but died before acking
             await self.broker.post_result(replayed.done)
@@ -229,7 +239,7 @@ class WorkerService:
             verdict = verdict.model_copy(update={"resources": resources})
             stream = _Streamed(index=replayed.tokens)
             await self._emit(job, stream, text)
-            await self._finish(job, started, text, "safety", verdict, user_emotion, stream, (0, 0), {})
+            await self._finish(job, text, "safety", verdict, user_emotion, stream, (0, 0), {})
             return
 
         try:
@@ -258,7 +268,7 @@ class WorkerService:
             else:
                 content = self.safety.fallback_reply()
         tokens = (outcome.prompt_tokens, outcome.completion_tokens)
-        await self._finish(job, started, content, finish, reply_verdict, user_emotion, outcome.stream, tokens, outcome.extras)
+        await self._finish(job, content, finish, reply_verdict, user_emotion, outcome.stream, tokens, outcome.extras)
 
     def _request(self, job: GenerateJob, user_emotion: EmotionReading | None, prefix: str) -> GenerationRequest:
         defaults = self.models.spec(job.model).generation
@@ -287,8 +297,6 @@ class WorkerService:
         held = ""
         last_cancel_check = 0.0
         async for chunk in model.stream(request):
-            if stream.ttft_ms is None and chunk.text:
-                stream.ttft_ms = (time.perf_counter() - stream.started) * 1000
             held += chunk.text
             outcome.prompt_tokens = chunk.prompt_tokens or outcome.prompt_tokens
             outcome.completion_tokens = chunk.completion_tokens or outcome.completion_tokens
@@ -319,15 +327,16 @@ class WorkerService:
 
     async def _emit(self, job: GenerateJob, stream: _Streamed, text: str) -> None:
         if stream.ttft_ms is None:
-            stream.ttft_ms = (time.perf_counter() - stream.started) * 1000
+            stream.ttft_ms = _since(job.enqueued_at)
         await self.broker.publish(job.job_id, TokenEvent(index=stream.index, text=text))
         stream.index += 1
 
     async def _finish(
-        self, job: GenerateJob, started: float, content: str, finish_reason: str, verdict: SafetyVerdict,
+        self, job: GenerateJob, content: str, finish_reason: str, verdict: SafetyVerdict,
         user_emotion: EmotionReading | None, stream: _Streamed, tokens: tuple[int, int], extras: dict[str, Any],
     ) -> None:
         version = self.models.version(job.model)
+        GENERATED_TOKENS.labels(model=job.model).inc(tokens[1])
         (reply_emotion,) = await self.emotions.read([content]) if content else (None,)
         score = extras.get("emo_alignment_score")
         done = DoneEvent(
@@ -341,7 +350,7 @@ class WorkerService:
             prompt_tokens=tokens[0],
             completion_tokens=tokens[1],
             ttft_ms=stream.ttft_ms,
-            duration_ms=(time.perf_counter() - started) * 1000,
+            duration_ms=_since(job.enqueued_at),
             user_emotion=user_emotion,
             reply_emotion=reply_emotion,
             alignment=float(score) if isinstance(score, int | float) else alignment(user_emotion, reply_emotion),
@@ -383,7 +392,6 @@ class _Replay:
 class _Streamed:
     index: int = 0
     ttft_ms: float | None = None
-    started: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -395,6 +403,11 @@ class _Outcome:
     completion_tokens: int = 0
     blocked: SafetyVerdict | None = None  # the reply's verdict when it failed the check
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _since(enqueued_at: float) -> float:
+    """Milliseconds since the backend enqueued the job: what the person waited, queue included."""
+    return max(0.0, (time.time() - enqueued_at) * 1000)
 
 
 def _device(setting: str) -> str:

@@ -12,6 +12,7 @@ import os
 import socket
 
 from attune.contract import ClassifyResult, DoneEvent, ErrorEvent
+from attune.observability import CHAT_TURNS
 from backend.chat.turn import persist_done
 from backend.deps import AppState
 from backend.journal.service import apply_tags
@@ -39,9 +40,20 @@ async def run_persister(state: AppState, stop: asyncio.Event) -> None:
                     async with state.sessions() as db:
                         await apply_tags(db, result)
                 elif isinstance(result, ErrorEvent):
+                    if result.session_id is not None:
+                        CHAT_TURNS.labels(model=await _model_of(state, result), outcome="error").inc()
                     log.warning("job %s failed: %s %s", result.job_id, result.code, result.message)
             except Exception:
                 # Left pending: another replica (or this one, after the idle time) retries it.
                 log.exception("could not persist result of job %s", getattr(result, "job_id", "?"))
                 continue
             await state.broker.ack_result(delivery)
+
+
+async def _model_of(state: AppState, error: ErrorEvent) -> str:
+    """ErrorEvent names no model; the user message it answers does."""
+    from backend.models import Message
+
+    async with state.sessions() as db:
+        message = await db.get(Message, error.user_message_id) if error.user_message_id else None
+    return (message.model if message else None) or "unknown"

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from attune.contract import DecodingParams, DoneEvent, EmotionEvent, ErrorEvent, GenerateJob, TokenEvent
+from attune.observability import CACHE_REQUESTS, CHAT_TURNS, ERRORS, REPLY_DURATION, TIME_TO_FIRST_TOKEN, log_context
 from backend import crud, model_catalog
 from backend.cache import CachedReply, cache_key
 from backend.deps import AppState
@@ -61,6 +62,7 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
     key = cache_key(model, version, params, history) if version else None
     if key is not None:
         cached = await state.cache.get(key)
+        CACHE_REQUESTS.labels(result="hit" if cached else "miss").inc()
         if cached is not None:
             await _answer_from_cache(state, message, cached, send)
             return None
@@ -73,6 +75,7 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
         params=params,
         cache_key=key,
         expected_version=version,
+        request_id=log_context().get("request_id"),
     )
     async with state.sessions() as db:
         await crud.set_job_id(db, await db.get(Message, message.id), job.job_id)  # type: ignore[arg-type]
@@ -123,6 +126,7 @@ async def _answer_from_cache(state: AppState, message: Message, cached: CachedRe
     async with state.sessions() as db:
         reply = await crud.store_reply(db, done, cached=True)
     if reply is not None:
+        CHAT_TURNS.labels(model=cached.model, outcome="cached").inc()
         await send(_done_frame(reply, cached=True))
 
 
@@ -150,6 +154,7 @@ async def relay(state: AppState, job_id: str, send: Send, after: str = "0") -> N
                     await send({**_done_frame(reply, cached=False), "event_id": event_id})
                 return
             elif isinstance(event, ErrorEvent):
+                ERRORS.labels(process="backend", code=event.code).inc()
                 await send({"type": "error", "code": event.code, "message": event.message, "job_id": job_id, "event_id": event_id})
                 return
 
@@ -157,7 +162,10 @@ async def relay(state: AppState, job_id: str, send: Send, after: str = "0") -> N
 async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
     """Store the reply (once) and fill the cache for a complete, safe, non-cached reply."""
     async with state.sessions() as db:
-        reply = await crud.store_reply(db, done)
+        already = await crud.reply_to(db, done.user_message_id)
+        reply = already or await crud.store_reply(db, done)
+    if reply is not None and already is None:
+        _count_turn(done)
     cacheable = done.finish_reason in ("stop", "length") and not (done.safety.crisis or done.safety.toxic)
     if reply is not None and done.cache_key and cacheable:
         await state.cache.put(
@@ -177,6 +185,15 @@ async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
             state.settings.cache_ttl_s,
         )
     return reply
+
+
+def _count_turn(done: DoneEvent) -> None:
+    outcome = "safety" if done.safety.crisis or done.finish_reason == "safety" else (
+        "cancelled" if done.finish_reason == "cancelled" else "complete")
+    CHAT_TURNS.labels(model=done.model, outcome=outcome).inc()
+    if done.ttft_ms is not None:
+        TIME_TO_FIRST_TOKEN.labels(model=done.model).observe(done.ttft_ms / 1000)
+    REPLY_DURATION.labels(model=done.model).observe(done.duration_ms / 1000)
 
 
 def _done_frame(reply: Message, cached: bool) -> dict[str, Any]:

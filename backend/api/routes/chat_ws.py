@@ -6,12 +6,14 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.websockets import WebSocketState
 
+from attune.observability import ACTIVE_WEBSOCKETS, ERRORS, bind_log_context
 from backend import crud
 from backend.chat.turn import TurnRejected, relay, start_turn
 from backend.deps import AppState
@@ -66,6 +68,7 @@ class ChatConnection:
                 pass  # the client went away; the persister still stores the reply
 
     async def error(self, code: str, message: str, **extra: Any) -> None:
+        ERRORS.labels(process="backend", code=code).inc()
         await self.send({"type": "error", "code": code, "message": message, **extra})
 
     def follow(self, job_id: str, after: str = "0") -> None:
@@ -149,6 +152,16 @@ async def chat_socket(websocket: WebSocket, session_id: str) -> None:
         await websocket.close(CLOSE_NOT_FOUND, "no such session")
         return
 
+    request_id = websocket.headers.get("x-request-id") or uuid.uuid4().hex
+    with bind_log_context(request_id=request_id, session_id=chat.id):
+        ACTIVE_WEBSOCKETS.inc()
+        try:
+            await _converse(websocket, state, chat, pending)
+        finally:
+            ACTIVE_WEBSOCKETS.dec()
+
+
+async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, pending: list) -> None:  # type: ignore[type-arg]
     connection = ChatConnection(websocket, state, chat)
     await connection.send({
         "type": "ready",
