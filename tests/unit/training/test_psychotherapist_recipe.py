@@ -1,0 +1,63 @@
+import json
+from pathlib import Path
+
+import pytest
+from transformers import AutoTokenizer
+
+from attune.contract import ChatTurn
+from training.common.config import load_config
+from training.common.paths import CONFIGS_DIR
+from training.common.run import read_metrics
+from training.recipes import psychotherapist as recipe
+from worker.models.base import GenerationRequest, LoadContext, ModelSpec
+from worker.models.causal_lm import CausalLM
+
+CONFIGS = CONFIGS_DIR / "psychotherapist"
+
+
+@pytest.fixture(scope="module")
+def artifact(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("psychotherapist-tiny")
+    config = load_config(recipe.Config, CONFIGS / "tiny.toml", [f"base_model={tiny_llama_dir}", f"out_dir={out}"])
+    return recipe.run(config)
+
+
+def test_tiny_recipe_loss_falls_and_writes_its_run(artifact):
+    train = [r for r in read_metrics(artifact / "metrics.jsonl") if r["split"] == "train"]
+    assert len(train) >= 3 and train[-1]["loss"] < train[0]["loss"]
+    manifest = json.loads((artifact / "run_manifest.json").read_text())
+    assert manifest["summary"]["train_examples"] > 0
+    assert (artifact / "loss_curves.png").is_file() and (artifact / "README.md").is_file()
+
+
+async def test_adapter_is_what_peft_causal_lm_loads(artifact, tiny_llama_dir, tmp_path):
+    spec = ModelSpec(name="psychotherapist", kind="peft_causal_lm", weights=str(tiny_llama_dir),
+                     adapter=str(artifact), generation={"temperature": 0.0, "max_new_tokens": 5})
+    model = CausalLM(spec, LoadContext(home=tmp_path, device="cpu"))
+    request = GenerationRequest(request_id="p", history=[ChatTurn(role="user", content="I can't sleep.")])
+    chunks = [chunk async for chunk in model.stream(request)]
+    assert chunks[-1].finish_reason in ("stop", "length") and chunks[-1].completion_tokens > 0
+    model.unload()
+
+
+def test_loss_covers_only_the_assistant_reply(tiny_llama_dir):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    history = [{"role": "user", "content": "My dog died."}]
+    encoded = recipe.encode_reply(tokenizer, "Be kind.", history, "I am so sorry.", max_length=256)
+    labels = recipe.lm_labels(encoded)
+    scored = tokenizer.decode([t for t, label in zip(encoded.input_ids, labels) if label != recipe.IGNORE_INDEX])
+    assert scored.startswith("I am so sorry.") and "My dog died" not in scored and "Be kind" not in scored
+
+
+def test_old_history_is_dropped_to_fit(tiny_llama_dir):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    history = [{"role": "user", "content": "word " * 200}, {"role": "assistant", "content": "I see."},
+               {"role": "user", "content": "Still here?"}]
+    encoded = recipe.encode_reply(tokenizer, "Be kind.", history, "Yes.", max_length=64)
+    assert encoded is not None and len(encoded.input_ids) <= 64
+    assert "Still here?" in tokenizer.decode(encoded.input_ids)
+
+
+@pytest.mark.parametrize("name", ["llama3-8b", "smollm2-135m", "tiny"])
+def test_every_config_parses(name):
+    assert load_config(recipe.Config, CONFIGS / f"{name}.toml").lora_r > 0

@@ -1,0 +1,83 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from attune.contract import ChatTurn
+from training.common.config import load_config
+from training.common.paths import CONFIGS_DIR
+from training.common.run import read_metrics
+from training.data import esconv
+from training.recipes import qwen_empathetic as recipe
+from worker.models.base import GenerationRequest, LoadContext, ModelSpec
+from worker.models.qwen_heads import QwenHeadsModel
+
+CONFIGS = CONFIGS_DIR / "qwen_empathetic"
+
+
+@pytest.fixture(scope="module")
+def artifact(tiny_qwen2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("qwen-empathetic-tiny")
+    config = load_config(recipe.Config, CONFIGS / "tiny.toml", [f"base_model={tiny_qwen2_dir}", f"out_dir={out}"])
+    return recipe.run(config)
+
+
+def test_tiny_recipe_loss_falls_and_metrics_are_written(artifact):
+    train = [r for r in read_metrics(artifact / "metrics.jsonl") if r["split"] == "train"]
+    assert len(train) >= 3 and train[-1]["loss"] < train[0]["loss"]
+    terms = [r for r in read_metrics(artifact / "metrics.jsonl") if r["split"] == "train_terms"]
+    assert {"lm_loss", "emotion_loss", "strategy_loss"} <= set(terms[0])
+    summary = json.loads((artifact / "run_manifest.json").read_text())["summary"]
+    assert summary["loss_weights"] == {"lm": 1.0, "emotion": 0.2, "strategy": 0.2, "safety": 0.0}
+    assert "strategy_context_acc" in summary["final"]
+    for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer_config.json", "heads.pt",
+                 "head_labels.json", "loss_curves.png", "README.md"):
+        assert (artifact / name).is_file(), name
+
+
+async def test_artifact_serves_through_the_qwen_heads_kind(artifact, tiny_qwen2_dir, tmp_path):
+    spec = ModelSpec(name="qwen-empathetic", kind="qwen_heads", weights=str(tiny_qwen2_dir), adapter=str(artifact),
+                     generation={"temperature": 0.0, "max_new_tokens": 6})
+    model = QwenHeadsModel(spec, LoadContext(home=tmp_path, device="cpu"))
+    request = GenerationRequest(request_id="t", history=[ChatTurn(role="user", content="I feel so alone lately.")])
+    chunks = [chunk async for chunk in model.stream(request)]
+    labels = json.loads((artifact / "head_labels.json").read_text())
+    assert chunks[-1].extras["emotion"] in labels["emotions"]
+    assert chunks[-1].extras["strategy"] in labels["strategies"]
+    model.unload()
+
+
+def test_safety_weight_adds_the_kl_term(tiny_qwen2_dir, tmp_path):
+    config = load_config(recipe.Config, CONFIGS / "tiny.toml",
+                         [f"base_model={tiny_qwen2_dir}", f"out_dir={tmp_path}", "max_steps=2", "logging_steps=1",
+                          "lambda_safety=0.5", "lambda_emotion=0", "esconv_limit=1", "empathetic_limit=2"])
+    recipe.run(config)
+    terms = [r for r in read_metrics(tmp_path / "metrics.jsonl") if r["split"] == "train_terms"]
+    assert all("kl" in r and r["kl"] >= 0 and "emotion_loss" not in r for r in terms)
+
+
+@pytest.mark.parametrize("name", ["qwen2.5-3b", "cpu_smoke", "no_emotion", "no_strategy", "safety_enabled", "tiny"])
+def test_every_config_parses(name):
+    config = load_config(recipe.Config, CONFIGS / f"{name}.toml")
+    assert config.lora_r > 0 and config.out_dir
+
+
+def test_ablation_configs_override_one_weight():
+    founding = load_config(recipe.Config, CONFIGS / "qwen2.5-3b.toml")
+    assert (founding.base_model, founding.quantization) == ("Qwen/Qwen2.5-3B-Instruct", "nf4")
+    assert (founding.lora_r, founding.lora_alpha, founding.lora_dropout) == (16, 32, 0.05)
+    assert load_config(recipe.Config, CONFIGS / "no_emotion.toml").loss_weights.emotion == 0.0
+    assert load_config(recipe.Config, CONFIGS / "no_strategy.toml").loss_weights.strategy == 0.0
+    assert load_config(recipe.Config, CONFIGS / "safety_enabled.toml").loss_weights.safety > 0.0
+
+
+def test_esconv_splits_by_dialogue_with_known_strategies():
+    train, valid = esconv.load_dialogues("train"), esconv.load_dialogues("valid")
+    assert (len(train), len(valid)) == (1053, 117)
+    situations = {d.situation + d.turns[0].text for d in train}
+    assert not any(d.situation + d.turns[0].text in situations for d in valid)
+    strategies = {t.strategy for d in valid for t in d.turns if t.role == "supporter"}
+    assert strategies == set(esconv.STRATEGIES)
+    assert esconv.normalise_strategy("[Other]") == "Others"
+    with pytest.raises(ValueError):
+        esconv.load_dialogues("test")

@@ -1,0 +1,306 @@
+"""qwen-empathetic: a QLoRA causal LM with an EmotionHead and a StrategyHead.
+
+    L = λ_LM·NLL + λ_emo·CE(EmotionHead, 32 ED emotions) + λ_strat·CE(StrategyHead, 8 ESConv strategies)
+        + λ_safe·KL(model ‖ frozen base)
+
+- Base in 4-bit NF4 with double quantization (``prepare_model_for_kbit_training``), LoRA r 16,
+  alpha 32, dropout 0.05; the style tokens (``<emo:afraid>``, ``<strat:reflection>``…) are added
+  to the tokenizer and their embedding rows are trained and saved with the adapter.
+- Every reply target starts with its style tokens: EmpatheticDialogues replies with the
+  conversation's emotion, ESConv supporter replies with the seeker's emotion (mapped onto ED's
+  labels) and the turn's strategy. At serving time the heads pick these tokens and the model
+  continues after them.
+- Head labels: ED conversations give emotion labels, ESConv supporter turns strategy labels.
+  The heads see the masked mean of the last hidden states over two views: the conversation
+  (the prompt: planning the reply) and, for the ``style_dropout`` share of examples trained
+  without style tokens, the reply itself (judging a draft, as the reflection controller does).
+  The reply view needs those unstyled examples because a styled reply's hidden states can read
+  the style tokens before them, and the reflection controller must judge the text alone.
+- The KL term runs the frozen base (the same model with its adapters disabled) on the batch,
+  only when λ_safe > 0, and compares next-token distributions over the reply tokens.
+
+Artifact: adapter dir + tokenizer with the style tokens + ``heads.pt`` + ``head_labels.json``,
+loadable by the worker's ``qwen_heads`` kind (``worker/models/qwen_heads.py``).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import Trainer, TrainerCallback
+
+from training.common.paths import expand_placeholders
+from training.common.run import Run
+from training.data import empathetic, esconv
+from training.losses.qwen import (
+    IGNORE_INDEX,
+    LossWeights,
+    emotion_loss,
+    kl_to_reference,
+    multi_objective,
+    strategy_loss,
+)
+from training.recipes import psychotherapist as sft
+from worker.models.heads import HeadLabels, Heads
+
+DEFAULT_CONFIG = "qwen2.5-3b"
+
+STRATEGY_SLUGS = {
+    "Question": "question",
+    "Restatement or Paraphrasing": "restatement",
+    "Reflection of feelings": "reflection",
+    "Self-disclosure": "self-disclosure",
+    "Affirmation and Reassurance": "affirmation",
+    "Providing Suggestions": "suggestion",
+    "Information": "information",
+    "Others": "other",
+}
+
+# ESConv's seeker emotion types, as the ED emotion whose style token opens the reply.
+ESCONV_TO_ED_EMOTION = {
+    "anxiety": "anxious", "depression": "sad", "sadness": "sad", "anger": "angry", "fear": "afraid",
+    "shame": "ashamed", "disgust": "disgusted", "nervousness": "apprehensive", "guilt": "guilty",
+    "jealousy": "jealous", "pain": "devastated",
+}
+
+
+@dataclass
+class Config(sft.Config):
+    base_model: str = field(default="Qwen/Qwen2.5-3B-Instruct",
+                            metadata={"help": "hub id, local model dir or .gguf file of the base causal LM"})
+    quantization: str = field(default="nf4", metadata={"help": "none | nf4 (4-bit NF4, double quant)"})
+    lambda_lm: float = field(default=1.0, metadata={"help": "weight of the reply NLL"})
+    lambda_emotion: float = field(default=0.2, metadata={"help": "weight of the EmotionHead CE"})
+    lambda_strategy: float = field(default=0.2, metadata={"help": "weight of the StrategyHead CE"})
+    lambda_safety: float = field(default=0.0, metadata={"help": "weight of KL(model ‖ frozen base); 0 skips it"})
+    style_dropout: float = field(default=0.3, metadata={"help": "share of examples trained without style tokens"})
+    head_dropout: float = field(default=0.1, metadata={"help": "dropout before each head's linear layer"})
+    out_dir: str = field(default="{home}/models/qwen-empathetic", metadata={"help": "artifact directory"})
+
+    @property
+    def loss_weights(self) -> LossWeights:
+        return LossWeights(self.lambda_lm, self.lambda_emotion, self.lambda_strategy, self.lambda_safety)
+
+
+def head_labels() -> HeadLabels:
+    return HeadLabels(
+        emotions=list(empathetic.EMOTIONS),
+        strategies=list(esconv.STRATEGIES),
+        emotion_tokens=[f"<emo:{emotion}>" for emotion in empathetic.EMOTIONS],
+        strategy_tokens=[f"<strat:{STRATEGY_SLUGS[strategy]}>" for strategy in esconv.STRATEGIES],
+    )
+
+
+class LMWithHeads(nn.Module):
+    """The PEFT model and both heads as one module, so the Trainer's optimizer sees every trainable weight."""
+
+    # The LM was placed by its loader (device_map, possibly 4-bit); these flags keep the Trainer
+    # from moving it again, and the heads are put beside it in __init__.
+    is_parallelizable = True
+    model_parallel = True
+
+    def __init__(self, lm: nn.Module, heads: Heads) -> None:
+        super().__init__()
+        self.lm = lm
+        self.heads = heads
+        device = next(lm.parameters()).device
+        self.emotion_head = heads.emotion.to(device)
+        self.strategy_head = heads.strategy.to(device)
+
+
+class HeadsTrainer(Trainer):
+    """The multi-objective loss; everything else is the stock Trainer."""
+
+    def __init__(self, *args: Any, loss_weights: LossWeights, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loss_weights = loss_weights
+        self.loss_parts: dict[str, list[float]] = {}
+
+    def compute_loss(self, model: LMWithHeads, inputs: dict[str, torch.Tensor], return_outputs: bool = False,
+                     num_items_in_batch: torch.Tensor | int | None = None) -> Any:
+        outputs = model.lm(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                           labels=inputs["labels"], output_hidden_states=True)
+        hidden = outputs.hidden_states[-1]
+        context_mask = inputs["context_mask"].bool()
+        reply_mask = inputs["reply_mask"].bool() & ~inputs["styled"].bool().unsqueeze(1)
+        has_reply_view = reply_mask.any(dim=1)
+        emotion_labels, strategy_labels = inputs["emotion_label"], inputs["strategy_label"]
+
+        def two_views(head: nn.Module, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            logits = torch.cat([head(hidden, context_mask), head(hidden, reply_mask)])
+            reply_labels = torch.where(has_reply_view, labels, torch.full_like(labels, IGNORE_INDEX))
+            return logits, torch.cat([labels, reply_labels])
+
+        emo = emotion_loss(*two_views(model.emotion_head, emotion_labels)) if self.loss_weights.emotion else None
+        strat = strategy_loss(*two_views(model.strategy_head, strategy_labels)) if self.loss_weights.strategy else None
+        kl = None
+        if self.loss_weights.safety:
+            with torch.no_grad(), model.lm.disable_adapter():
+                reference = model.lm(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
+            # logits at t predict token t+1: score the positions whose next token is reply text.
+            kl = kl_to_reference(outputs.logits[:, :-1], reference[:, :-1], inputs["reply_mask"][:, 1:].bool())
+        zero = outputs.loss.new_zeros(())
+        loss = multi_objective(outputs.loss, emo if emo is not None else zero, strat if strat is not None else zero,
+                               kl, self.loss_weights)
+        if model.training:
+            for name, value in (("lm_loss", outputs.loss), ("emotion_loss", emo), ("strategy_loss", strat),
+                                ("kl", kl)):
+                if value is not None:
+                    self.loss_parts.setdefault(name, []).append(float(value.detach()))
+        return (loss, outputs) if return_outputs else loss
+
+
+class LossPartsCallback(TrainerCallback):
+    """Each train log also records the mean of every loss term since the previous log."""
+
+    def __init__(self, trainer: HeadsTrainer, run: Run) -> None:
+        self.trainer = trainer
+        self.run = run
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any) -> None:
+        parts = self.trainer.loss_parts
+        if logs and "loss" in logs and parts:
+            self.run.log("train_terms", state.global_step, **{k: sum(v) / len(v) for k, v in parts.items() if v})
+            parts.clear()
+
+
+def style_emotion(example: sft.ReplyExample) -> str | None:
+    if example.emotion is not None:
+        return example.emotion
+    return ESCONV_TO_ED_EMOTION.get(example.dialogue_emotion or "")
+
+
+def encode_examples(examples: list[sft.ReplyExample], tokenizer: Any, labels: HeadLabels, config: Config,
+                    seed: int) -> list[dict[str, Any]]:
+    """Token ids, LM labels, head labels and the masks the heads and the KL term pool over."""
+    rng = random.Random(seed)
+    features = []
+    for example in examples:
+        styled = rng.random() >= config.style_dropout
+        prefix = labels.style_prefix(style_emotion(example), example.strategy) if styled else ""
+        encoded = sft.encode_reply(tokenizer, config.system_prompt, example.history, example.reply,
+                                   config.max_length, prefix=prefix)
+        if encoded is None:
+            continue
+        length, reply_start = len(encoded.input_ids), encoded.prompt_length + encoded.prefix_length
+        features.append({
+            "input_ids": encoded.input_ids,
+            "labels": sft.lm_labels(encoded),
+            "context_mask": [1] * encoded.prompt_length + [0] * (length - encoded.prompt_length),
+            "reply_mask": [0] * reply_start + [1] * (length - reply_start),
+            "styled": int(styled),
+            "emotion_label": labels.emotions.index(example.emotion) if example.emotion else IGNORE_INDEX,
+            "strategy_label": labels.strategies.index(example.strategy) if example.strategy else IGNORE_INDEX,
+        })
+    return features
+
+
+def add_style_tokens(model: Any, tokenizer: Any, labels: HeadLabels) -> list[int]:
+    """Add the style tokens (growing the embeddings only when the vocabulary has no spare rows)."""
+    tokenizer.add_tokens(labels.style_tokens, special_tokens=False)
+    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    return tokenizer.convert_tokens_to_ids(labels.style_tokens)
+
+
+@torch.no_grad()
+def head_accuracy(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int,
+                  batch_size: int) -> dict[str, float]:
+    """Accuracy of each head on the conversation view (planning) and the unstyled reply view (reflection)."""
+    model.eval()
+    device = next(model.lm.parameters()).device
+    hits: dict[str, list[bool]] = {}
+    for start in range(0, len(features), batch_size):
+        batch = {k: v.to(device) for k, v in sft.pad_batch(features[start:start + batch_size], pad_token_id).items()}
+        hidden = model.lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                          output_hidden_states=True).hidden_states[-1]
+        views = {"context": batch["context_mask"].bool(),
+                 "reply": batch["reply_mask"].bool() & ~batch["styled"].bool().unsqueeze(1)}
+        for head_name, head, labels in (("emotion", model.emotion_head, batch["emotion_label"]),
+                                        ("strategy", model.strategy_head, batch["strategy_label"])):
+            for view, mask in views.items():
+                scored = (labels != IGNORE_INDEX) & mask.any(dim=1)
+                predicted = head(hidden, mask).argmax(dim=-1)
+                hits.setdefault(f"{head_name}_{view}_acc", []).extend((predicted == labels)[scored].tolist())
+    return {name: sum(values) / len(values) for name, values in hits.items() if values}
+
+
+def evaluate(trainer: HeadsTrainer, run: Run, features: list[dict[str, Any]], pad_token_id: int) -> dict[str, float]:
+    """Validation loss (logged by the Trainer's callback) and head accuracies (logged here as ``eval_heads``)."""
+    loss = trainer.evaluate()["eval_loss"]
+    accuracies = head_accuracy(trainer.model, features, pad_token_id, trainer.args.per_device_eval_batch_size)
+    run.log("eval_heads", trainer.state.global_step, **accuracies)
+    return {"loss": loss, **accuracies}
+
+
+def run(config: Config) -> Path:
+    from training.common.hf import RunMetricsCallback
+
+    out_dir = Path(expand_placeholders(config.out_dir))
+    training_run = Run.start(out_dir, config, data_files=sft.data_files(), seed=config.seed)
+    model, tokenizer = sft.load_base(config.base_model, config.quantization)
+    labels = head_labels()
+    style_ids = add_style_tokens(model, tokenizer, labels)
+    train_features = encode_examples(sft.load_examples(config, "train"), tokenizer, labels, config, config.seed)
+    valid_features = encode_examples(sft.load_examples(config, "valid"), tokenizer, labels, config, config.seed + 1)
+
+    heads = Heads.create(model.config.get_text_config().hidden_size, labels, dropout=config.head_dropout)
+    wrapped = LMWithHeads(sft.attach_lora(model, config, trainable_token_ids=style_ids), heads)
+    trainer = HeadsTrainer(
+        model=wrapped,
+        args=sft.training_arguments(config, out_dir, len(train_features), label_names=["labels"]),
+        train_dataset=train_features,
+        eval_dataset=valid_features,
+        data_collator=lambda features: sft.pad_batch(features, tokenizer.pad_token_id),
+        callbacks=[RunMetricsCallback(training_run)],
+        loss_weights=config.loss_weights,
+    )
+    trainer.add_callback(LossPartsCallback(trainer, training_run))
+
+    initial = evaluate(trainer, training_run, valid_features, tokenizer.pad_token_id)
+    result = trainer.train()
+    final = evaluate(trainer, training_run, valid_features, tokenizer.pad_token_id)
+
+    wrapped.lm.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    heads.save(out_dir)
+    shutil.rmtree(out_dir / "trainer", ignore_errors=True)  # the Trainer's scratch dir; nothing is checkpointed
+    summary = {
+        "train_examples": len(train_features),
+        "valid_examples": len(valid_features),
+        "train_loss": result.training_loss,
+        "steps": result.global_step,
+        "initial": initial,
+        "final": final,
+        "loss_weights": asdict(config.loss_weights),
+    }
+    training_run.finish(summary)
+    training_run.write_model_card(_model_card(config, summary))
+    return out_dir
+
+
+def _model_card(config: Config, summary: dict[str, Any]) -> str:
+    final = summary["final"]
+    accuracies = "\n".join(f"  - {name}: {summary['initial'].get(name, float('nan')):.3f} -> {value:.3f}"
+                           for name, value in final.items() if name != "loss")
+    weights = config.loss_weights
+    return f"""# qwen-empathetic (QLoRA adapter + EmotionHead + StrategyHead)
+
+Base `{config.base_model}` ({config.quantization}); LoRA r {config.lora_r}, alpha {config.lora_alpha},
+dropout {config.lora_dropout}; style tokens trained as embedding rows of the adapter.
+Loss weights: LM {weights.lm}, emotion {weights.emotion}, strategy {weights.strategy}, KL {weights.safety}.
+
+- train examples: {summary['train_examples']}, validation examples: {summary['valid_examples']}, steps {summary['steps']}
+- validation loss: {summary['initial']['loss']:.4f} -> {final['loss']:.4f}
+- head accuracy on validation (before -> after):
+{accuracies}
+
+Serve with a registry entry of kind `qwen_heads`: `weights` = the base, `adapter` = this directory.
+Data licenses: ESConv CC BY-NC 4.0 (research only); EmpatheticDialogues CC BY-NC 4.0.
+"""

@@ -1,0 +1,120 @@
+"""EmotionHead and StrategyHead: small classifiers on a causal LM's pooled last hidden states.
+
+Both the qwen-empathetic recipe (which trains them) and the ``qwen_heads`` serving kind (which
+plans and reflects with them) use this module, so the artifact layout is defined once:
+
+    <artifact>/heads.pt          state dicts of both heads and the hidden size
+    <artifact>/head_labels.json  label lists and the style token of every label
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+HEADS_FILE = "heads.pt"
+LABELS_FILE = "head_labels.json"
+
+
+def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over the positions where ``mask`` is true: (batch, seq, hidden) -> (batch, hidden), float32."""
+    weights = mask.to(torch.float32).unsqueeze(-1)
+    return (hidden.float() * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+class PooledHead(nn.Module):
+    """Dropout and a linear layer over the masked mean of the last hidden states."""
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(masked_mean(hidden, mask)))
+
+
+class EmotionHead(PooledHead):
+    """The user's emotion, over the 32 EmpatheticDialogues emotions."""
+
+
+class StrategyHead(PooledHead):
+    """The support strategy of the reply, over the 8 ESConv strategies."""
+
+
+@dataclass(frozen=True)
+class HeadLabels:
+    emotions: list[str]
+    strategies: list[str]
+    emotion_tokens: list[str]  # emotion_tokens[i] is the style token of emotions[i], e.g. "<emo:afraid>"
+    strategy_tokens: list[str]  # e.g. "<strat:reflection>"
+
+    @property
+    def style_tokens(self) -> list[str]:
+        return [*self.emotion_tokens, *self.strategy_tokens]
+
+    def style_prefix(self, emotion: str | None, strategy: str | None) -> str:
+        """The style tokens that open a reply with this emotion and strategy (either may be unknown)."""
+        parts = []
+        if emotion is not None:
+            parts.append(self.emotion_tokens[self.emotions.index(emotion)])
+        if strategy is not None:
+            parts.append(self.strategy_tokens[self.strategies.index(strategy)])
+        return "".join(parts)
+
+
+@dataclass
+class Heads:
+    emotion: EmotionHead
+    strategy: StrategyHead
+    labels: HeadLabels
+
+    @classmethod
+    def create(cls, hidden_size: int, labels: HeadLabels, dropout: float = 0.1) -> Heads:
+        return cls(
+            emotion=EmotionHead(hidden_size, len(labels.emotions), dropout),
+            strategy=StrategyHead(hidden_size, len(labels.strategies), dropout),
+            labels=labels,
+        )
+
+    def modules(self) -> list[nn.Module]:
+        return [self.emotion, self.strategy]
+
+    def to(self, device: torch.device | str) -> Heads:
+        self.emotion.to(device)
+        self.strategy.to(device)
+        return self
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "hidden_size": self.emotion.classifier.in_features,
+                "emotion": {k: v.detach().cpu() for k, v in self.emotion.state_dict().items()},
+                "strategy": {k: v.detach().cpu() for k, v in self.strategy.state_dict().items()},
+            },
+            directory / HEADS_FILE,
+        )
+        (directory / LABELS_FILE).write_text(json.dumps(asdict(self.labels), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, device: torch.device | str = "cpu") -> Heads:
+        """Read ``heads.pt`` and ``head_labels.json``; the heads come back in eval mode."""
+        directory = Path(directory)
+        labels = HeadLabels(**json.loads((directory / LABELS_FILE).read_text(encoding="utf-8")))
+        state = torch.load(directory / HEADS_FILE, map_location="cpu", weights_only=True)
+        heads = cls.create(int(state["hidden_size"]), labels)
+        heads.emotion.load_state_dict(state["emotion"])
+        heads.strategy.load_state_dict(state["strategy"])
+        heads.emotion.eval()
+        heads.strategy.eval()
+        return heads.to(device)
+
+
+def has_heads(directory: Path) -> bool:
+    return (Path(directory) / HEADS_FILE).is_file() and (Path(directory) / LABELS_FILE).is_file()
