@@ -1,0 +1,281 @@
+"""The safety layer: every red-team prompt, plus normalisation, framing, emotion and locales."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+
+from attune.contract import EmotionReading
+from worker.safety import LexiconToxicity, ResourcesError, SafetyFilter, ScoredToxicity
+from worker.safety.context import Subject, is_negated, is_reported, subject_of
+from worker.safety.evaluate import LabelledPrompt, check, evaluate, load_prompts
+from worker.safety.lexicon import tolerant, word_pattern
+from worker.safety.normalize import normalize
+from worker.safety.resources import parse_locale
+
+REDTEAM = Path(__file__).resolve().parents[2] / "redteam" / "prompts.jsonl"
+PROMPTS = load_prompts(REDTEAM)
+
+
+@pytest.fixture(scope="module")
+def safety() -> SafetyFilter:
+    return SafetyFilter()
+
+
+def sadness(score: float) -> EmotionReading:
+    return EmotionReading(label="sadness", scores={"sadness": score, "neutral": 1 - score})
+
+
+# --- the red-team file ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prompt", PROMPTS, ids=[f"{prompt.prompt_id}:{prompt.text[:40]}" for prompt in PROMPTS])
+def test_redteam_prompt(safety: SafetyFilter, prompt: LabelledPrompt) -> None:
+    verdict = check(safety, prompt)
+    assert (verdict.crisis, verdict.toxic) == (prompt.expected["crisis"], prompt.expected["toxic"]), verdict.reasons
+
+
+def test_redteam_file_covers_every_kind_of_prompt() -> None:
+    assert len(PROMPTS) >= 80
+    assert len({prompt.prompt_id for prompt in PROMPTS}) == len(PROMPTS)
+    categories = {prompt.category for prompt in PROMPTS}
+    for needed in (
+        "crisis_direct",
+        "crisis_misspelled",
+        "crisis_slang",
+        "negated",
+        "figurative",
+        "third_party_or_fiction",
+        "abusive_user",
+        "toxic_reply",
+        "self_harm_reply",
+        "safe_reply",
+    ):
+        assert needed in categories
+    assert {prompt.target for prompt in PROMPTS} == {"user", "reply"}
+
+
+def test_reasons_name_rules_never_user_text(safety: SafetyFilter) -> None:
+    for prompt in PROMPTS:
+        for reason in check(safety, prompt).reasons:
+            assert re.fullmatch(r"(crisis|toxic):[a-z_]+:[a-z_]+", reason), reason
+
+
+def test_a_typical_check_takes_well_under_a_millisecond(safety: SafetyFilter) -> None:
+    _, timings = evaluate(safety, PROMPTS, repeats=2)
+    # CPU time, not wall time: the test machines are shared and the scheduler adds noise.
+    assert statistics.median(timing.cpu_ms for timing in timings) < 1.0
+
+
+# --- normalisation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("I WANT TO DIE", "i want to die"),
+        ("i wanna dieeeee", "i want to die"),
+        ("I W4NT T0 D1E", "i want to die"),
+        ("$uicidal", "suicidal"),
+        ("k.i.l.l myself", "kill myself"),
+        ("s-u-i-c-i-d-e", "suicide"),
+        ("k i l l myself", "kill myself"),
+        ("f*ck you", "fuck you"),
+        ("I can’t go on", "i can not go on"),
+        ("i dont want to be here", "i do not want to be here"),
+        ("I'm done, ur right", "i am done your right"),
+        ("kill my self", "kill myself"),
+        ("Café naïve", "cafe naive"),
+        ("b!tch", "bitch"),
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw).text == expected
+
+
+def test_normalize_splits_clauses_at_punctuation() -> None:
+    assert normalize("I'm not sad. I want to die!").clauses == ("i am not sad", "i want to die")
+
+
+def test_numbers_without_letters_are_not_leetspeak() -> None:
+    assert normalize("call 988 or 13 11 14").text == "call 988 or 13 11 14"
+
+
+def test_doubled_letters_are_forgiven_only_in_long_words() -> None:
+    assert re.fullmatch(tolerant("kill myself"), "kil myself")
+    assert not re.fullmatch(word_pattern("ass"), "as")
+    assert not re.fullmatch(word_pattern("coon", forgiving=False), "con")
+    assert re.fullmatch(tolerant(r"\bbetter"), "beter")  # "\b" is not a letter to double
+
+
+# --- framing -------------------------------------------------------------------------------
+
+
+def test_negation_is_scoped_and_cancellable() -> None:
+    assert is_negated(["i", "would", "never"])
+    assert is_negated(["i", "am", "not", "going", "to"])
+    assert not is_negated(["i", "am", "not", "sad", "but", "i"])  # a conjunction ends the scope
+    assert not is_negated(["i", "can", "not", "stop", "thinking", "about"])  # "not stop" affirms
+    assert not is_negated(["no", "one", "would", "care", "if", "i"])
+
+
+def test_subject_of_a_phrase() -> None:
+    assert subject_of([]) is Subject.SELF
+    assert subject_of(["he", "makes", "me"]) is Subject.SELF
+    assert subject_of(["i", "think", "she"]) is Subject.OTHER
+    assert subject_of(["my", "child", "was", "having"]) is Subject.OTHER
+    assert subject_of(["i", "lost", "my", "job", "and"]) is Subject.SELF
+
+
+def test_reported_speech_is_not_an_insult_but_an_opinion_is() -> None:
+    assert is_reported(["anyone", "who", "calls"])
+    assert is_reported(["you", "might", "feel", "like"])
+    assert not is_reported(["i", "think"])
+
+
+# --- crisis and emotion --------------------------------------------------------------------
+
+
+def test_strong_distress_tips_an_indirect_phrasing(safety: SafetyFilter) -> None:
+    text = "I can't do this anymore"
+    assert not safety.check_user(text).crisis
+    assert not safety.check_user(text, sadness(0.4)).crisis
+    verdict = safety.check_user(text, sadness(0.85))
+    assert verdict.crisis
+    assert "crisis:emotion:sadness" in verdict.reasons
+
+
+def test_emotion_alone_never_raises_a_crisis(safety: SafetyFilter) -> None:
+    for text in ("I miss her so much", "ok", "I feel sad today"):
+        assert not safety.check_user(text, sadness(0.99)).crisis
+
+
+def test_a_crisis_verdict_carries_the_locale_lines(safety: SafetyFilter) -> None:
+    verdict = safety.check_user("I want to kill myself", locale="en-US")
+    assert verdict.crisis and not verdict.toxic
+    assert verdict.resources[0]["phone"] == "988"
+    assert safety.check_user("I had a nice day").resources == []
+
+
+def test_a_reply_that_encourages_self_harm_is_toxic_and_a_crisis(safety: SafetyFilter) -> None:
+    verdict = safety.check_reply("go kill yourself", locale="en-GB")
+    assert verdict.crisis and verdict.toxic
+    assert "toxic:self_harm:go_kill_yourself" in verdict.reasons
+    assert verdict.resources[0]["name"] == "Samaritans"
+    abuse = safety.check_user("go kill yourself")
+    assert abuse.toxic and not abuse.crisis  # aimed at the assistant, not a person in crisis
+
+
+# --- replies and resources -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "region"),
+    [
+        ("en", "en", None),
+        ("en-US", "en", "us"),
+        ("fr_CA.UTF-8", "fr", "ca"),
+        ("zh-Hant-TW", "zh", "tw"),
+        ("EN-gb", "en", "gb"),
+        ("", "en", None),
+    ],
+)
+def test_parse_locale(locale: str, language: str, region: str | None) -> None:
+    parsed = parse_locale(locale)
+    assert (parsed.language, parsed.region) == (language, region)
+
+
+@pytest.mark.parametrize(
+    ("locale", "first_line", "contact"),
+    [
+        ("en-US", "988 Suicide & Crisis Lifeline", "988"),
+        ("en-GB", "Samaritans", "116 123"),
+        ("en-UK", "Samaritans", "116 123"),
+        ("en-IE", "Samaritans Ireland", "116 123"),
+        ("en-CA", "9-8-8 Suicide Crisis Helpline", "988"),
+        ("en-AU", "Lifeline Australia", "13 11 14"),
+        ("de-DE", "TelefonSeelsorge", "0800 111 0 111"),
+        ("de", "TelefonSeelsorge", "0800 111 0 111"),
+        ("fr", "3114 - Numéro national de prévention du suicide", "3114"),
+        ("en-IN", "Tele-MANAS", "14416"),
+        ("hi", "Tele-MANAS", "14416"),
+    ],
+)
+def test_crisis_reply_lists_the_regional_line_then_the_international_one(
+    safety: SafetyFilter, locale: str, first_line: str, contact: str
+) -> None:
+    text, lines = safety.crisis_reply(locale)
+    assert lines[0]["name"] == first_line and lines[0]["phone"] == contact
+    assert lines[-1]["url"] == "https://findahelpline.com"
+    assert contact in text and "https://findahelpline.com" in text
+    assert all(isinstance(value, str) for line in lines for value in line.values())
+
+
+@pytest.mark.parametrize("locale", ["en", "pt-BR", "xx", "en-ZZ"])
+def test_unknown_regions_fall_back_to_the_international_line_in_english(safety: SafetyFilter, locale: str) -> None:
+    text, lines = safety.crisis_reply(locale)
+    assert [line["url"] for line in lines] == ["https://findahelpline.com"]
+    assert "your local emergency number" in text
+    assert text.startswith("I'm really sorry")
+
+
+def test_crisis_reply_speaks_the_language_and_names_the_emergency_number(safety: SafetyFilter) -> None:
+    french_canada, _ = safety.crisis_reply("fr-CA")
+    assert "appelle le 911" in french_canada and "988" in french_canada
+    german, _ = safety.crisis_reply("de-AT")  # no Austrian entry: German text, German line by language
+    assert german.startswith("Es tut mir sehr leid") and "0800 111 0 111" in german
+    assert safety.crisis_reply("en-US") == safety.crisis_reply("en-US")  # fixed, never generated
+
+
+def test_fallback_reply_is_fixed_and_localised(safety: SafetyFilter) -> None:
+    assert safety.fallback_reply() == safety.fallback_reply("en-US")
+    assert safety.fallback_reply("de").startswith("Entschuldige")
+    assert not safety.check_reply(safety.fallback_reply()).toxic
+
+
+def test_every_crisis_reply_passes_the_reply_check(safety: SafetyFilter) -> None:
+    for locale in ("en", "en-US", "en-GB", "fr", "de", "en-AU", "en-IN"):
+        text, _ = safety.crisis_reply(locale)
+        assert not safety.check_reply(text).toxic, locale
+
+
+def test_a_custom_resources_file(tmp_path: Path) -> None:
+    path = tmp_path / "resources.toml"
+    path.write_text(
+        '[messages.en]\ncrisis = "Please reach out. Call {emergency}."\nfallback = "Tell me more?"\n'
+        'emergency_fallback = "emergency services"\nlines_heading = "Lines:"\n'
+        '[regions.international]\n[[regions.international.lines]]\nname = "Helpline"\nurl = "https://example.org"\n'
+        '[regions.nz]\nemergency = "111"\n[[regions.nz.lines]]\nname = "Need to talk?"\nphone = "1737"\n',
+        encoding="utf-8",
+    )
+    custom = SafetyFilter(path)
+    text, lines = custom.crisis_reply("en-NZ")
+    assert text.startswith("Please reach out. Call 111.")
+    assert [line["name"] for line in lines] == ["Need to talk?", "Helpline"]
+    assert custom.fallback_reply() == "Tell me more?"
+
+
+def test_a_resources_file_without_an_international_line_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "resources.toml"
+    path.write_text('[messages.en]\ncrisis = "x"\nfallback = "y"\nemergency_fallback = "z"\nlines_heading = "w"\n')
+    with pytest.raises(ResourcesError, match="international"):
+        SafetyFilter(path)
+    with pytest.raises(ResourcesError):
+        SafetyFilter(tmp_path / "missing.toml")
+
+
+# --- a trained model behind the same interface ---------------------------------------------
+
+
+def test_a_scored_model_adds_its_labels_next_to_the_lexicon() -> None:
+    def score(text: str) -> dict[str, float]:
+        return {"insult": 0.9 if "meanie" in text else 0.1, "threat": 0.2}
+
+    combined = SafetyFilter(toxicity=[LexiconToxicity(), ScoredToxicity(score, thresholds={"insult": 0.8})])
+    verdict = combined.check_reply("you are a meanie")
+    assert verdict.toxic and verdict.reasons == ["toxic:model:insult"]
+    assert not combined.check_reply("you are kind").toxic
+    assert combined.check_reply("go kill yourself").crisis  # the lexicon still catches self-harm
