@@ -1,0 +1,343 @@
+"""Causal LMs (plain, GGUF, 4-bit NF4, PEFT adapters) served through the continuous batching engine.
+
+``load_pretrained`` is the one loading path for kinds ``causal_lm`` and ``peft_causal_lm``: a hub
+id or a local directory, optionally a GGUF file converted once into the cache, optionally
+quantized with bitsandbytes, optionally with a LoRA adapter on top. ``CausalLM`` turns chat
+requests into prompts with the tokenizer's chat template and streams the engine's deltas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import gc
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from attune.contract import EmotionReading
+from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
+
+log = logging.getLogger(__name__)
+
+_DTYPES = ("float32", "bfloat16", "float16")
+
+
+def load_pretrained(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any]:
+    """Load ``spec``'s model (eval mode, no gradients) and tokenizer; ModelUnavailable says why not."""
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as error:
+        raise ModelUnavailable(f"the worker extras are not installed ({error.name}): pip install 'attune[worker]'")
+    started = time.perf_counter()
+    device = _usable_device(spec, context)
+    _configure_threads(spec, device)
+    if spec.kind == "peft_causal_lm":
+        model, tokenizer_source = _load_with_adapter(spec, context, device)
+    else:
+        if not spec.weights:
+            raise ModelUnavailable(f"{spec.name} has no weights configured")
+        tokenizer_source = _weights_source(spec.weights, spec, context)
+        model = _load_weights(tokenizer_source, spec, device)
+    model.eval()
+    model.requires_grad_(False)
+    tokenizer = _load_tokenizer(tokenizer_source)
+    log.info(
+        "loaded %s (%s, quantization %s) on %s in %.1fs",
+        spec.name,
+        spec.kind,
+        spec.quantization,
+        device,
+        time.perf_counter() - started,
+    )
+    return model, tokenizer
+
+
+def _usable_device(spec: ModelSpec, context: LoadContext) -> str:
+    import torch
+
+    if "cuda" in (spec.device, context.device) and not torch.cuda.is_available():
+        raise ModelUnavailable(f"{spec.name} needs a CUDA GPU and this machine has none")
+    return context.device
+
+
+def _configure_threads(spec: ModelSpec, device: str) -> None:
+    import torch
+
+    if device != "cpu":
+        return
+    # Intra-op threads are process-wide; use every core this process may run on unless told otherwise.
+    threads = int(spec.options.get("num_threads") or len(os.sched_getaffinity(0)))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+def _checked_reference(reference: str, what: str) -> str:
+    """A local path must exist; anything else is taken as a hub id."""
+    path = Path(reference).expanduser()
+    if path.is_absolute() or reference.startswith((".", "~")):
+        if not path.exists():
+            raise ModelUnavailable(f"the {what} directory {path} does not exist")
+        return str(path)
+    return reference
+
+
+def _weights_source(reference: str, spec: ModelSpec, context: LoadContext) -> str:
+    reference = _checked_reference(reference, "weights")
+    gguf_file = spec.options.get("gguf_file")
+    if not gguf_file:
+        return reference
+    from worker.models.gguf import converted_checkpoint
+
+    return str(converted_checkpoint(reference, gguf_file, context.home / "cache" / "gguf", spec.name))
+
+
+def _torch_dtype(spec: ModelSpec, device: str):
+    import torch
+
+    name = spec.options.get("dtype")
+    if name is None:
+        name = "bfloat16" if device == "cuda" or spec.quantization == "nf4" else "float32"
+    if name not in _DTYPES:
+        raise ModelUnavailable(f"{spec.name}: dtype {name!r} is not one of {', '.join(_DTYPES)}")
+    return getattr(torch, name)
+
+
+def _quantization_config(spec: ModelSpec):
+    if spec.quantization == "none":
+        return None
+    if spec.quantization not in ("nf4", "int8"):
+        raise ModelUnavailable(f"{spec.name}: unknown quantization {spec.quantization!r} (none, nf4 or int8)")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ModelUnavailable(f"{spec.name} uses {spec.quantization} quantization: pip install bitsandbytes")
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if spec.quantization == "int8":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+
+
+def _load_weights(source: str, spec: ModelSpec, device: str):
+    from transformers import AutoModelForCausalLM
+
+    quantization = _quantization_config(spec)
+    kwargs: dict[str, Any] = {"dtype": _torch_dtype(spec, device)}
+    if quantization is not None:
+        kwargs.update(quantization_config=quantization, device_map={"": device})
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except ImportError as error:
+        raise ModelUnavailable(f"{spec.name}: a package its weights need is missing: {error}") from error
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(f"{spec.name}: cannot load weights from {source}: {error}") from error
+    return model if quantization is not None else model.to(device)
+
+
+def _load_with_adapter(spec: ModelSpec, context: LoadContext, device: str) -> tuple[Any, str]:
+    """Base model plus PEFT adapter; returns the model and where its tokenizer lives."""
+    if not spec.adapter:
+        raise ModelUnavailable(f"{spec.name} is a peft_causal_lm without an adapter")
+    try:
+        from peft import PeftConfig, PeftModel
+    except ImportError as error:
+        raise ModelUnavailable(f"{spec.name} needs the peft package: pip install peft") from error
+    adapter = _checked_reference(spec.adapter, "adapter")
+    try:
+        peft_config = PeftConfig.from_pretrained(adapter)
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(f"{spec.name}: cannot read the adapter {adapter}: {error}") from error
+    base_reference = spec.weights or peft_config.base_model_name_or_path
+    if not base_reference:
+        raise ModelUnavailable(f"{spec.name}: the adapter names no base model and the registry gives no weights")
+    base_source = _weights_source(base_reference, spec, context)
+    base = _load_weights(base_source, spec, device)
+    model = PeftModel.from_pretrained(base, adapter, is_trainable=False)
+    # An adapter trained with a chat template ships the tokenizer that carries it.
+    has_tokenizer = Path(adapter, "tokenizer_config.json").is_file()
+    return model, adapter if has_tokenizer else base_source
+
+
+def _load_tokenizer(source: str):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(f"cannot load the tokenizer from {source}: {error}") from error
+
+
+def emotion_instruction(emotion: EmotionReading) -> str:
+    """The system-prompt sentence that conditions a reply on the user's detected emotion."""
+    score = emotion.scores.get(emotion.label)
+    strength = f" ({score:.2f})" if score is not None else ""
+    return f"The person seems to feel {emotion.label}{strength}; respond with warmth that fits that feeling."
+
+
+class CausalLM:
+    """A ChatModel for kinds ``causal_lm`` and ``peft_causal_lm``."""
+
+    def __init__(self, spec: ModelSpec, context: LoadContext) -> None:
+        self.spec = spec
+        self.context = context
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._engine: Any = None
+        self._version: str | None = None
+        self._load_lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            self._version = self._fingerprint()
+        return self._version
+
+    def _fingerprint(self) -> str:
+        spec = self.spec
+        parts = [
+            spec.kind,
+            spec.weights or "",
+            spec.adapter or "",
+            spec.quantization,
+            json.dumps(spec.options, sort_keys=True, default=str),
+            json.dumps(spec.generation, sort_keys=True, default=str),
+        ]
+        for reference in (spec.weights, spec.adapter):
+            path = Path(reference) if reference else None
+            if path is not None and path.is_dir():
+                parts += [f"{f.name}:{f.stat().st_mtime_ns}" for f in sorted(path.iterdir()) if f.is_file()]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+
+    @property
+    def loaded(self) -> bool:
+        return self._engine is not None
+
+    def load(self) -> None:
+        from worker.engine import BatchEngine
+
+        with self._load_lock:
+            if self._engine is not None:
+                return
+            model, tokenizer = load_pretrained(self.spec, self.context)
+            self._engine = BatchEngine(
+                model,
+                tokenizer,
+                max_batch_size=int(self.spec.options.get("max_batch_size", 16)),
+                max_queued=int(self.spec.options.get("max_queued", 64)),
+                device=self.context.device,
+            )
+            self._model, self._tokenizer = model, tokenizer
+            self._version = None  # weights may have changed on disk since the last load
+
+    def unload(self) -> None:
+        with self._load_lock:
+            engine, self._engine = self._engine, None
+            self._model = self._tokenizer = None
+        if engine is None:
+            return
+        engine.shutdown()
+        del engine
+        gc.collect()
+        if self.context.device == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
+
+    def memory_bytes(self) -> int:
+        model = self._model
+        if model is None:
+            return 0
+        tensors = [*model.parameters(), *model.buffers()]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    def messages(self, request: GenerationRequest) -> list[dict[str, str]]:
+        """The chat to render: one system turn (configured prompt + emotion sentence) then the history."""
+        turns = [{"role": turn.role, "content": turn.content} for turn in request.history]
+        system_parts = [request.system_prompt or self.spec.generation.get("system_prompt")]
+        if turns and turns[0]["role"] == "system":
+            system_parts.append(turns.pop(0)["content"])
+        if request.user_emotion is not None:
+            system_parts.append(emotion_instruction(request.user_emotion))
+        system = " ".join(part for part in system_parts if part)
+        return ([{"role": "system", "content": system}] if system else []) + turns
+
+    def prompt_ids(self, request: GenerationRequest, max_new_tokens: int) -> list[int]:
+        """Token ids of the rendered chat, dropping the oldest turns until the reply fits the context."""
+        messages = self.messages(request)
+        context_limit = int(
+            self.spec.options.get("max_context_tokens")
+            or getattr(self._model.config, "max_position_embeddings", 0)
+            or 1 << 30
+        )
+        # A reply a dead worker had begun: the model continues right after its text.
+        prefix = self.prefix_ids(request)
+        while True:
+            ids = self._render(messages) + prefix
+            first_turn = 1 if messages and messages[0]["role"] == "system" else 0
+            if len(ids) + max_new_tokens <= context_limit or len(messages) - first_turn <= 1:
+                return ids
+            del messages[first_turn]
+
+    def prefix_ids(self, request: GenerationRequest) -> list[int]:
+        return self._tokenizer(request.prefix, add_special_tokens=False).input_ids if request.prefix else []
+
+    def _render(self, messages: list[dict[str, str]]) -> list[int]:
+        tokenizer = self._tokenizer
+        if tokenizer.chat_template:
+            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            # The template already writes BOS and role markers.
+            return tokenizer(text, add_special_tokens=False).input_ids
+        # A base model without a chat template: a plain transcript ending where the reply starts.
+        text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+        return tokenizer(text).input_ids
+
+    def sampling_params(self, request: GenerationRequest):
+        """The request's settings: the worker already filled its gaps from the registry's defaults."""
+        from worker.engine import SamplingParams
+
+        return SamplingParams(
+            temperature=float(request.temperature),
+            top_p=float(request.top_p),
+            top_k=int(request.top_k),
+            max_new_tokens=int(request.max_new_tokens),
+            seed=request.seed,
+        )
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamChunk]:
+        if self._engine is None:
+            await asyncio.to_thread(self.load)
+        engine = self._engine
+        sampling = self.sampling_params(request)
+        if request.prefix:  # the tokens a dead worker already produced count against the budget
+            spent = len(self.prefix_ids(request))
+            sampling = dataclasses.replace(sampling, max_new_tokens=max(1, sampling.max_new_tokens - spent))
+        outputs = engine.submit(request.request_id, self.prompt_ids(request, sampling.max_new_tokens), sampling)
+        try:
+            async for output in outputs:
+                yield StreamChunk(
+                    text=output.text,
+                    finish_reason=output.finish_reason,
+                    prompt_tokens=output.prompt_tokens,
+                    completion_tokens=output.completion_tokens,
+                )
+        finally:
+            if not outputs.finished:  # the consumer stopped listening: free the slot
+                engine.cancel(request.request_id)
+
+    def cancel(self, request_id: str) -> None:
+        engine = self._engine
+        if engine is not None:
+            engine.cancel(request_id)
