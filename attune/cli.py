@@ -85,7 +85,11 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.skip_prepare:
         from training.prepare import ensure_default_artifacts
 
+        from worker.config import WorkerSettings
+        from worker.prepare import warm_default_chat_model
+
         ensure_default_artifacts(settings.home, progress=True)
+        warm_default_chat_model(WorkerSettings())
     print(f"Attune is starting on http://{args.host}:{args.port} (embedded mode, data in {settings.home.resolve()})")
     uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port, ws_max_size=WS_MAX_BYTES,
                 log_config=None)

@@ -87,6 +87,11 @@ class WorkerService:
             await asyncio.gather(*(asyncio.create_task(loop) for loop in loops))
 
     async def shutdown(self) -> None:
+        # A heartbeat that expires at once: readiness stops counting this worker right away.
+        try:
+            await self.broker.heartbeat(self.info(), ttl_s=1)
+        except Exception:
+            log.warning("could not retract the heartbeat; it expires on its own")
         for active in list(self.active.values()):
             active.task.cancel()
         await asyncio.gather(*(a.task for a in self.active.values()), return_exceptions=True)

@@ -66,7 +66,22 @@ def slow_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def models_file(tmp_path_factory: pytest.TempPathFactory, tiny_llama_dir: Path, slow_llama_dir: Path) -> Path:
+def classifier_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Both emotion classifiers, trained for a few steps by the real recipes (`attune train`)."""
+    from training.cli import main as train
+
+    out = tmp_path_factory.mktemp("classifiers")
+    dirs = {"journal-mood": out / "journal-mood", "text-emotion": out / "text-emotion"}
+    for name, directory in dirs.items():
+        recipe_config = f"training/configs/{name.replace('-', '_')}/tiny.toml"
+        assert train(["train", name, "--config", recipe_config, "--out", str(directory)]) == 0
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def models_file(
+    tmp_path_factory: pytest.TempPathFactory, tiny_llama_dir: Path, slow_llama_dir: Path, classifier_dirs: dict[str, Path]
+) -> Path:
     """A registry whose default chat model is a tiny real Llama: real generation, fast on a CPU."""
     path = tmp_path_factory.mktemp("registry") / "models.toml"
     path.write_text(
@@ -78,7 +93,10 @@ def models_file(tmp_path_factory: pytest.TempPathFactory, tiny_llama_dir: Path, 
         "[models.slow]\n"
         'kind = "causal_lm"\n'
         f'weights = "{slow_llama_dir}"\n'
-        "generation = { temperature = 0.0, max_new_tokens = 1500 }\n"
+        "generation = { temperature = 0.0, max_new_tokens = 1500 }\n\n"
+        + "".join(
+            f'[models.{name}]\nkind = "classifier"\nweights = "{directory}"\n\n' for name, directory in classifier_dirs.items()
+        )
     )
     return path
 

@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.support.chat_client import Account, ChatSocket, history, new_session, sign_up
+from tests.support.chat_client import Account, ChatSocket, history, new_session, sign_up, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -76,6 +76,7 @@ async def test_sessions_create_list_rename_delete(api_url: str) -> None:
 
 async def test_history_pages_newest_last(api_url: str, start_worker) -> None:  # type: ignore[no-untyped-def]
     start_worker()
+    await wait_ready(api_url)
     account = await sign_up(api_url)
     session_id = await new_session(account)
     chat = await ChatSocket.open(account, session_id)
@@ -107,6 +108,7 @@ async def test_every_admin_route_refuses_a_normal_user(api_url: str) -> None:
 
 async def test_admin_switches_the_default_model_and_it_is_audited(api_url: str, stack_env, start_worker) -> None:  # type: ignore[no-untyped-def]
     start_worker()
+    await wait_ready(api_url)
     admin = await make_admin(api_url, stack_env)
     async with admin.api() as client:
         models = (await client.get("/api/admin/models")).json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,17 @@ async def history(account: Account, session_id: str) -> list[dict[str, Any]]:
         reply = await client.get(f"/api/sessions/{session_id}/messages", params={"limit": 200})
         reply.raise_for_status()
         return reply.json()["items"]
+
+
+async def wait_ready(base_url: str, timeout_s: float = 180) -> None:
+    """Until /readyz says a worker is alive (its models are then listed too)."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        while time.monotonic() < deadline:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+            await asyncio.sleep(0.3)
+    raise TimeoutError("no worker became ready")
 
 
 @dataclass

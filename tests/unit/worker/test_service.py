@@ -166,3 +166,17 @@ async def test_emotion_is_reported_before_the_first_token_when_a_classifier_is_l
     assert model.requests[0].user_emotion is not None and model.requests[0].user_emotion.label == "sadness"
     done = events[-1]
     assert done.user_emotion.label == "sadness" and done.alignment == pytest.approx(1.0)
+
+
+async def test_decoding_settings_the_user_chose_win_over_the_registry_defaults(tmp_path: Path) -> None:
+    from attune.contract import DecodingParams
+
+    service, _ = _service(tmp_path, ScriptedModel([]))
+    service.models.registry.specs["scripted"] = ModelSpec(
+        name="scripted", kind="causal_lm", generation={"temperature": 0.7, "max_new_tokens": 256, "system_prompt": "Be kind."}
+    )
+    job = _job("hi")
+    job.params = DecodingParams(temperature=0.2)
+    request = service._request(job, None, "")
+    assert (request.temperature, request.max_new_tokens, request.top_p) == (0.2, 256, 0.9)
+    assert request.system_prompt == "Be kind."
