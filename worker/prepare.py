@@ -20,7 +20,7 @@ def warm_default_chat_model(settings: WorkerSettings) -> None:
     started = time.perf_counter()
     print(f"Preparing the default chat model {spec.name!r} (converts its GGUF once, about a minute the first time)...")
     try:
-        converted_checkpoint(spec.weights, spec.options["gguf_file"], registry.context.home / "cache" / "gguf", spec.name)
+        converted_checkpoint(spec.weights, spec.options["gguf_file"], registry.context.home / "cache" / "gguf")
     except ModelUnavailable as exc:
         print(f"  {spec.name} will be unavailable: {exc}")
         return

@@ -97,7 +97,7 @@ def _weights_source(reference: str, spec: ModelSpec, context: LoadContext) -> st
         return reference
     from worker.models.gguf import converted_checkpoint
 
-    return str(converted_checkpoint(reference, gguf_file, context.home / "cache" / "gguf", spec.name))
+    return str(converted_checkpoint(reference, gguf_file, context.home / "cache" / "gguf"))
 
 
 def _torch_dtype(spec: ModelSpec, device: str):

@@ -44,13 +44,15 @@ def _content_hash(path: Path, cache_root: Path) -> str:
     return digest.hexdigest()
 
 
-def converted_checkpoint(source_dir: str | Path, gguf_file: str, cache_root: Path, name: str) -> Path:
-    """The HF checkpoint directory for ``source_dir/gguf_file``, converting it on first use."""
+def converted_checkpoint(source_dir: str | Path, gguf_file: str, cache_root: Path) -> Path:
+    """The HF checkpoint directory for ``source_dir/gguf_file``, converting it on first use.
+
+    Keyed by the file's content, so every model built on the same GGUF shares one copy."""
     gguf_path = Path(source_dir) / gguf_file
     if not gguf_path.is_file():
         raise ModelUnavailable(f"GGUF file {gguf_path} does not exist")
     cache_root.mkdir(parents=True, exist_ok=True)
-    target = cache_root / f"{name}-{_content_hash(gguf_path, cache_root)[:16]}"
+    target = cache_root / f"{gguf_path.stem}-{_content_hash(gguf_path, cache_root)[:16]}"
     if (target / _DONE_MARKER).is_file():
         log.info("using converted GGUF checkpoint %s", target)
         return target
