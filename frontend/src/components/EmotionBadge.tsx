@@ -1,0 +1,29 @@
+// Colours for the six journal moods; any other emotion label (the chat classifier has 28)
+// gets the neutral style.
+const MOOD_STYLES: Record<string, string> = {
+  joy: 'bg-amber-100 text-amber-900',
+  love: 'bg-pink-100 text-pink-900',
+  surprise: 'bg-violet-100 text-violet-900',
+  sadness: 'bg-sky-100 text-sky-900',
+  fear: 'bg-emerald-100 text-emerald-900',
+  anger: 'bg-rose-100 text-rose-900',
+  pending: 'bg-slate-100 text-slate-600 italic',
+};
+
+export const MOOD_COLORS: Record<string, string> = {
+  joy: '#d97706',
+  love: '#db2777',
+  surprise: '#7c3aed',
+  sadness: '#0284c7',
+  fear: '#059669',
+  anger: '#e11d48',
+};
+
+export function EmotionBadge({ label, title, prefix }: { label: string; title?: string; prefix?: string }) {
+  return (
+    <span title={title} className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ${MOOD_STYLES[label] ?? 'bg-slate-200 text-slate-800'}`}>
+      {prefix && <span className="mr-1 font-normal opacity-75">{prefix}</span>}
+      {label}
+    </span>
+  );
+}

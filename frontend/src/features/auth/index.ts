@@ -1,0 +1,2 @@
+export { AuthForm } from './components/AuthForm';
+export { useLogout, useToken, useUser } from './hooks/useAuth';

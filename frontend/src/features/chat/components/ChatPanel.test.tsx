@@ -1,0 +1,106 @@
+import { act, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { setToken } from '@/lib/auth-token';
+import type { MessagePublic, SessionPublic } from '@/lib/protocol';
+import { FakeChatServer } from '@/test/fake-chat-server';
+import { renderWithProviders, stubApi } from '@/test/render';
+import { ChatPanel } from './ChatPanel';
+
+const session: SessionPublic = { id: 's1', title: 'Evening talk', model: null, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' };
+
+function message(id: number, role: MessagePublic['role'], content: string, extra: Partial<MessagePublic> = {}): MessagePublic {
+  return {
+    id, session_id: 's1', role, content, model: role === 'assistant' ? 'smollm2' : null, cached: false, status: 'complete',
+    created_at: '2026-01-01T00:00:00Z', client_id: null, reply_to_id: null, emotion: null, alignment: null, safety: null,
+    extras: {}, latency_ms: null, ttft_ms: null, prompt_tokens: null, completion_tokens: null, ...extra,
+  };
+}
+
+let server: FakeChatServer;
+
+beforeEach(() => {
+  server = new FakeChatServer();
+  vi.stubGlobal('WebSocket', function (url: string) { return server.createSocket(url); });
+  setToken('token-1');
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  setToken(null);
+});
+
+function stubHistory(pages: Record<string, { items: MessagePublic[]; next_before: number | null }>) {
+  return stubApi({
+    'GET /api/sessions/s1/messages': (url) => pages[url.searchParams.get('before') ?? 'newest'],
+    'GET /api/models': () => [{ name: 'smollm2', kind: 'causal_lm', state: 'loaded', reason: null, default: true, description: null }],
+  });
+}
+
+describe('ChatPanel', () => {
+  it('shows history with emotion badges and streams a new reply with a Stop button', async () => {
+    stubHistory({ newest: { items: [message(1, 'user', 'hello', { emotion: { label: 'joy', scores: { joy: 0.9 } } }), message(2, 'assistant', 'Hi **there**')], next_before: null } });
+    renderWithProviders(<ChatPanel session={session} />);
+    expect(await screen.findByText('hello')).toBeInTheDocument();
+    expect(screen.getByText('there').tagName).toBe('STRONG');
+    expect(screen.getByText('joy')).toBeInTheDocument();
+    expect(server.current.url).toMatch(/\/ws\/chat\/s1$/);
+
+    act(() => server.handshake());
+    await waitFor(() => expect(screen.getByTestId('connection-status')).toHaveAttribute('data-status', 'open'));
+    await userEvent.type(screen.getByLabelText('Message'), 'I feel lonely{Enter}');
+    const sent = server.sentBy().find((frame) => frame.type === 'message');
+    expect(sent).toMatchObject({ content: 'I feel lonely' });
+    const clientId = (sent as { client_id: string }).client_id;
+
+    act(() => {
+      server.push({ type: 'ack', client_id: clientId, message_id: 3, job_id: 'j1', duplicate: false });
+      server.push({ type: 'emotion', job_id: 'j1', message_id: 3, emotion: { label: 'sadness', scores: { sadness: 0.7 } }, event_id: '1-0' });
+      server.push({ type: 'token', job_id: 'j1', index: 0, text: 'That sounds', event_id: '2-0' });
+      server.push({ type: 'token', job_id: 'j1', index: 1, text: ' hard', event_id: '3-0' });
+    });
+    expect(screen.getByText('That sounds hard')).toBeInTheDocument();
+    expect(screen.getByTestId('typing-indicator')).toBeInTheDocument();
+    expect(screen.getByText('sadness')).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Stop' }));
+    expect(server.sentBy().at(-1)).toEqual({ type: 'cancel', job_id: 'j1' });
+    act(() =>
+      server.push({
+        type: 'done', job_id: 'j1', message: message(4, 'assistant', 'That sounds hard', { status: 'cancelled' }), cached: false,
+        timings: { ttft_ms: 10, duration_ms: 20 }, safety: { crisis: false, toxic: false, reasons: [], resources: [] }, alignment: 0.42, event_id: '4-0',
+      }),
+    );
+    expect(screen.queryByTestId('typing-indicator')).not.toBeInTheDocument();
+    expect(screen.getByText('stopped')).toBeInTheDocument();
+    expect(screen.getByText('alignment 0.42')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Send' })).toBeInTheDocument();
+  });
+
+  it('shows a crisis reply distinctly, with its resources, and never renders raw HTML', async () => {
+    const crisis = message(2, 'assistant', 'Please reach out. <img src=x onerror="alert(1)">', {
+      safety: { crisis: true, toxic: false, reasons: ['self_harm'], resources: [{ name: 'Lifeline', phone: '988', url: 'https://988lifeline.org' }] },
+    });
+    stubHistory({ newest: { items: [message(1, 'user', 'I want to end it'), crisis], next_before: null } });
+    const { container } = renderWithProviders(<ChatPanel session={session} />);
+    expect(await screen.findByRole('article', { name: 'Support resources' })).toBeInTheDocument();
+    expect(screen.getByText('Lifeline')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: '988' })).toHaveAttribute('href', 'tel:988');
+    expect(container.querySelector('img')).toBeNull();
+  });
+
+  it('loads the previous page of history on demand', async () => {
+    const calls = stubHistory({
+      newest: { items: [message(5, 'user', 'newer question'), message(6, 'assistant', 'newer answer')], next_before: 5 },
+      '5': { items: [message(3, 'user', 'older question'), message(4, 'assistant', 'older answer')], next_before: null },
+    });
+    renderWithProviders(<ChatPanel session={session} />);
+    await screen.findByText('newer question');
+    await userEvent.click(screen.getByRole('button', { name: 'Load earlier messages' }));
+    expect(await screen.findByText('older question')).toBeInTheDocument();
+    expect(calls.some((call) => call.url.searchParams.get('before') === '5')).toBe(true);
+    const texts = screen.getAllByRole('article').map((node) => node.textContent);
+    expect(texts[0]).toContain('older question');
+    expect(texts.at(-1)).toContain('newer answer');
+    expect(screen.getByText('Beginning of the conversation')).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,41 @@
+import { ErrorAlert } from '@/components/ErrorAlert';
+import { Spinner } from '@/components/Spinner';
+import type { SessionPublic } from '@/lib/protocol';
+import { useChatStream } from '../hooks/useChatStream';
+import { useMessageHistory } from '../hooks/useMessageHistory';
+import { Composer } from './Composer';
+import { ConnectionBadge } from './ConnectionBadge';
+import { MessageList } from './MessageList';
+import { ModelPicker } from './ModelPicker';
+
+export function ChatPanel({ session }: { session: SessionPublic }) {
+  const history = useMessageHistory(session.id);
+  const stream = useChatStream(session.id);
+  return (
+    <section aria-label={`Conversation: ${session.title}`} className="flex min-h-0 flex-1 flex-col">
+      <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
+        <h1 className="truncate text-base font-semibold">{session.title}</h1>
+        <div className="flex flex-wrap items-center gap-3">
+          <ModelPicker sessionId={session.id} model={session.model} />
+          <ConnectionBadge connection={stream.connection} />
+        </div>
+      </header>
+      {stream.notice && <ErrorAlert error={new Error(stream.notice)} />}
+      <ErrorAlert error={history.error} />
+      {history.isPending ? (
+        <div className="flex flex-1 items-center justify-center">
+          <Spinner label="Loading conversation" />
+        </div>
+      ) : (
+        <MessageList
+          history={history.messages}
+          turns={stream.turns}
+          hasOlder={history.hasNextPage}
+          loadingOlder={history.isFetchingNextPage}
+          loadOlder={() => void history.fetchNextPage()}
+        />
+      )}
+      <Composer onSend={stream.send} onStop={stream.stop} replying={stream.isReplying} disabled={stream.connection.status === 'not_found'} />
+    </section>
+  );
+}

@@ -1,0 +1,74 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import { env } from '@/config/env';
+import { getToken, setToken } from '@/lib/auth-token';
+import { newClientId } from '@/lib/ids';
+import { ChatSocket, type ConnectionStatus } from '@/lib/ws/chat-socket';
+import { chatKeys } from '../api/chat-api';
+import { isStreaming, liveTurnsReducer } from './live-turns';
+
+export interface Connection {
+  status: ConnectionStatus;
+  retryInMs: number | null;
+}
+
+/** The live side of a chat session: its socket, the turns streaming on this page, send and stop. */
+export function useChatStream(sessionId: string) {
+  const queryClient = useQueryClient();
+  const [turns, dispatch] = useReducer(liveTurnsReducer, []);
+  const [connection, setConnection] = useState<Connection>({ status: 'connecting', retryInMs: null });
+  const [notice, setNotice] = useState<string | null>(null);
+  const socketRef = useRef<ChatSocket | null>(null);
+
+  useEffect(() => {
+    dispatch({ type: 'reset' });
+    setNotice(null);
+    const socket = new ChatSocket({ url: `${env.wsUrl}/ws/chat/${sessionId}`, getToken });
+    socketRef.current = socket;
+    const unsubscribe = socket.subscribe((event) => {
+      switch (event.type) {
+        case 'status':
+          setConnection({ status: event.status, retryInMs: event.retryInMs ?? null });
+          if (event.status === 'unauthorized') setToken(null);
+          return;
+        case 'ready':
+          for (const job of event.frame.in_flight) dispatch({ type: 'resumed', jobId: job.job_id, userMessageId: job.user_message_id });
+          return;
+        case 'delta':
+          return dispatch({ type: 'delta', jobId: event.jobId, text: event.text });
+        case 'reply_lost':
+          dispatch({ type: 'lost', jobId: event.jobId });
+          return void queryClient.invalidateQueries({ queryKey: chatKeys.messages(sessionId) });
+        case 'done':
+          dispatch({ type: 'done', frame: event.frame });
+          return void queryClient.invalidateQueries({ queryKey: chatKeys.sessions });
+        case 'error':
+          if (!event.frame.client_id && !event.frame.job_id) setNotice(event.frame.message);
+          return dispatch({ type: 'error', frame: event.frame });
+        case 'ack':
+          return dispatch({ type: 'ack', frame: event.frame });
+        case 'emotion':
+          return dispatch({ type: 'emotion', frame: event.frame });
+      }
+    });
+    socket.connect();
+    return () => {
+      unsubscribe();
+      socket.close();
+      socketRef.current = null;
+    };
+  }, [sessionId, queryClient]);
+
+  const send = useCallback((content: string) => {
+    const socket = socketRef.current;
+    if (!socket) return;
+    const clientId = newClientId();
+    dispatch({ type: 'sent', clientId, content });
+    socket.sendMessage(content, { clientId });
+  }, []);
+
+  const activeTurn = turns.find(isStreaming) ?? null;
+  const stop = useCallback(() => socketRef.current?.cancel(activeTurn?.jobId ?? undefined), [activeTurn?.jobId]);
+
+  return { turns, connection, notice, send, stop, isReplying: activeTurn !== null };
+}

@@ -1,0 +1,354 @@
+// The client protocol of docs/protocol.md as TypeScript types.
+// `protocol.test.ts` parses that document and fails when these types drift from it; the
+// `*_FIELDS` tables below are the runtime mirror it compares, and the type-level checks at the
+// bottom make `tsc` fail when a table and its type disagree.
+
+export const PROTOCOL_VERSION = 1;
+
+export type Role = 'user' | 'admin';
+
+export interface UserPublic {
+  id: number;
+  email: string;
+  display_name: string | null;
+  role: Role;
+  created_at: string;
+}
+
+export interface TokenPublic {
+  access_token: string;
+  token_type: 'bearer';
+  user: UserPublic;
+}
+
+export interface ErrorBody {
+  detail: { code: string; message: string };
+}
+
+export interface EmotionReading {
+  label: string;
+  scores: Record<string, number>;
+}
+
+export type CrisisResource = Record<string, string>;
+
+export interface SafetyVerdict {
+  crisis: boolean;
+  toxic: boolean;
+  reasons: string[];
+  resources: CrisisResource[];
+}
+
+export interface SessionPublic {
+  id: string;
+  title: string;
+  model: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionList {
+  items: SessionPublic[];
+  total: number;
+}
+
+export type MessageStatus = 'complete' | 'cancelled' | 'error';
+
+export interface MessagePublic {
+  id: number;
+  session_id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  model: string | null;
+  cached: boolean;
+  status: MessageStatus;
+  created_at: string;
+  client_id: string | null;
+  reply_to_id: number | null;
+  emotion: EmotionReading | null;
+  alignment: number | null;
+  safety: SafetyVerdict | null;
+  extras: Record<string, unknown>;
+  latency_ms: number | null;
+  ttft_ms: number | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+}
+
+export interface MessagePage {
+  items: MessagePublic[];
+  next_before: number | null;
+}
+
+export type ModelState = 'available' | 'loaded' | 'loading' | 'unavailable';
+
+export interface ModelPublic {
+  name: string;
+  kind: string;
+  state: ModelState;
+  reason: string | null;
+  default: boolean;
+  description: string | null;
+}
+
+export const MOODS = ['joy', 'sadness', 'fear', 'anger', 'love', 'surprise'] as const;
+export type Mood = (typeof MOODS)[number];
+
+export interface JournalEntryPublic {
+  id: number;
+  text: string;
+  mood: Mood | 'pending';
+  mood_scores: Record<string, number> | null;
+  classifier_version: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JournalList {
+  items: JournalEntryPublic[];
+  total: number;
+}
+
+export interface JournalStatsBucket {
+  start: string;
+  counts: Partial<Record<Mood, number>>;
+  mean_scores: Partial<Record<Mood, number>>;
+}
+
+export interface JournalStats {
+  buckets: JournalStatsBucket[];
+  totals: Partial<Record<Mood, number>>;
+}
+
+export interface AdminModel {
+  name: string;
+  kind: string;
+  state: ModelState;
+  reason: string | null;
+  memory_bytes: number | null;
+  default: boolean;
+  description: string | null;
+  workers: string[];
+}
+
+export interface WorkerPublic {
+  worker_id: string;
+  host: string;
+  pid: number;
+  models: string[];
+  heartbeat_age_s: number;
+  active_jobs: number;
+  queue_depth: Record<string, number>;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  hit_ratio: number;
+  entries: number;
+}
+
+export interface RetagProgress {
+  state: 'idle' | 'running' | 'done';
+  total: number;
+  done: number;
+  classifier_version: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  actor_email: string;
+  action: string;
+  target: string | null;
+  details: Record<string, unknown> | null;
+  created_at: string;
+}
+
+export interface AuditList {
+  items: AuditEntry[];
+  total: number;
+}
+
+// --- WebSocket frames ----------------------------------------------------------------------
+
+export interface DecodingParams {
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  max_new_tokens?: number;
+  seed?: number;
+}
+
+export interface AuthFrame {
+  type: 'auth';
+  token: string;
+}
+export interface MessageFrame {
+  type: 'message';
+  client_id: string;
+  content: string;
+  model?: string;
+  params?: DecodingParams;
+}
+export interface CancelFrame {
+  type: 'cancel';
+  job_id?: string;
+}
+export interface ResumeFrame {
+  type: 'resume';
+  job_id: string;
+  after?: string;
+}
+export interface PingFrame {
+  type: 'ping';
+}
+
+export type ClientFrame = AuthFrame | MessageFrame | CancelFrame | ResumeFrame | PingFrame;
+
+export interface InFlightJob {
+  job_id: string;
+  user_message_id: number;
+}
+
+export interface ReadyFrame {
+  type: 'ready';
+  protocol: number;
+  session_id: string;
+  model: string | null;
+  in_flight: InFlightJob[];
+}
+export interface AckFrame {
+  type: 'ack';
+  client_id: string;
+  message_id: number;
+  job_id: string;
+  duplicate: boolean;
+}
+export interface EmotionFrame {
+  type: 'emotion';
+  job_id: string;
+  message_id: number;
+  emotion: EmotionReading;
+  event_id: string;
+}
+export interface TokenFrame {
+  type: 'token';
+  job_id: string;
+  index: number;
+  text: string;
+  event_id: string;
+}
+export interface DoneFrame {
+  type: 'done';
+  job_id: string;
+  message: MessagePublic;
+  cached: boolean;
+  timings: { ttft_ms: number | null; duration_ms: number | null };
+  safety: SafetyVerdict;
+  alignment: number | null;
+  event_id: string;
+}
+export const ERROR_CODES = [
+  'bad_request',
+  'rate_limited',
+  'model_unavailable',
+  'busy',
+  'not_found',
+  'generation_failed',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  job_id?: string;
+  client_id?: string;
+}
+export interface PongFrame {
+  type: 'pong';
+}
+
+export type ServerFrame = ReadyFrame | AckFrame | EmotionFrame | TokenFrame | DoneFrame | ErrorFrame | PongFrame;
+
+export const CLOSE_CODES = {
+  normal: 1000,
+  policy: 1008,
+  tooLarge: 1009,
+  serverError: 1011,
+  unauthorized: 4401,
+  sessionNotFound: 4404,
+  authTimeout: 4408,
+} as const;
+
+// --- runtime mirror, checked against the document by protocol.test.ts ----------------------
+
+type FieldsOf<T> = Exclude<keyof T, 'type'>;
+type FieldTable<U extends { type: string }> = { [K in U['type']]: readonly FieldsOf<Extract<U, { type: K }>>[] };
+
+export const CLIENT_FRAME_FIELDS = {
+  auth: ['token'],
+  message: ['client_id', 'content', 'model', 'params'],
+  cancel: ['job_id'],
+  resume: ['job_id', 'after'],
+  ping: [],
+} as const satisfies FieldTable<ClientFrame>;
+
+export const SERVER_FRAME_FIELDS = {
+  ready: ['protocol', 'session_id', 'model', 'in_flight'],
+  ack: ['client_id', 'message_id', 'job_id', 'duplicate'],
+  emotion: ['job_id', 'message_id', 'emotion', 'event_id'],
+  token: ['job_id', 'index', 'text', 'event_id'],
+  done: ['job_id', 'message', 'cached', 'timings', 'safety', 'alignment', 'event_id'],
+  error: ['code', 'message', 'job_id', 'client_id'],
+  pong: [],
+} as const satisfies FieldTable<ServerFrame>;
+
+export const RECORD_FIELDS = {
+  UserPublic: ['id', 'email', 'display_name', 'role', 'created_at'],
+  SessionPublic: ['id', 'title', 'model', 'created_at', 'updated_at'],
+  MessagePublic: [
+    'id',
+    'session_id',
+    'role',
+    'content',
+    'model',
+    'cached',
+    'status',
+    'created_at',
+    'client_id',
+    'reply_to_id',
+    'emotion',
+    'alignment',
+    'safety',
+    'extras',
+    'latency_ms',
+    'ttft_ms',
+    'prompt_tokens',
+    'completion_tokens',
+  ],
+  JournalEntryPublic: ['id', 'text', 'mood', 'mood_scores', 'classifier_version', 'created_at', 'updated_at'],
+  RetagProgress: ['state', 'total', 'done', 'classifier_version', 'started_at', 'finished_at'],
+} as const satisfies {
+  UserPublic: readonly (keyof UserPublic)[];
+  SessionPublic: readonly (keyof SessionPublic)[];
+  MessagePublic: readonly (keyof MessagePublic)[];
+  JournalEntryPublic: readonly (keyof JournalEntryPublic)[];
+  RetagProgress: readonly (keyof RetagProgress)[];
+};
+
+// `satisfies` above proves every listed field exists; these prove no field is missing.
+type Missing<T, Listed> = Exclude<keyof T, Listed | 'type'>;
+type AssertNone<T extends never> = T;
+export type ProtocolTablesComplete = [
+  AssertNone<{ [K in ClientFrame['type']]: Missing<Extract<ClientFrame, { type: K }>, (typeof CLIENT_FRAME_FIELDS)[K][number]> }[ClientFrame['type']]>,
+  AssertNone<{ [K in ServerFrame['type']]: Missing<Extract<ServerFrame, { type: K }>, (typeof SERVER_FRAME_FIELDS)[K][number]> }[ServerFrame['type']]>,
+  AssertNone<Missing<UserPublic, (typeof RECORD_FIELDS)['UserPublic'][number]>>,
+  AssertNone<Missing<SessionPublic, (typeof RECORD_FIELDS)['SessionPublic'][number]>>,
+  AssertNone<Missing<MessagePublic, (typeof RECORD_FIELDS)['MessagePublic'][number]>>,
+  AssertNone<Missing<JournalEntryPublic, (typeof RECORD_FIELDS)['JournalEntryPublic'][number]>>,
+  AssertNone<Missing<RetagProgress, (typeof RECORD_FIELDS)['RetagProgress'][number]>>,
+];
