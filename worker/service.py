@@ -194,6 +194,9 @@ class WorkerService:
                 await self._classify(job)
         except asyncio.CancelledError:
             raise  # shutting down: leave the job pending for another worker
+        except ModelUnavailable as exc:
+            log.warning("job %s: model %s unavailable: %s", job.job_id, job.model, exc)
+            await self._fail(job, "model_unavailable", f"Model {job.model!r} is unavailable: {exc}")
         except Exception as exc:
             log.exception("job %s failed", job.job_id)
             await self._fail(job, "internal", f"The worker failed on this request ({type(exc).__name__}).")

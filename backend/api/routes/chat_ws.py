@@ -120,6 +120,11 @@ async def _authenticate(websocket: WebSocket, state: AppState) -> User | None:
         except TimeoutError:
             await websocket.close(CLOSE_AUTH_TIMEOUT, "authenticate within 10 s")
             return None
+        except WebSocketDisconnect:
+            return None
+        except KeyError:  # a binary frame where the auth frame belongs
+            await websocket.close(CLOSE_UNAUTHENTICATED, "the first frame must be a JSON auth frame")
+            return None
         try:
             frame = client_frame_adapter.validate_json(raw)
         except ValidationError:
@@ -173,7 +178,13 @@ async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, pe
     bucket = TokenBucket(state.settings.frames_per_second, state.settings.frame_burst)
     try:
         while True:
-            raw = await websocket.receive_text()
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            raw = message.get("text")
+            if raw is None:
+                await connection.error("bad_request", "Send JSON text frames, not binary ones.")
+                continue
             if len(raw.encode()) > state.settings.max_frame_bytes:
                 await websocket.close(CLOSE_TOO_BIG, f"frames are limited to {state.settings.max_frame_bytes} bytes")
                 return
