@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.tiny_models"]
+pytest_plugins = ["tests.fixtures.tiny_models", "tests.fixtures.classifiers"]

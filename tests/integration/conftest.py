@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from tests.e2e.harness import ManagedProcess, free_port, wait_for_port
+from tests.fixtures.classifiers import registry_entries
 
 PG_ADMIN_DSN = os.environ.get("ATTUNE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("ATTUNE_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -66,19 +67,6 @@ def slow_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def classifier_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Both emotion classifiers, trained for a few steps by the real recipes (`attune train`)."""
-    from training.cli import main as train
-
-    out = tmp_path_factory.mktemp("classifiers")
-    dirs = {"journal-mood": out / "journal-mood", "text-emotion": out / "text-emotion"}
-    for name, directory in dirs.items():
-        recipe_config = f"training/configs/{name.replace('-', '_')}/tiny.toml"
-        assert train(["train", name, "--config", recipe_config, "--out", str(directory)]) == 0
-    return dirs
-
-
-@pytest.fixture(scope="session")
 def models_file(
     tmp_path_factory: pytest.TempPathFactory, tiny_llama_dir: Path, slow_llama_dir: Path, classifier_dirs: dict[str, Path]
 ) -> Path:
@@ -94,9 +82,7 @@ def models_file(
         'kind = "causal_lm"\n'
         f'weights = "{slow_llama_dir}"\n'
         "generation = { temperature = 0.0, max_new_tokens = 1500 }\n\n"
-        + "".join(
-            f'[models.{name}]\nkind = "classifier"\nweights = "{directory}"\n\n' for name, directory in classifier_dirs.items()
-        )
+        + registry_entries(classifier_dirs)
     )
     return path
 
