@@ -1,0 +1,57 @@
+"""Journal entries tagged per second: TextClassifier in batches vs a one-by-one pipeline loop.
+
+The founding plan tagged each entry with ``transformers.pipeline("text-classification")`` called
+once per entry. This runs both ways on the same model in the same process over the same entries
+(texts from the dair val file) and prints the ratio.
+
+    python scripts/bench_classify.py --model-dir var/models/journal-mood [--entries 2000] [--batch-size 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from transformers import pipeline
+
+from training.data import dair
+from worker.models.base import LoadContext, ModelSpec
+from worker.models.classifier import TextClassifier
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", type=Path, default=Path("var/models/journal-mood"))
+    parser.add_argument("--entries", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+
+    texts = [row.text for row in dair.load_split("val", args.entries)]
+    spec = ModelSpec(name="journal-mood", kind="classifier", weights=str(args.model_dir), chat=False,
+                     options={"batch_size": args.batch_size})
+    classifier = TextClassifier(spec, LoadContext(home=args.model_dir.parent))
+    classifier.load()
+    one_by_one = pipeline("text-classification", model=str(args.model_dir), tokenizer=str(args.model_dir),
+                          device=-1, truncation=True, max_length=classifier.max_length)
+    classifier.classify(texts[:8])  # warm-up: first-call allocations out of the timing
+    one_by_one(texts[0])
+
+    started = time.perf_counter()
+    batched_labels = [reading.label for reading in classifier.classify(texts)]
+    batched_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    looped_labels = [one_by_one(text)[0]["label"] for text in texts]
+    looped_s = time.perf_counter() - started
+
+    agreement = sum(a == b for a, b in zip(batched_labels, looped_labels)) / len(texts)
+    print(f"entries: {len(texts)}  model: {args.model_dir}  torch threads: {torch.get_num_threads()}")
+    print(f"TextClassifier, batches of {args.batch_size}: {len(texts) / batched_s:8.1f} entries/s ({batched_s:.1f} s)")
+    print(f"pipeline, one entry per call:   {len(texts) / looped_s:8.1f} entries/s ({looped_s:.1f} s)")
+    print(f"speed-up: {looped_s / batched_s:.1f}x   same label: {agreement:.1%}")
+
+
+if __name__ == "__main__":
+    main()

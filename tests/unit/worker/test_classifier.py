@@ -1,0 +1,87 @@
+"""TextClassifier serves what the training recipes build: batched, in input order, thresholds applied."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.tiny_encoder import build_tiny_encoder
+from training.common.config import load_config
+from training.common.paths import configs_dir
+from training.recipes import journal_mood, text_emotion
+from worker.models.base import Classifier, LoadContext, ModelSpec, ModelUnavailable
+from worker.models.classifier import TextClassifier
+
+TEXTS = ["i feel so happy and grateful today", "i am terrified of tomorrow", "why would you do that",
+         "ok", "i feel a little lonely and sad tonight, nobody called"]
+
+
+def _train(recipe, name: str, encoder: Path, home: Path) -> Path:
+    out = home / "models" / name
+    overrides = [f"model={encoder}", f"out_dir={out}", "max_steps=4", "eval_steps=4", "train_limit=200",
+                 "report_limit=50"]
+    return recipe.run(load_config(recipe.Config, configs_dir(name) / "tiny.toml", overrides))
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    encoder = build_tiny_encoder(tmp_path_factory.mktemp("encoder"))
+    home = tmp_path_factory.mktemp("home")
+    _train(journal_mood, "journal-mood", encoder, home)
+    _train(text_emotion, "text-emotion", encoder, home)
+    return home
+
+
+def _classifier(name: str, home: Path, **options: object) -> TextClassifier:
+    spec = ModelSpec(name=name, kind="classifier", chat=False, options=dict(options))
+    return TextClassifier(spec, LoadContext(home=home))
+
+
+def test_single_label_readings_are_distributions_over_the_six_moods(home: Path) -> None:
+    classifier = _classifier("journal-mood", home, batch_size=2)
+    assert isinstance(classifier, Classifier)
+    readings = classifier.classify(TEXTS)
+    assert len(readings) == len(TEXTS)
+    for reading in readings:
+        assert list(reading.scores) == journal_mood.LABELS
+        assert sum(reading.scores.values()) == pytest.approx(1.0, abs=1e-4)
+        assert reading.label == max(reading.scores, key=reading.scores.get)
+        assert reading.model == "journal-mood"
+    assert classifier.classify([]) == []
+
+
+def test_batching_and_length_sorting_keep_input_order(home: Path) -> None:
+    batched = _classifier("journal-mood", home, batch_size=2).classify(TEXTS)
+    one_by_one = [_classifier("journal-mood", home, batch_size=1).classify([t])[0] for t in TEXTS]
+    for together, alone in zip(batched, one_by_one):
+        assert together.label == alone.label
+        assert together.scores == pytest.approx(alone.scores, abs=1e-4)
+
+
+def test_multi_label_scores_every_emotion_and_label_honours_thresholds(home: Path) -> None:
+    classifier = _classifier("text-emotion", home)
+    readings = classifier.classify(TEXTS)
+    thresholds = json.loads((home / "models" / "text-emotion" / "thresholds.json").read_text())
+    for reading, carried in zip(readings, classifier.predict_labels(TEXTS)):
+        assert len(reading.scores) == 28 and all(0.0 <= s <= 1.0 for s in reading.scores.values())
+        assert carried == [label for label, score in reading.scores.items() if score >= thresholds[label]]
+        expected_pool = carried or list(reading.scores)
+        assert reading.label == max(expected_pool, key=reading.scores.get)
+
+
+def test_version_is_the_run_id_and_memory_is_reported(home: Path) -> None:
+    classifier = _classifier("journal-mood", home)
+    manifest = json.loads((home / "models" / "journal-mood" / "run_manifest.json").read_text())
+    assert classifier.version == manifest["run_id"]
+    assert classifier.memory_bytes() == 0
+    classifier.load()
+    assert classifier.memory_bytes() > 0
+    classifier.unload()
+    assert classifier.memory_bytes() == 0
+
+
+def test_missing_artifact_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable, match="attune prepare"):
+        _classifier("journal-mood", tmp_path).classify(["hello"])

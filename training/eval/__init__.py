@@ -1,0 +1,1 @@
+"""Evaluation targets for ``attune eval <target>``: each module exposes ``main(argv) -> int``."""

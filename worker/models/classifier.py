@@ -1,0 +1,130 @@
+"""``TextClassifier``: serves an emotion-classifier artifact built by ``training/`` (journal-mood, text-emotion).
+
+The artifact directory holds a ``save_pretrained`` sequence-classification model and tokenizer,
+``labels.json`` (``{"task": "single_label" | "multi_label", "labels": [...], "max_length": N}``),
+``thresholds.json`` for multi-label models, and ``run_manifest.json`` (whose ``run_id`` is the
+version). Single-label models give softmax scores; multi-label models give each label's sigmoid
+probability, and the reading's label is the most probable label that clears its tuned threshold
+(the most probable label overall when none does).
+
+``spec.options``: ``batch_size`` (default 32), ``max_length`` (default: the artifact's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from attune.contract import EmotionReading
+from worker.models.base import LoadContext, ModelSpec, ModelUnavailable
+
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_MAX_LENGTH = 128
+
+
+class TextClassifier:
+    def __init__(self, spec: ModelSpec, context: LoadContext) -> None:
+        self.spec = spec
+        self.context = context
+        self.artifact_dir = Path(spec.weights) if spec.weights else context.home / "models" / spec.name
+        self.batch_size = int(spec.options.get("batch_size", DEFAULT_BATCH_SIZE))
+        label_spec = self._read_json("labels.json") or {}
+        self.labels: list[str] = list(label_spec.get("labels", []))
+        self.multi_label = label_spec.get("task") == "multi_label"
+        self.max_length = int(spec.options.get("max_length", label_spec.get("max_length", DEFAULT_MAX_LENGTH)))
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._thresholds: Any = None
+        self._version: str | None = None
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            self._version = self._read_version()
+        return self._version
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
+        if not (self.artifact_dir / "labels.json").is_file() or not (self.artifact_dir / "config.json").is_file():
+            raise ModelUnavailable(
+                f"classifier {self.spec.name!r}: no trained artifact at {self.artifact_dir}; "
+                f"run `attune prepare` or `attune train {self.spec.name} ...`")
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self._tokenizer = AutoTokenizer.from_pretrained(self.artifact_dir)
+        model = AutoModelForSequenceClassification.from_pretrained(self.artifact_dir)
+        self._model = model.to(self.context.device).eval()
+        if self.multi_label:
+            thresholds = self._read_json("thresholds.json") or {}
+            self._thresholds = torch.tensor([float(thresholds.get(label, 0.5)) for label in self.labels])
+
+    def unload(self) -> None:
+        self._model = None
+        self._tokenizer = None
+        self._thresholds = None
+
+    def memory_bytes(self) -> int:
+        if self._model is None:
+            return 0
+        tensors = [*self._model.parameters(), *self._model.buffers()]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    def classify(self, texts: list[str]) -> list[EmotionReading]:
+        """One reading per text, in input order."""
+        probabilities = self.probabilities(texts)
+        readings = []
+        for row in probabilities:
+            scores = {label: round(float(p), 6) for label, p in zip(self.labels, row)}
+            readings.append(EmotionReading(label=self._top_label(row), scores=scores, model=self.spec.name))
+        return readings
+
+    def predict_labels(self, texts: list[str]) -> list[list[str]]:
+        """Every label each text carries: those over their thresholds (multi-label) or the argmax."""
+        probabilities = self.probabilities(texts)
+        if not self.multi_label:
+            return [[self.labels[int(row.argmax())]] for row in probabilities]
+        passed = probabilities >= self._thresholds
+        return [[label for label, on in zip(self.labels, row) if on] for row in passed]
+
+    def probabilities(self, texts: list[str]) -> Any:
+        """A ``len(texts) x len(labels)`` tensor: softmax (single-label) or sigmoid (multi-label) scores."""
+        self.load()
+        import torch
+
+        if not texts:
+            return torch.empty(0, len(self.labels))
+        ids = self._tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        # Longest first, so each batch pads to texts of about its own length.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        result = torch.empty(len(ids), len(self.labels))
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                batch = self._tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
+                logits = self._model(**batch.to(self.context.device)).logits.float().cpu()
+                result[rows] = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
+        return result
+
+    def _top_label(self, row: Any) -> str:
+        if self.multi_label:
+            over = row >= self._thresholds
+            if bool(over.any()):
+                return self.labels[int(row.masked_fill(~over, -1.0).argmax())]
+        return self.labels[int(row.argmax())]
+
+    def _read_version(self) -> str:
+        manifest = self._read_json("run_manifest.json")
+        if manifest and manifest.get("run_id"):
+            return str(manifest["run_id"])
+        weights = self.artifact_dir / "model.safetensors"
+        if weights.is_file():
+            return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+        return "unbuilt"
+
+    def _read_json(self, name: str) -> Any:
+        path = self.artifact_dir / name
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
