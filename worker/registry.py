@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from attune.contract import ModelStatus
+from attune.packages import PACKAGE_PLACEHOLDER, PackageMissing, expand_packages
 from attune.observability import MODEL_LOAD_SECONDS, MODEL_MEMORY_BYTES
 from worker.models.base import ChatModel, Classifier, LoadContext, ModelSpec, ModelUnavailable
 
@@ -80,12 +81,11 @@ def _resolve(value: str | None, home: Path, base_dir: Path) -> str | None:
         return None
     if "{home}" in value:
         value = value.replace("{home}", str(home))
-    if value.startswith("{pkg:"):
-        package, _, rest = value[5:].partition("}")
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            return f"missing-package:{package}"
-        value = str(Path(spec.submodule_search_locations[0])) + rest
+    if "{pkg:" in value:
+        try:
+            value = expand_packages(value)
+        except PackageMissing:
+            return f"missing-package:{PACKAGE_PLACEHOLDER.search(value).group(1)}"  # type: ignore[union-attr]
     value = os.path.expandvars(value)
     if value.startswith((".", "/")):
         return str((base_dir / value).resolve()) if value.startswith(".") else value

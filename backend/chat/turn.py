@@ -8,7 +8,6 @@ that died). Both go through ``crud.store_reply``, which stores a reply exactly o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid

