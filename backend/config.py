@@ -32,7 +32,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     frontend_dist: Path = Field(default=Path(__file__).resolve().parent.parent / "frontend" / "dist")
 
-    default_model: str = Field(default="smollm2", description="Used when neither admin nor session picked one.")
+    default_model: str = Field(
+        default="smollm2",
+        description="Used when neither admin nor session picked one and no live worker reports its registry's "
+        "default yet: keep it equal to models.toml's default_chat.",
+    )
     history_window: int = Field(default=12, ge=1, le=100, description="Past messages sent to the model.")
     cache_ttl_s: int = 24 * 3600
     max_frame_bytes: int = 16 * 1024

@@ -53,6 +53,7 @@ def test_the_app_in_a_real_browser(tmp_path: Path, tiny_llama_dir: Path, classif
         **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "ATTUNE_ENV"}},
         "ATTUNE_HOME": str(tmp_path / "home"),
         "ATTUNE_MODELS_FILE": str(models),
+        "ATTUNE_DEFAULT_MODEL": "tiny",
         "HF_HUB_OFFLINE": "1",
     }
     subprocess.run(

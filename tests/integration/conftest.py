@@ -97,6 +97,7 @@ def stack_env(database_url: str, redis_url: str, models_file: Path, tmp_path_fac
         "REDIS_URL": redis_url,
         "ATTUNE_HOME": str(home),
         "ATTUNE_MODELS_FILE": str(models_file),
+        "ATTUNE_DEFAULT_MODEL": "tiny",  # what the API enqueues for before any worker has reported
         "ATTUNE_WORKER_RECLAIM_IDLE_MS": "3000",
         "ATTUNE_WORKER_HEARTBEAT_S": "0.5",
         "ATTUNE_PERSISTER_IDLE_MS": "3000",

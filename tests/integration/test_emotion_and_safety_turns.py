@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.chat_client import ChatSocket, history, new_session, sign_up
+from tests.support.chat_client import ChatSocket, history, new_session, sign_up, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 
 async def test_the_users_emotion_arrives_before_the_reply_and_is_stored(api_url: str, start_worker) -> None:  # type: ignore[no-untyped-def]
     start_worker()
+    await wait_ready(api_url)
     account = await sign_up(api_url)
     session_id = await new_session(account)
     chat = await ChatSocket.open(account, session_id)
@@ -33,6 +34,7 @@ async def test_the_users_emotion_arrives_before_the_reply_and_is_stored(api_url:
 @pytest.mark.parametrize("message", ["I want to kill myself", "honestly i dont want to be alive anymore", "thinking of ending it all tonight"])
 async def test_a_crisis_gets_the_fixed_resource_reply(api_url: str, start_worker, message: str) -> None:  # type: ignore[no-untyped-def]
     start_worker()
+    await wait_ready(api_url)
     account = await sign_up(api_url)
     session_id = await new_session(account)
     chat = await ChatSocket.open(account, session_id)
@@ -51,6 +53,7 @@ async def test_a_crisis_gets_the_fixed_resource_reply(api_url: str, start_worker
 
 async def test_a_negated_mention_is_not_a_crisis(api_url: str, start_worker) -> None:  # type: ignore[no-untyped-def]
     start_worker()
+    await wait_ready(api_url)
     account = await sign_up(api_url)
     chat = await ChatSocket.open(account, await new_session(account))
     await chat.say("I would never hurt myself, I just had a frustrating day")
