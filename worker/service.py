@@ -369,6 +369,7 @@ class WorkerService:
         )
         await self.broker.publish(job.job_id, done)
         await self.broker.post_result(done)
+        log.info("finished: %s, %d tokens in %.0f ms", finish_reason, tokens[1], done.duration_ms)
 
     async def _replay(self, job: GenerateJob) -> _Replay:
         """What a previous worker already streamed for this job."""

@@ -15,7 +15,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from attune.contract import DecodingParams, DoneEvent, EmotionEvent, ErrorEvent, GenerateJob, TokenEvent
-from attune.observability import CACHE_REQUESTS, CHAT_TURNS, ERRORS, REPLY_DURATION, TIME_TO_FIRST_TOKEN, log_context
+from attune.observability import (
+    CACHE_REQUESTS,
+    CHAT_TURNS,
+    ERRORS,
+    REPLY_DURATION,
+    TIME_TO_FIRST_TOKEN,
+    bind_log_context,
+    log_context,
+)
 from backend import crud, model_catalog
 from backend.cache import CachedReply, cache_key
 from backend.deps import AppState
@@ -79,6 +87,8 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
     async with state.sessions() as db:
         await crud.set_job_id(db, await db.get(Message, message.id), job.job_id)  # type: ignore[arg-type]
     await state.broker.enqueue(job)
+    with bind_log_context(job_id=job.job_id):
+        log.info("enqueued a %s turn for message %s", model, message.id)
     await send({"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job.job_id, "duplicate": False})
     return job.job_id
 
@@ -165,6 +175,8 @@ async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
         reply = already or await crud.store_reply(db, done)
     if reply is not None and already is None:
         _count_turn(done)
+        with bind_log_context(job_id=done.job_id, session_id=done.session_id):
+            log.info("stored reply %s (%s, %s, %d tokens)", reply.id, done.model, done.finish_reason, done.completion_tokens)
     cacheable = done.finish_reason in ("stop", "length") and not (done.safety.crisis or done.safety.toxic)
     if reply is not None and done.cache_key and cacheable:
         await state.cache.put(
