@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     cache_ttl_s: int = 24 * 3600
     max_frame_bytes: int = 16 * 1024
     max_message_chars: int = 4000
+    signups_per_minute: int = Field(default=10, ge=1, description="Per client address, per replica.")
+    logins_per_minute: int = Field(default=20, ge=1, description="Per client address, per replica.")
     frames_per_second: float = 10.0
     frame_burst: int = 40
     auth_timeout_s: float = 10.0

@@ -17,7 +17,7 @@ def _token(state: StateDep, user_id: int) -> str:
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=TokenPublic)
 async def sign_up(body: UserCreate, request: Request, state: StateDep, db: SessionDep) -> TokenPublic:
-    limit_by_client(request, "signup", per_minute=10)
+    limit_by_client(request, "signup", per_minute=state.settings.signups_per_minute)
     user = await crud.create_user(db, body.email, hash_password(body.password), body.display_name)
     if user is None:
         raise api_error(status.HTTP_409_CONFLICT, "email_taken", "An account with this email already exists.")
@@ -26,7 +26,7 @@ async def sign_up(body: UserCreate, request: Request, state: StateDep, db: Sessi
 
 @router.post("/login", response_model=TokenPublic)
 async def log_in(body: UserLogin, request: Request, state: StateDep, db: SessionDep) -> TokenPublic:
-    limit_by_client(request, "login", per_minute=20)
+    limit_by_client(request, "login", per_minute=state.settings.logins_per_minute)
     user = await crud.get_user_by_email(db, body.email)
     valid = verify_password(body.password, user.password_hash if user else DUMMY_HASH)
     if user is None or not valid:
