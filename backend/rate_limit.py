@@ -15,8 +15,9 @@ def limit_by_client(request: Request, bucket: str, per_minute: int) -> None:
     Per process: with several replicas the effective limit is per replica, which still stops
     a single client hammering one endpoint.
     """
-    forwarded = request.headers.get("x-real-ip")
-    client = forwarded or (request.client.host if request.client else "unknown")
+    # Behind nginx, uvicorn's proxy_headers has already put the real address here (it trusts
+    # X-Forwarded-For only from the proxy), so a client cannot dodge the limit with a header.
+    client = request.client.host if request.client else "unknown"
     now = time.monotonic()
     hits = _hits[(bucket, client)]
     while hits and now - hits[0] > _WINDOW_S:
