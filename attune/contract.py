@@ -63,13 +63,22 @@ class _Versioned(BaseModel):
     version: int = PROTOCOL_VERSION
 
 
+Slot = Literal["a", "b"]
+
+
 class GenerateJob(_Versioned):
-    """Produce the assistant reply to the last user turn of ``history``."""
+    """Produce the assistant reply to the last user turn of ``history``.
+
+    A chat turn answers the stored user message ``user_message_id``; one side of a comparison
+    sets ``comparison_id`` and ``slot`` instead, and its reply is stored with the comparison.
+    """
 
     kind: Literal["generate"] = "generate"
     job_id: str = Field(default_factory=new_job_id)
     session_id: str
-    user_message_id: int
+    user_message_id: int | None = None
+    comparison_id: str | None = None
+    slot: Slot | None = None
     model: str
     history: list[ChatTurn]
     params: DecodingParams = Field(default_factory=DecodingParams)
@@ -128,7 +137,9 @@ class DoneEvent(_Versioned):
     type: Literal["done"] = "done"
     job_id: str
     session_id: str
-    user_message_id: int
+    user_message_id: int | None = None
+    comparison_id: str | None = None
+    slot: Slot | None = None
     content: str
     model: str
     model_version: str
@@ -151,7 +162,10 @@ class ErrorEvent(_Versioned):
     job_id: str
     session_id: str | None = None
     user_message_id: int | None = None
-    code: str  # machine-readable: model_unavailable, busy, internal, bad_request, ...
+    comparison_id: str | None = None
+    slot: Slot | None = None
+    model: str | None = None
+    code: str  # machine-readable: model_unavailable, busy, remote_auth, internal, ... (docs/protocol.md)
     message: str  # for a person to read
 
 

@@ -205,6 +205,10 @@ class ModelManager:
         self._slots: dict[str, _Slot] = {name: _Slot() for name in registry.specs}
         self._probe = _Probe()
         self.load_seconds: dict[str, float] = {}
+        # One load at a time: transformers' loading patches process-wide state (meta-device
+        # init), so two models loading in parallel threads corrupt each other; and the memory
+        # budget is only honest if room is made for one model at a time.
+        self._loading = asyncio.Lock()
 
     def spec(self, name: str) -> ModelSpec:
         if name not in self.registry.specs:
@@ -221,17 +225,18 @@ class ModelManager:
                 if reason:
                     slot.error = reason
                     raise ModelUnavailable(reason)
-                await self._make_room(estimated_bytes(spec), keep=name)
-                started = time.perf_counter()
-                try:
-                    slot.instance = await asyncio.to_thread(self._construct_and_load, spec)
-                except ModelUnavailable as exc:
-                    slot.error = str(exc)
-                    raise
-                except Exception as exc:
-                    log.exception("loading model %s failed", name)
-                    slot.error = f"failed to load: {type(exc).__name__}: {exc}"
-                    raise ModelUnavailable(slot.error) from exc
+                async with self._loading:
+                    await self._make_room(estimated_bytes(spec), keep=name)
+                    started = time.perf_counter()
+                    try:
+                        slot.instance = await asyncio.to_thread(self._construct_and_load, spec)
+                    except ModelUnavailable as exc:
+                        slot.error = str(exc)
+                        raise
+                    except Exception as exc:
+                        log.exception("loading model %s failed", name)
+                        slot.error = f"failed to load: {type(exc).__name__}: {exc}"
+                        raise ModelUnavailable(slot.error) from exc
                 slot.error = None
                 self.load_seconds[name] = time.perf_counter() - started
                 MODEL_LOAD_SECONDS.labels(model=name).observe(self.load_seconds[name])

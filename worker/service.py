@@ -35,7 +35,7 @@ from attune.contract import (
 from attune.observability import ERRORS, GENERATED_TOKENS, QUEUE_DEPTH, bind_log_context
 from worker.config import WorkerSettings
 from worker.emotion import EmotionReader, alignment
-from worker.models.base import ChatModel, Classifier, GenerationRequest, ModelBusy, ModelUnavailable
+from worker.models.base import ChatModel, Classifier, GenerationFailed, GenerationRequest, ModelBusy, ModelUnavailable
 from worker.registry import ModelManager, Registry
 from worker.safety import SafetyFilter
 
@@ -197,6 +197,9 @@ class WorkerService:
         except ModelUnavailable as exc:
             log.warning("job %s: model %s unavailable: %s", job.job_id, job.model, exc)
             await self._fail(job, "model_unavailable", f"Model {job.model!r} is unavailable: {exc}")
+        except GenerationFailed as exc:
+            log.warning("job %s: %s: %s", job.job_id, exc.code, exc.message)
+            await self._fail(job, exc.code, exc.message)
         except Exception as exc:
             log.exception("job %s failed", job.job_id)
             await self._fail(job, "internal", f"The worker failed on this request ({type(exc).__name__}).")
@@ -210,6 +213,9 @@ class WorkerService:
             job_id=job.job_id,
             session_id=getattr(job, "session_id", None),
             user_message_id=getattr(job, "user_message_id", None),
+            comparison_id=getattr(job, "comparison_id", None),
+            slot=getattr(job, "slot", None),
+            model=job.model,
             code=code,
             message=message,
         )
@@ -351,6 +357,8 @@ class WorkerService:
             job_id=job.job_id,
             session_id=job.session_id,
             user_message_id=job.user_message_id,
+            comparison_id=job.comparison_id,
+            slot=job.slot,
             content=content,
             model=job.model,
             model_version=version,

@@ -15,6 +15,7 @@ import redis
 
 from tests.e2e.harness import ManagedProcess, free_port, wait_for_port
 from tests.fixtures.classifiers import registry_entries
+from tests.integration.llama_server import RemoteEndpoint
 
 PG_ADMIN_DSN = os.environ.get("ATTUNE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("ATTUNE_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -67,8 +68,18 @@ def slow_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def remote_endpoint() -> RemoteEndpoint:
+    """Where the loopback OpenAI-compatible server (tests/integration/llama_server.py) listens when a test starts it."""
+    return RemoteEndpoint(port=free_port(), api_key="sk-attune-test-" + uuid.uuid4().hex)
+
+
+@pytest.fixture(scope="session")
 def models_file(
-    tmp_path_factory: pytest.TempPathFactory, tiny_llama_dir: Path, slow_llama_dir: Path, classifier_dirs: dict[str, Path]
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_llama_dir: Path,
+    slow_llama_dir: Path,
+    classifier_dirs: dict[str, Path],
+    remote_endpoint: RemoteEndpoint,
 ) -> Path:
     """A registry whose default chat model is a tiny real Llama: real generation, fast on a CPU."""
     path = tmp_path_factory.mktemp("registry") / "models.toml"
@@ -82,13 +93,24 @@ def models_file(
         'kind = "causal_lm"\n'
         f'weights = "{slow_llama_dir}"\n'
         "generation = { temperature = 0.0, max_new_tokens = 1500 }\n\n"
+        "[models.tiny-sampled]\n"
+        'kind = "causal_lm"\n'
+        f'weights = "{tiny_llama_dir}"\n'
+        "generation = { temperature = 0.9, max_new_tokens = 16 }\n\n"
+        + remote_endpoint.registry_entries()
         + registry_entries(classifier_dirs)
     )
     return path
 
 
 @pytest.fixture(scope="session")
-def stack_env(database_url: str, redis_url: str, models_file: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def stack_env(
+    database_url: str,
+    redis_url: str,
+    models_file: Path,
+    remote_endpoint: RemoteEndpoint,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
     home = tmp_path_factory.mktemp("home")
     env = {
         "ATTUNE_ENV": "production",
@@ -99,6 +121,9 @@ def stack_env(database_url: str, redis_url: str, models_file: Path, tmp_path_fac
         "ATTUNE_MODELS_FILE": str(models_file),
         "ATTUNE_DEFAULT_MODEL": "tiny",  # what the API enqueues for before any worker has reported
         "ATTUNE_SIGNUPS_PER_MINUTE": "1000",  # the suite signs up dozens of users from one address
+        "ATTUNE_COMPARE_MODEL": "tiny-sampled",
+        RemoteEndpoint.KEY_ENV: remote_endpoint.api_key,
+        RemoteEndpoint.WRONG_KEY_ENV: RemoteEndpoint.WRONG_KEY,
         "ATTUNE_WORKER_RECLAIM_IDLE_MS": "3000",
         "ATTUNE_WORKER_HEARTBEAT_S": "0.5",
         "ATTUNE_PERSISTER_IDLE_MS": "3000",

@@ -22,6 +22,18 @@ class ModelBusy(RuntimeError):
     """The model's batch and queue are full; the caller should retry later."""
 
 
+class GenerationFailed(RuntimeError):
+    """Generation stopped for a reason with its own error code (a remote endpoint's 401, 429, ...).
+
+    ``code`` travels to the client in the ``error`` frame; ``message`` is for a person and must
+    never contain a secret.
+    """
+
+    def __init__(self, code: str, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.retry_after_s = code, message, retry_after_s
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One entry of ``models.toml``."""
