@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         description="Used when neither admin nor session picked one and no live worker reports its registry's "
         "default yet: keep it equal to models.toml's default_chat.",
     )
+    compare_model: str | None = Field(
+        default=None,
+        description="The second model of a comparison when the client names none (e.g. chatgpt); unset: "
+        "the first other chat model a live worker can serve.",
+    )
     history_window: int = Field(default=12, ge=1, le=100, description="Past messages sent to the model.")
     cache_ttl_s: int = 24 * 3600
     max_frame_bytes: int = 16 * 1024

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attune.contract import ChatTurn, DoneEvent, EmotionReading, SafetyVerdict
-from backend.models import AppSetting, AuditLog, ChatSession, Message, User, utcnow
+from backend.models import AppSetting, AuditLog, ChatSession, Comparison, ComparisonReply, Message, User, utcnow
 from backend.schemas import MessagePublic
 
 DEFAULT_MODEL_KEY = "default_model"
@@ -137,14 +137,12 @@ async def set_job_id(db: AsyncSession, message: Message, job_id: str) -> None:
     await db.commit()
 
 
-async def history_window(db: AsyncSession, session_id: str, up_to_id: int, size: int) -> list[ChatTurn]:
-    """The last ``size`` complete messages up to and including ``up_to_id``, oldest first."""
-    rows = await db.scalars(
-        select(Message)
-        .where(Message.session_id == session_id, Message.id <= up_to_id, Message.status != "error")
-        .order_by(Message.id.desc())
-        .limit(size)
-    )
+async def history_window(db: AsyncSession, session_id: str, up_to_id: int | None, size: int) -> list[ChatTurn]:
+    """The last ``size`` complete messages up to and including ``up_to_id`` (None: the latest), oldest first."""
+    query = select(Message).where(Message.session_id == session_id, Message.status != "error")
+    if up_to_id is not None:
+        query = query.where(Message.id <= up_to_id)
+    rows = await db.scalars(query.order_by(Message.id.desc()).limit(size))
     return [ChatTurn(role=m.role, content=m.content) for m in reversed(list(rows))]  # type: ignore[arg-type]
 
 
@@ -225,7 +223,11 @@ async def audit(db: AsyncSession, actor: User, action: str, target: str | None =
 
 
 async def delete_session(db: AsyncSession, chat: ChatSession) -> None:
-    # Replies reference user messages; remove them first so no database needs deferred checks.
+    # Comparisons may point at adopted messages, and replies at user messages: children go first,
+    # so no database needs deferred checks or ON DELETE support turned on.
+    comparisons = select(Comparison.id).where(Comparison.session_id == chat.id)
+    await db.execute(delete(ComparisonReply).where(ComparisonReply.comparison_id.in_(comparisons)))
+    await db.execute(delete(Comparison).where(Comparison.session_id == chat.id))
     await db.execute(delete(Message).where(Message.session_id == chat.id, Message.role == "assistant"))
     await db.execute(delete(Message).where(Message.session_id == chat.id))
     await db.delete(chat)

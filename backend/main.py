@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-
-import uuid
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -17,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from attune.broker.base import Broker
 from attune.observability import bind_log_context, render_metrics
-from backend.api.routes import admin, auth, chat_ws, health, journal, sessions
+from backend.api.routes import admin, auth, chat_ws, compare, health, journal, sessions
 from backend.cache import MemoryCache, RedisCache, ResponseCache
 from backend.chat.persister import run_persister
 from backend.config import Settings, get_settings
@@ -74,7 +73,7 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
     app = FastAPI(title="Attune", version="0.1.0", lifespan=lifespan)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
-    for router in (auth.router, sessions.router, journal.router, admin.router, health.router, chat_ws.router):
+    for router in (auth.router, sessions.router, journal.router, compare.router, admin.router, health.router, chat_ws.router):
         app.include_router(router)
 
     @app.middleware("http")

@@ -138,3 +138,53 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Comparison(Base):
+    """One user message answered by two models side by side (``POST /api/compare``)."""
+
+    __tablename__ = "comparisons"
+    __table_args__ = (
+        UniqueConstraint("user_id", "client_id"),
+        Index("ix_comparisons_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)  # the user message both models answered
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # the turns sent to both, oldest first
+    preferred: Mapped[str | None] = mapped_column(String(8))  # a | b | tie
+    preferred_at: Mapped[datetime | None] = mapped_column()
+    adopted_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComparisonReply(Base):
+    """One side of a comparison; ``status`` goes pending → complete | cancelled | error exactly once."""
+
+    __tablename__ = "comparison_replies"
+    __table_args__ = (UniqueConstraint("comparison_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    comparison_id: Mapped[str] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(1))  # a | b
+    model: Mapped[str] = mapped_column(String(100))
+    job_id: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    content: Mapped[str | None] = mapped_column(Text)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    finish_reason: Mapped[str | None] = mapped_column(String(16))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    ttft_ms: Mapped[float | None] = mapped_column(Float)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    user_emotion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reply_emotion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    alignment: Mapped[float | None] = mapped_column(Float)
+    safety: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    extras: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column()

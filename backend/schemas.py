@@ -126,6 +126,17 @@ class ResumeFrame(BaseModel):
     after: str = "0"
 
 
+class CompareFrame(BaseModel):
+    """One message answered by two models side by side (stored as a comparison, not in the chat)."""
+
+    type: Literal["compare"]
+    client_id: str = Field(min_length=1, max_length=64)
+    content: str = Field(min_length=1)
+    model_a: str | None = Field(default=None, max_length=100, description="default: the session's model")
+    model_b: str | None = Field(default=None, max_length=100, description="default: the comparison model")
+    params: DecodingParams | None = None
+
+
 class PingFrame(BaseModel):
     type: Literal["ping"]
 
@@ -135,10 +146,63 @@ class AuthFrame(BaseModel):
     token: str = Field(max_length=4096)
 
 
-ClientFrame = Annotated[Union[MessageFrame, CancelFrame, ResumeFrame, PingFrame, AuthFrame], Field(discriminator="type")]
-client_frame_adapter: TypeAdapter[MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame] = TypeAdapter(
-    ClientFrame
+ClientFrame = Annotated[
+    Union[MessageFrame, CompareFrame, CancelFrame, ResumeFrame, PingFrame, AuthFrame], Field(discriminator="type")
+]
+client_frame_adapter: TypeAdapter[MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame] = (
+    TypeAdapter(ClientFrame)
 )
+
+
+# --- comparisons -----------------------------------------------------------------------
+class CompareRequest(BaseModel):
+    session_id: str = Field(max_length=36)
+    content: str = Field(min_length=1)
+    client_id: str | None = Field(default=None, min_length=1, max_length=64, description="resend-safe id")
+    model_a: str | None = Field(default=None, max_length=100, description="default: the session's model")
+    model_b: str | None = Field(default=None, max_length=100, description="default: the comparison model")
+    params: DecodingParams | None = None
+
+
+class ComparisonReplyPublic(BaseModel):
+    slot: Literal["a", "b"]
+    model: str
+    job_id: str
+    status: Literal["pending", "complete", "cancelled", "error"]
+    content: str | None
+    model_version: str | None
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    ttft_ms: float | None
+    duration_ms: float | None
+    user_emotion: EmotionReading | None
+    reply_emotion: EmotionReading | None
+    alignment: float | None
+    safety: SafetyVerdict | None
+    error_code: str | None
+    error_message: str | None
+
+
+class ComparisonPublic(BaseModel):
+    id: str
+    session_id: str
+    content: str
+    created_at: datetime
+    preferred: Literal["a", "b", "tie"] | None
+    adopted_message_id: int | None
+    replies: list[ComparisonReplyPublic]
+
+
+class ComparisonList(BaseModel):
+    items: list[ComparisonPublic]
+
+
+class PreferenceUpdate(BaseModel):
+    choice: Literal["a", "b", "tie"]
+    adopt: bool = Field(
+        default=True, description="append the message and the chosen reply to the chat (once; ignored for a tie)"
+    )
 
 
 # --- journal ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import socket
 from attune.contract import ClassifyResult, DoneEvent, ErrorEvent
 from attune.observability import CHAT_TURNS
 from backend.chat.turn import persist_done
+from backend.compare.service import persist_side, record_failure
 from backend.deps import AppState
 from backend.journal.service import apply_tags
 
@@ -34,12 +35,16 @@ async def run_persister(state: AppState, stop: asyncio.Event) -> None:
         for delivery in deliveries:
             result = delivery.result
             try:
-                if isinstance(result, DoneEvent):
+                if isinstance(result, DoneEvent) and result.comparison_id is not None:
+                    await persist_side(state, result)
+                elif isinstance(result, DoneEvent):
                     await persist_done(state, result)
                 elif isinstance(result, ClassifyResult):
                     async with state.sessions() as db:
                         await apply_tags(db, result)
                 elif isinstance(result, ErrorEvent):
+                    if result.comparison_id is not None:
+                        await record_failure(state, result)
                     if result.session_id is not None:
                         CHAT_TURNS.labels(model=await _model_of(state, result), outcome="error").inc()
                     log.warning("job %s failed: %s %s", result.job_id, result.code, result.message)
@@ -51,9 +56,11 @@ async def run_persister(state: AppState, stop: asyncio.Event) -> None:
 
 
 async def _model_of(state: AppState, error: ErrorEvent) -> str:
-    """ErrorEvent names no model; the user message it answers does."""
+    """The failed job's model: named by newer workers, else read from the user message it answers."""
     from backend.models import Message
 
+    if error.model:
+        return error.model
     async with state.sessions() as db:
         message = await db.get(Message, error.user_message_id) if error.user_message_id else None
     return (message.model if message else None) or "unknown"

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from attune.contract import DecodingParams, DoneEvent, EmotionEvent, ErrorEvent, GenerateJob, TokenEvent
+from attune.contract import DecodingParams, DoneEvent, EmotionEvent, ErrorEvent, GenerateJob, ModelStatus, TokenEvent
 from attune.observability import (
     CACHE_REQUESTS,
     CHAT_TURNS,
@@ -33,6 +33,8 @@ from backend.schemas import MessageFrame
 log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+OnDone = Callable[[DoneEvent], Awaitable[dict[str, Any] | None]]  # stores the reply; the frame to send
+OnError = Callable[[ErrorEvent], Awaitable[None]]
 EVENT_POLL_MS = 2000
 CACHED_CHUNK_WORDS = 3
 
@@ -52,11 +54,7 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
     statuses = await model_catalog.live_models(state.broker, state.settings)
     async with state.sessions() as db:
         model = frame.model or chat.model or await model_catalog.default_model(db, state.settings, statuses)
-    status = statuses.get(model)
-    if status is not None and (status.state == "unavailable" or not status.chat):
-        raise TurnRejected("model_unavailable", f"Model {model!r} cannot chat: {status.reason or 'not a chat model'}.")
-    if status is None and statuses:
-        raise TurnRejected("model_unavailable", f"No worker serves model {model!r}.")
+    status = check_chat_model(statuses, model)
 
     async with state.sessions() as db:
         message, created = await crud.store_user_message(db, chat.id, frame.client_id, content, model)
@@ -91,6 +89,16 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
         log.info("enqueued a %s turn for message %s", model, message.id)
     await send({"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job.job_id, "duplicate": False})
     return job.job_id
+
+
+def check_chat_model(statuses: dict[str, ModelStatus], model: str) -> ModelStatus | None:
+    """The live status of a model that can take a chat turn; rejects one no worker can serve."""
+    status = statuses.get(model)
+    if status is not None and (status.state == "unavailable" or not status.chat):
+        raise TurnRejected("model_unavailable", f"Model {model!r} cannot chat: {status.reason or 'not a chat model'}.")
+    if status is None and statuses:
+        raise TurnRejected("model_unavailable", f"No worker serves model {model!r}.")
+    return status
 
 
 async def _answer_duplicate(state: AppState, message: Message, send: Send) -> str | None:
@@ -139,42 +147,70 @@ async def _answer_from_cache(state: AppState, message: Message, cached: CachedRe
         await send(_done_frame(reply, cached=True))
 
 
-async def relay(state: AppState, job_id: str, send: Send, after: str = "0") -> None:
-    """Forward a job's events to the socket until its reply is finished and stored."""
+async def relay(
+    state: AppState,
+    job_id: str,
+    send: Send,
+    after: str = "0",
+    *,
+    on_done: OnDone | None = None,
+    on_error: OnError | None = None,
+    tag: dict[str, Any] | None = None,
+) -> None:
+    """Forward a job's events to the socket until its reply is finished and stored.
+
+    ``on_done`` stores the reply and returns the ``done`` frame (default: a chat turn's reply);
+    ``tag`` is added to every frame (a comparison's id and slot).
+    """
+    tag = tag or {}
     waited_since = time.monotonic()
     while True:
         events = await state.broker.read_events(job_id, after, EVENT_POLL_MS)
         if not events:
             if time.monotonic() - waited_since > state.settings.first_token_timeout_s:
-                await send({"type": "error", "code": "generation_failed", "job_id": job_id,
-                            "message": "No worker answered in time; your message is saved, try again later."})
+                timeout = ErrorEvent(job_id=job_id, code="generation_failed",
+                                     message="No worker answered in time; your message is saved, try again later.")
+                if on_error is not None:
+                    await on_error(timeout)
+                await send({"type": "error", "code": timeout.code, "job_id": job_id, "message": timeout.message, **tag})
                 return
             continue
         waited_since = time.monotonic()
         for event_id, event in events:
             after = event_id
             if isinstance(event, EmotionEvent):
-                await send({"type": "emotion", "job_id": job_id, "emotion": event.emotion.model_dump(), "event_id": event_id})
+                await send({"type": "emotion", "job_id": job_id, "emotion": event.emotion.model_dump(), "event_id": event_id, **tag})
             elif isinstance(event, TokenEvent):
-                await send({"type": "token", "job_id": job_id, "index": event.index, "text": event.text, "event_id": event_id})
+                await send({"type": "token", "job_id": job_id, "index": event.index, "text": event.text, "event_id": event_id, **tag})
             elif isinstance(event, DoneEvent):
-                reply = await persist_done(state, event)
-                if reply is not None:
-                    await send({**_done_frame(reply, cached=False), "event_id": event_id})
+                frame = await (on_done or _store_chat_reply(state))(event)
+                if frame is not None:
+                    await send({**frame, "event_id": event_id, **tag})
                 return
             elif isinstance(event, ErrorEvent):
                 ERRORS.labels(process="backend", code=event.code).inc()
-                await send({"type": "error", "code": event.code, "message": event.message, "job_id": job_id, "event_id": event_id})
+                if on_error is not None:
+                    await on_error(event)
+                await send({"type": "error", "code": event.code, "message": event.message, "job_id": job_id, "event_id": event_id, **tag})
                 return
+
+
+def _store_chat_reply(state: AppState) -> OnDone:
+    async def store(done: DoneEvent) -> dict[str, Any] | None:
+        reply = await persist_done(state, done)
+        return _done_frame(reply, cached=False) if reply is not None else None
+
+    return store
 
 
 async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
     """Store the reply (once) and fill the cache for a complete, safe, non-cached reply."""
+    assert done.user_message_id is not None, "a comparison's reply is stored by backend.compare"
     async with state.sessions() as db:
         already = await crud.reply_to(db, done.user_message_id)
         reply = already or await crud.store_reply(db, done)
     if reply is not None and already is None:
-        _count_turn(done)
+        count_turn(done)
         with bind_log_context(job_id=done.job_id, session_id=done.session_id):
             log.info("stored reply %s (%s, %s, %d tokens)", reply.id, done.model, done.finish_reason, done.completion_tokens)
     cacheable = done.finish_reason in ("stop", "length") and not (done.safety.crisis or done.safety.toxic)
@@ -198,7 +234,7 @@ async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
     return reply
 
 
-def _count_turn(done: DoneEvent) -> None:
+def count_turn(done: DoneEvent) -> None:
     outcome = "safety" if done.safety.crisis or done.finish_reason == "safety" else (
         "cancelled" if done.finish_reason == "cancelled" else "complete")
     CHAT_TURNS.labels(model=done.model, outcome=outcome).inc()

@@ -16,9 +16,18 @@ from starlette.websockets import WebSocketState
 from attune.observability import ACTIVE_WEBSOCKETS, ERRORS, bind_log_context
 from backend import crud
 from backend.chat.turn import TurnRejected, relay, start_turn
+from backend.compare import service as compare
 from backend.deps import AppState
 from backend.models import ChatSession, User
-from backend.schemas import AuthFrame, CancelFrame, MessageFrame, PingFrame, ResumeFrame, client_frame_adapter
+from backend.schemas import (
+    AuthFrame,
+    CancelFrame,
+    CompareFrame,
+    MessageFrame,
+    PingFrame,
+    ResumeFrame,
+    client_frame_adapter,
+)
 from backend.security import decode_access_token
 
 log = logging.getLogger(__name__)
@@ -53,10 +62,11 @@ class TokenBucket:
 
 
 class ChatConnection:
-    def __init__(self, websocket: WebSocket, state: AppState, chat: ChatSession) -> None:
-        self.websocket, self.state, self.chat = websocket, state, chat
+    def __init__(self, websocket: WebSocket, state: AppState, chat: ChatSession, user: User) -> None:
+        self.websocket, self.state, self.chat, self.user = websocket, state, chat, user
         self._send_lock = asyncio.Lock()
-        self.relays: dict[str, asyncio.Task[None]] = {}
+        self.relays: dict[str, asyncio.Task[None]] = {}  # by job id, or "compare:<id>" for both sides
+        self.comparison_jobs: dict[str, list[str]] = {}
 
     async def send(self, frame: dict[str, Any]) -> None:
         if self.websocket.application_state != WebSocketState.CONNECTED:
@@ -86,7 +96,39 @@ class ChatConnection:
         finally:
             self.relays.pop(job_id, None)
 
-    async def handle(self, frame: MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame) -> None:
+    async def compare(self, frame: CompareFrame) -> None:
+        try:
+            comparison, created = await compare.start(
+                self.state, self.user.id, self.chat, frame.client_id, frame.content, frame.model_a, frame.model_b, frame.params
+            )
+        except TurnRejected as exc:
+            await self.error(exc.code, exc.message, client_id=frame.client_id)
+            return
+        async with self.state.sessions() as db:
+            sides = await compare.store.replies(db, comparison.id)
+        await self.send({
+            "type": "compare_ack",
+            "client_id": frame.client_id,
+            "comparison_id": comparison.id,
+            "duplicate": not created,
+            "sides": [{"slot": s.slot, "model": s.model, "job_id": s.job_id} for s in sides],
+        })
+        key = f"compare:{comparison.id}"
+        if key not in self.relays:
+            self.comparison_jobs[key] = [s.job_id for s in sides]
+            self.relays[key] = asyncio.create_task(self._follow_comparison(key, comparison))
+
+    async def _follow_comparison(self, key: str, comparison: Any) -> None:
+        try:
+            await compare.follow(self.state, comparison, self.send)
+        except Exception:
+            log.exception("comparison relay failed", extra={"session_id": self.chat.id})
+            await self.error("internal", "The comparison could not be relayed; it is stored, reload to see it.")
+        finally:
+            self.relays.pop(key, None)
+            self.comparison_jobs.pop(key, None)
+
+    async def handle(self, frame: MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame) -> None:
         if isinstance(frame, PingFrame):
             await self.send({"type": "pong"})
         elif isinstance(frame, MessageFrame):
@@ -97,12 +139,16 @@ class ChatConnection:
                 return
             if job_id:
                 self.follow(job_id)
+        elif isinstance(frame, CompareFrame):
+            await self.compare(frame)
         elif isinstance(frame, CancelFrame):
-            job_id = frame.job_id or next(reversed(self.relays), None)
-            if job_id is None:
+            latest = next(reversed(self.relays), None)
+            job_ids = [frame.job_id] if frame.job_id else self.comparison_jobs.get(latest or "", [latest] if latest else [])
+            if not job_ids:
                 await self.error("not_found", "There is no reply in progress to cancel.")
                 return
-            await self.state.broker.cancel(job_id)
+            for job_id in job_ids:
+                await self.state.broker.cancel(job_id)
         elif isinstance(frame, ResumeFrame):
             self.follow(frame.job_id, frame.after)
         elif isinstance(frame, AuthFrame):
@@ -161,13 +207,13 @@ async def chat_socket(websocket: WebSocket, session_id: str) -> None:
     with bind_log_context(request_id=request_id, session_id=chat.id):
         ACTIVE_WEBSOCKETS.inc()
         try:
-            await _converse(websocket, state, chat, pending)
+            await _converse(websocket, state, chat, user, pending)
         finally:
             ACTIVE_WEBSOCKETS.dec()
 
 
-async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, pending: list) -> None:  # type: ignore[type-arg]
-    connection = ChatConnection(websocket, state, chat)
+async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, user: User, pending: list) -> None:  # type: ignore[type-arg]
+    connection = ChatConnection(websocket, state, chat, user)
     await connection.send({
         "type": "ready",
         "protocol": PROTOCOL_VERSION,
