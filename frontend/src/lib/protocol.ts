@@ -204,8 +204,16 @@ export interface ResumeFrame {
 export interface PingFrame {
   type: 'ping';
 }
+export interface CompareFrame {
+  type: 'compare';
+  client_id: string;
+  content: string;
+  model_a?: string;
+  model_b?: string;
+  params?: DecodingParams;
+}
 
-export type ClientFrame = AuthFrame | MessageFrame | CancelFrame | ResumeFrame | PingFrame;
+export type ClientFrame = AuthFrame | MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame;
 
 export interface InFlightJob {
   job_id: string;
@@ -258,6 +266,12 @@ export const ERROR_CODES = [
   'not_found',
   'generation_failed',
   'internal',
+  'remote_auth',
+  'remote_rate_limited',
+  'remote_rejected',
+  'remote_unavailable',
+  'remote_timeout',
+  'remote_stream_cut',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -272,7 +286,98 @@ export interface PongFrame {
   type: 'pong';
 }
 
-export type ServerFrame = ReadyFrame | AckFrame | EmotionFrame | TokenFrame | DoneFrame | ErrorFrame | PongFrame;
+// --- comparisons: one message, two models side by side -------------------------------------
+
+export type Slot = 'a' | 'b';
+export type ComparisonReplyStatus = 'pending' | 'complete' | 'cancelled' | 'error';
+
+export interface ComparisonReply {
+  slot: Slot;
+  model: string;
+  job_id: string;
+  status: ComparisonReplyStatus;
+  content: string | null;
+  model_version: string | null;
+  finish_reason: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  ttft_ms: number | null;
+  duration_ms: number | null;
+  user_emotion: EmotionReading | null;
+  reply_emotion: EmotionReading | null;
+  alignment: number | null;
+  safety: SafetyVerdict | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+export type Preference = Slot | 'tie';
+
+export interface ComparisonPublic {
+  id: string;
+  session_id: string;
+  content: string;
+  created_at: string;
+  preferred: Preference | null;
+  adopted_message_id: number | null;
+  replies: ComparisonReply[];
+}
+
+export interface CompareAckFrame {
+  type: 'compare_ack';
+  client_id: string;
+  comparison_id: string;
+  duplicate: boolean;
+  sides: { slot: Slot; model: string; job_id: string }[];
+}
+export interface CompareEmotionFrame {
+  type: 'compare_emotion';
+  comparison_id: string;
+  slot: Slot;
+  job_id: string;
+  emotion: EmotionReading;
+  event_id: string;
+}
+export interface CompareTokenFrame {
+  type: 'compare_token';
+  comparison_id: string;
+  slot: Slot;
+  job_id: string;
+  index: number;
+  text: string;
+  event_id: string;
+}
+export interface CompareReplyFrame {
+  type: 'compare_reply';
+  comparison_id: string;
+  slot: Slot;
+  job_id: string;
+  reply: ComparisonReply;
+  event_id: string | null;
+}
+export interface CompareErrorFrame {
+  type: 'compare_error';
+  comparison_id: string;
+  slot: Slot;
+  job_id: string;
+  code: ErrorCode;
+  message: string;
+  event_id?: string;
+}
+export interface CompareDoneFrame {
+  type: 'compare_done';
+  comparison: ComparisonPublic;
+}
+
+export type CompareServerFrame =
+  | CompareAckFrame
+  | CompareEmotionFrame
+  | CompareTokenFrame
+  | CompareReplyFrame
+  | CompareErrorFrame
+  | CompareDoneFrame;
+
+export type ServerFrame = ReadyFrame | AckFrame | EmotionFrame | TokenFrame | DoneFrame | ErrorFrame | PongFrame | CompareServerFrame;
 
 export const CLOSE_CODES = {
   normal: 1000,
@@ -295,6 +400,7 @@ export const CLIENT_FRAME_FIELDS = {
   cancel: ['job_id'],
   resume: ['job_id', 'after'],
   ping: [],
+  compare: ['client_id', 'content', 'model_a', 'model_b', 'params'],
 } as const satisfies FieldTable<ClientFrame>;
 
 export const SERVER_FRAME_FIELDS = {
@@ -305,6 +411,12 @@ export const SERVER_FRAME_FIELDS = {
   done: ['job_id', 'message', 'cached', 'timings', 'safety', 'alignment', 'event_id'],
   error: ['code', 'message', 'job_id', 'client_id'],
   pong: [],
+  compare_ack: ['client_id', 'comparison_id', 'duplicate', 'sides'],
+  compare_emotion: ['comparison_id', 'slot', 'job_id', 'emotion', 'event_id'],
+  compare_token: ['comparison_id', 'slot', 'job_id', 'index', 'text', 'event_id'],
+  compare_reply: ['comparison_id', 'slot', 'job_id', 'reply', 'event_id'],
+  compare_error: ['comparison_id', 'slot', 'job_id', 'code', 'message', 'event_id'],
+  compare_done: ['comparison'],
 } as const satisfies FieldTable<ServerFrame>;
 
 export const RECORD_FIELDS = {
@@ -332,12 +444,34 @@ export const RECORD_FIELDS = {
   ],
   JournalEntryPublic: ['id', 'text', 'mood', 'mood_scores', 'classifier_version', 'created_at', 'updated_at'],
   RetagProgress: ['state', 'total', 'done', 'classifier_version', 'started_at', 'finished_at'],
+  ComparisonPublic: ['id', 'session_id', 'content', 'created_at', 'preferred', 'adopted_message_id', 'replies'],
+  ComparisonReply: [
+    'slot',
+    'model',
+    'job_id',
+    'status',
+    'content',
+    'model_version',
+    'finish_reason',
+    'prompt_tokens',
+    'completion_tokens',
+    'ttft_ms',
+    'duration_ms',
+    'user_emotion',
+    'reply_emotion',
+    'alignment',
+    'safety',
+    'error_code',
+    'error_message',
+  ],
 } as const satisfies {
   UserPublic: readonly (keyof UserPublic)[];
   SessionPublic: readonly (keyof SessionPublic)[];
   MessagePublic: readonly (keyof MessagePublic)[];
   JournalEntryPublic: readonly (keyof JournalEntryPublic)[];
   RetagProgress: readonly (keyof RetagProgress)[];
+  ComparisonPublic: readonly (keyof ComparisonPublic)[];
+  ComparisonReply: readonly (keyof ComparisonReply)[];
 };
 
 // `satisfies` above proves every listed field exists; these prove no field is missing.
@@ -351,4 +485,6 @@ export type ProtocolTablesComplete = [
   AssertNone<Missing<MessagePublic, (typeof RECORD_FIELDS)['MessagePublic'][number]>>,
   AssertNone<Missing<JournalEntryPublic, (typeof RECORD_FIELDS)['JournalEntryPublic'][number]>>,
   AssertNone<Missing<RetagProgress, (typeof RECORD_FIELDS)['RetagProgress'][number]>>,
+  AssertNone<Missing<ComparisonPublic, (typeof RECORD_FIELDS)['ComparisonPublic'][number]>>,
+  AssertNone<Missing<ComparisonReply, (typeof RECORD_FIELDS)['ComparisonReply'][number]>>,
 ];

@@ -222,4 +222,25 @@ describe('ChatSocket', () => {
     server.handshake();
     expect(server.sentBy().filter((frame) => frame.type === 'message')).toHaveLength(0);
   });
+
+  it('re-sends an unfinished comparison after a reconnect, and forgets it once done', () => {
+    const { server, client, events } = setup();
+    client.connect();
+    server.handshake();
+    const clientId = client.compare('Which answer is kinder?', { modelB: 'chatgpt' });
+    server.push({ type: 'compare_ack', client_id: clientId, comparison_id: 'cmp', duplicate: false, sides: [] });
+    server.drop();
+    vi.advanceTimersByTime(1_000);
+    server.handshake();
+    const resent = server.sentBy().filter((frame) => frame.type === 'compare');
+    expect(resent).toEqual([{ type: 'compare', client_id: clientId, content: 'Which answer is kinder?', model_b: 'chatgpt' }]);
+
+    server.push({ type: 'compare_done', comparison: { id: 'cmp', session_id: 's1', content: 'x', created_at: '', preferred: null, adopted_message_id: null, replies: [] } });
+    expect(events.filter((e) => e.type === 'compare').map((e) => (e.type === 'compare' ? e.frame.type : ''))).toEqual(['compare_ack', 'compare_done']);
+    server.drop();
+    vi.advanceTimersByTime(1_000);
+    server.handshake();
+    expect(server.sentBy().filter((frame) => frame.type === 'compare')).toEqual([]);
+  });
 });
+

@@ -2,6 +2,8 @@ import {
   CLOSE_CODES,
   type AckFrame,
   type ClientFrame,
+  type CompareFrame,
+  type CompareServerFrame,
   type DecodingParams,
   type DoneFrame,
   type EmotionFrame,
@@ -38,7 +40,9 @@ export type ChatSocketEvent =
   | { type: 'done'; frame: DoneFrame }
   | { type: 'error'; frame: ErrorFrame }
   /** A reply this client was following finished while it was disconnected: reload history. */
-  | { type: 'reply_lost'; jobId: string };
+  | { type: 'reply_lost'; jobId: string }
+  /** A frame of a comparison; its tokens may repeat after a reconnect (the index tells). */
+  | { type: 'compare'; frame: CompareServerFrame };
 
 export type ChatSocketListener = (event: ChatSocketEvent) => void;
 
@@ -50,6 +54,13 @@ export interface ChatSocketOptions {
   random?: () => number;
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
+}
+
+export interface CompareOptions {
+  modelA?: string;
+  modelB?: string;
+  params?: DecodingParams;
+  clientId?: string;
 }
 
 export interface SendOptions {
@@ -77,6 +88,9 @@ export class ChatSocket {
   private readonly replies = new Map<string, ReplyAssembler>();
   private readonly finished = new Set<string>();
   private readonly unacked = new Map<string, MessageFrame>();
+  /** Comparisons not yet finished, by client id: re-sent on reconnect, the server then replays them. */
+  private readonly openComparisons = new Map<string, CompareFrame>();
+  private readonly comparisonIds = new Map<string, string>();
   private readonly options: Required<Omit<ChatSocketOptions, 'createSocket'>> & Pick<ChatSocketOptions, 'createSocket'>;
 
   constructor(options: ChatSocketOptions) {
@@ -119,6 +133,17 @@ export class ChatSocket {
     if (options.model) frame.model = options.model;
     if (options.params) frame.params = options.params;
     this.unacked.set(frame.client_id, frame);
+    if (this.ready) this.send(frame);
+    return frame.client_id;
+  }
+
+  /** Asks two models to answer `content` side by side; returns its client_id. */
+  compare(content: string, options: CompareOptions = {}): string {
+    const frame: CompareFrame = { type: 'compare', client_id: options.clientId ?? newClientId(), content };
+    if (options.modelA) frame.model_a = options.modelA;
+    if (options.modelB) frame.model_b = options.modelB;
+    if (options.params) frame.params = options.params;
+    this.openComparisons.set(frame.client_id, frame);
     if (this.ready) this.send(frame);
     return frame.client_id;
   }
@@ -180,8 +205,24 @@ export class ChatSocket {
         return this.emit({ type: 'done', frame });
       case 'error':
         // A rejected message must not be re-sent on reconnect; only `busy` invites a retry.
-        if (frame.client_id && frame.code !== 'busy') this.unacked.delete(frame.client_id);
+        if (frame.client_id && frame.code !== 'busy') {
+          this.unacked.delete(frame.client_id);
+          this.openComparisons.delete(frame.client_id);
+        }
         return this.emit({ type: 'error', frame });
+      case 'compare_done':
+        for (const [clientId, open] of this.openComparisons) {
+          if (this.comparisonIds.get(clientId) === frame.comparison.id) this.openComparisons.delete(open.client_id);
+        }
+        return this.emit({ type: 'compare', frame });
+      case 'compare_ack':
+        this.comparisonIds.set(frame.client_id, frame.comparison_id);
+        return this.emit({ type: 'compare', frame });
+      case 'compare_emotion':
+      case 'compare_token':
+      case 'compare_reply':
+      case 'compare_error':
+        return this.emit({ type: 'compare', frame });
       case 'pong':
         clearTimeout(this.pongTimer);
         return;
@@ -215,6 +256,7 @@ export class ChatSocket {
       this.send(after === undefined ? { type: 'resume', job_id: job.job_id } : { type: 'resume', job_id: job.job_id, after });
     }
     for (const message of this.unacked.values()) this.send(message);
+    for (const comparison of this.openComparisons.values()) this.send(comparison);
     this.startPing();
   }
 

@@ -1,5 +1,5 @@
 import { api } from '@/lib/api-client';
-import type { MessagePage, ModelPublic, SessionList, SessionPublic } from '@/lib/protocol';
+import type { ComparisonPublic, MessagePage, ModelPublic, Preference, SessionList, SessionPublic } from '@/lib/protocol';
 
 export const chatKeys = {
   sessions: ['chat', 'sessions'] as const,
@@ -23,3 +23,6 @@ export const fetchMessages = (sessionId: string, before: number | undefined) =>
   api<MessagePage>(`/api/sessions/${sessionId}/messages`, { query: { limit: MESSAGE_PAGE_SIZE, before } });
 
 export const listModels = () => api<ModelPublic[]>('/api/models');
+
+export const choosePreference = (comparisonId: string, choice: Preference) =>
+  api<ComparisonPublic>(`/api/compare/${comparisonId}/preference`, { method: 'PUT', body: { choice } });

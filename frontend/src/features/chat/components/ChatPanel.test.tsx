@@ -103,4 +103,53 @@ describe('ChatPanel', () => {
     expect(texts.at(-1)).toContain('newer answer');
     expect(screen.getByText('Beginning of the conversation')).toBeInTheDocument();
   });
+
+  it('compares two models side by side and adopts the chosen answer', async () => {
+    const calls = stubApi({
+      'GET /api/sessions/s1/messages': () => ({ items: [], next_before: null }),
+      'GET /api/models': () => [
+        { name: 'smollm2', kind: 'causal_lm', state: 'loaded', reason: null, default: true, description: null },
+        { name: 'chatgpt', kind: 'openai', state: 'available', reason: null, default: false, description: null },
+      ],
+      'PUT /api/compare/cmp1/preference': () => ({ ...stored, preferred: 'b', adopted_message_id: 12 }),
+    });
+    const side = (slot: 'a' | 'b', model: string, content: string) => ({
+      slot, model, job_id: `j${slot}`, status: 'complete' as const, content, model_version: 'v', finish_reason: 'stop', prompt_tokens: 3,
+      completion_tokens: 2, ttft_ms: 12, duration_ms: 40, user_emotion: null, reply_emotion: { label: 'joy', scores: { joy: 0.6 } },
+      alignment: 0.5, safety: { crisis: false, toxic: false, reasons: [], resources: [] }, error_code: null, error_message: null,
+    });
+    const stored = { id: 'cmp1', session_id: 's1', content: 'Which is kinder?', created_at: '', preferred: null, adopted_message_id: null,
+      replies: [side('a', 'smollm2', 'Answer A'), side('b', 'chatgpt', 'Answer B')] };
+    renderWithProviders(<ChatPanel session={session} />);
+    act(() => server.handshake());
+    await screen.findAllByRole('option', { name: 'chatgpt' });
+    await userEvent.click(screen.getByLabelText('Compare with'));
+    await userEvent.selectOptions(screen.getByLabelText('Second model'), 'chatgpt');
+    await userEvent.type(screen.getByLabelText('Message'), 'Which is kinder?{Enter}');
+    const sent = server.sentBy().find((frame) => frame.type === 'compare');
+    expect(sent).toMatchObject({ content: 'Which is kinder?', model_b: 'chatgpt' });
+    const clientId = (sent as { client_id: string }).client_id;
+
+    act(() => {
+      server.push({ type: 'compare_ack', client_id: clientId, comparison_id: 'cmp1', duplicate: false,
+        sides: [{ slot: 'a', model: 'smollm2', job_id: 'ja' }, { slot: 'b', model: 'chatgpt', job_id: 'jb' }] });
+      server.push({ type: 'compare_token', comparison_id: 'cmp1', slot: 'b', job_id: 'jb', index: 0, text: 'Answer', event_id: '1-0' });
+      server.push({ type: 'compare_token', comparison_id: 'cmp1', slot: 'a', job_id: 'ja', index: 0, text: 'Answer A', event_id: '1-0' });
+    });
+    expect(screen.getByTestId('comparison-side-a')).toHaveTextContent('Answer A');
+    expect(screen.getByTestId('comparison-side-b')).toHaveTextContent('Answer');
+    await userEvent.click(screen.getByRole('button', { name: 'Stop' }));
+    expect(server.sentBy().filter((frame) => frame.type === 'cancel')).toEqual([
+      { type: 'cancel', job_id: 'ja' },
+      { type: 'cancel', job_id: 'jb' },
+    ]);
+
+    act(() => server.push({ type: 'compare_done', comparison: stored }));
+    expect(screen.getByTestId('comparison-side-b')).toHaveTextContent('Answer B');
+    expect(screen.getByTestId('comparison-side-b')).toHaveTextContent('alignment 0.50');
+    await userEvent.click(screen.getByRole('button', { name: 'B is better' }));
+    expect(await screen.findByText('The chosen answer is now part of the conversation.')).toBeInTheDocument();
+    expect(calls.find((call) => call.method === 'PUT')?.body).toEqual({ choice: 'b' });
+    expect(screen.getByRole('button', { name: 'B is better' })).toHaveAttribute('aria-pressed', 'true');
+  });
 });

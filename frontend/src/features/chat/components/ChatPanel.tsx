@@ -1,8 +1,11 @@
+import { useState } from 'react';
 import { ErrorAlert } from '@/components/ErrorAlert';
 import { Spinner } from '@/components/Spinner';
 import type { SessionPublic } from '@/lib/protocol';
 import { useChatStream } from '../hooks/useChatStream';
 import { useMessageHistory } from '../hooks/useMessageHistory';
+import { ComparisonCard } from './ComparisonCard';
+import { CompareToggle } from './CompareToggle';
 import { Composer } from './Composer';
 import { ConnectionBadge } from './ConnectionBadge';
 import { MessageList } from './MessageList';
@@ -11,12 +14,15 @@ import { ModelPicker } from './ModelPicker';
 export function ChatPanel({ session }: { session: SessionPublic }) {
   const history = useMessageHistory(session.id);
   const stream = useChatStream(session.id);
+  const [compareMode, setCompareMode] = useState({ enabled: false, model: '' });
+  const send = compareMode.enabled ? (text: string) => stream.compare(text, compareMode.model || undefined) : stream.send;
   return (
     <section aria-label={`Conversation: ${session.title}`} className="flex min-h-0 flex-1 flex-col">
       <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-200 bg-white px-3 py-2">
         <h1 className="truncate text-base font-semibold">{session.title}</h1>
         <div className="flex flex-wrap items-center gap-3">
           <ModelPicker sessionId={session.id} model={session.model} />
+          <CompareToggle enabled={compareMode.enabled} model={compareMode.model} onChange={(enabled, model) => setCompareMode({ enabled, model })} />
           <ConnectionBadge connection={stream.connection} />
         </div>
       </header>
@@ -33,9 +39,18 @@ export function ChatPanel({ session }: { session: SessionPublic }) {
           hasOlder={history.hasNextPage}
           loadingOlder={history.isFetchingNextPage}
           loadOlder={() => void history.fetchNextPage()}
-        />
+        >
+          {stream.comparisons.map((comparison) => (
+            <ComparisonCard
+              key={comparison.clientId}
+              comparison={comparison}
+              sessionId={session.id}
+              onChosen={(stored) => stream.dispatchComparison({ type: 'preferred', comparison: stored })}
+            />
+          ))}
+        </MessageList>
       )}
-      <Composer onSend={stream.send} onStop={stream.stop} replying={stream.isReplying} disabled={stream.connection.status === 'not_found'} />
+      <Composer onSend={send} onStop={stream.stop} replying={stream.isReplying} disabled={stream.connection.status === 'not_found'} />
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef } from 'react';
+import { useLayoutEffect, useRef, type ReactNode } from 'react';
 import { Button } from '@/components/Button';
 import { Spinner } from '@/components/Spinner';
 import type { MessagePublic } from '@/lib/protocol';
@@ -11,11 +11,13 @@ interface Props {
   hasOlder: boolean;
   loadingOlder: boolean;
   loadOlder: () => void;
+  /** Shown after the conversation, e.g. comparisons made on this page. */
+  children?: ReactNode;
 }
 
 const NEAR_EDGE_PX = 80;
 
-export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder }: Props) {
+export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder, children }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
   const heightBeforePrepend = useRef<number | null>(null);
@@ -100,6 +102,7 @@ export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder 
             </div>
           );
         })}
+        {children}
       </div>
     </div>
   );

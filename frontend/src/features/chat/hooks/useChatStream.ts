@@ -5,6 +5,7 @@ import { getToken, setToken } from '@/lib/auth-token';
 import { newClientId } from '@/lib/ids';
 import { ChatSocket, type ConnectionStatus } from '@/lib/ws/chat-socket';
 import { chatKeys } from '../api/chat-api';
+import { comparisonsReducer } from './comparisons';
 import { isStreaming, liveTurnsReducer } from './live-turns';
 
 export interface Connection {
@@ -16,12 +17,14 @@ export interface Connection {
 export function useChatStream(sessionId: string) {
   const queryClient = useQueryClient();
   const [turns, dispatch] = useReducer(liveTurnsReducer, []);
+  const [comparisons, dispatchComparison] = useReducer(comparisonsReducer, []);
   const [connection, setConnection] = useState<Connection>({ status: 'connecting', retryInMs: null });
   const [notice, setNotice] = useState<string | null>(null);
   const socketRef = useRef<ChatSocket | null>(null);
 
   useEffect(() => {
     dispatch({ type: 'reset' });
+    dispatchComparison({ type: 'reset' });
     setNotice(null);
     const socket = new ChatSocket({ url: `${env.wsUrl}/ws/chat/${sessionId}`, getToken });
     socketRef.current = socket;
@@ -44,7 +47,10 @@ export function useChatStream(sessionId: string) {
           return void queryClient.invalidateQueries({ queryKey: chatKeys.sessions });
         case 'error':
           if (!event.frame.client_id && !event.frame.job_id) setNotice(event.frame.message);
+          if (event.frame.client_id) dispatchComparison({ type: 'rejected', clientId: event.frame.client_id, message: event.frame.message });
           return dispatch({ type: 'error', frame: event.frame });
+        case 'compare':
+          return dispatchComparison({ type: 'frame', frame: event.frame });
         case 'ack':
           return dispatch({ type: 'ack', frame: event.frame });
         case 'emotion':
@@ -67,8 +73,36 @@ export function useChatStream(sessionId: string) {
     socket.sendMessage(content, { clientId });
   }, []);
 
+  /** Both answers to one message, side by side; `modelB` empty: the server's comparison model. */
+  const compare = useCallback((content: string, modelB?: string) => {
+    const socket = socketRef.current;
+    if (!socket) return;
+    const clientId = newClientId();
+    dispatchComparison({ type: 'sent', clientId, content });
+    socket.compare(content, { clientId, modelB });
+  }, []);
+
   const activeTurn = turns.find(isStreaming) ?? null;
   const stop = useCallback(() => socketRef.current?.cancel(activeTurn?.jobId ?? undefined), [activeTurn?.jobId]);
 
-  return { turns, connection, notice, send, stop, isReplying: activeTurn !== null };
+  const comparing = comparisons.some((c) => c.phase === 'sending' || c.phase === 'streaming');
+  const stopAll = useCallback(() => {
+    if (activeTurn) socketRef.current?.cancel(activeTurn.jobId ?? undefined);
+    for (const c of comparisons) {
+      if (c.phase !== 'streaming') continue;
+      for (const side of Object.values(c.sides)) if (side.jobId && !side.reply && !side.error) socketRef.current?.cancel(side.jobId);
+    }
+  }, [activeTurn, comparisons]);
+
+  return {
+    turns,
+    comparisons,
+    dispatchComparison,
+    connection,
+    notice,
+    send,
+    compare,
+    stop: comparing ? stopAll : stop,
+    isReplying: activeTurn !== null || comparing,
+  };
 }
