@@ -14,6 +14,7 @@ class SamplingParams:
     top_k: int = 0  # 0 means no top-k cut
     max_new_tokens: int = 256
     seed: int | None = None
+    suppressed_ids: tuple[int, ...] = ()  # never chosen (e.g. style tokens that only condition a reply)
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -44,6 +45,8 @@ def new_generator(params: SamplingParams, device: str | torch.device) -> torch.G
 
 def choose_next_token(logits: torch.Tensor, params: SamplingParams, generator: torch.Generator | None) -> int:
     """Pick the next token from one row of float logits of shape (vocab,)."""
+    if params.suppressed_ids:
+        logits = logits.index_fill(0, torch.tensor(params.suppressed_ids, device=logits.device), float("-inf"))
     if params.greedy:
         return int(torch.argmax(logits))
     scores = logits / params.temperature

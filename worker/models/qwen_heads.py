@@ -66,6 +66,7 @@ class QwenHeadsModel(CausalLM):
     def __init__(self, spec: ModelSpec, context: LoadContext) -> None:
         super().__init__(spec, context)
         self._heads: Any = None
+        self._style_token_ids: tuple[int, ...] = ()
         self._forward_lock = threading.Lock()
         self._safety: Any = _safety_filter()
 
@@ -84,6 +85,7 @@ class QwenHeadsModel(CausalLM):
                 device=self.context.device,
             )
             self._model, self._tokenizer, self._heads = model, tokenizer, heads
+            self._style_token_ids = tuple(tokenizer.convert_tokens_to_ids(heads.labels.style_tokens))
             self._version = None
 
     def unload(self) -> None:
@@ -93,7 +95,8 @@ class QwenHeadsModel(CausalLM):
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamChunk]:
         if self._engine is None:
             await asyncio.to_thread(self.load)
-        sampling = self.sampling_params(request)
+        # The style tokens condition the reply; the model must never write them into it.
+        sampling = dataclasses.replace(self.sampling_params(request), suppressed_ids=self._style_token_ids)
         prompt = self.prompt_ids(request, sampling.max_new_tokens)
         plan = await asyncio.to_thread(self.plan, prompt, request)
         draft = await self._generate(f"{request.request_id}", prompt, plan, sampling)

@@ -182,3 +182,13 @@ async def test_shutdown_cancels_pending_requests(llama):
     assert [f.finish_reason for f in finals] == ["cancelled", "cancelled"]
     with pytest.raises(RuntimeError):
         engine.submit("late", ids, GREEDY)
+
+
+def test_suppressed_tokens_are_never_chosen_greedy_or_sampled() -> None:
+    from worker.engine.sampling import SamplingParams, choose_next_token, new_generator
+
+    logits = torch.tensor([0.0, 9.0, 8.0, 1.0])
+    assert choose_next_token(logits, SamplingParams(temperature=0.0, suppressed_ids=(1,)), None) == 2
+    params = SamplingParams(temperature=1.0, seed=3, suppressed_ids=(1, 2))
+    generator = new_generator(params, "cpu")
+    assert {choose_next_token(logits, params, generator) for _ in range(50)} <= {0, 3}
