@@ -171,6 +171,26 @@ describe('Attune in a browser', () => {
     assert.ok((await replies(page).count()) >= 2);
   });
 
+  test('compare mode streams two answers side by side and the chosen one joins the chat', async () => {
+    await page.getByLabel('Compare with').check();
+    await page.getByLabel('Second model').selectOption('tiny-b');
+    const question = `Which of you answers more kindly? (${RUN})`;
+    await page.getByLabel('Message').fill(question);
+    await page.getByRole('button', { name: 'Send' }).click();
+    const card = page.locator('[data-testid="comparison"]').last();
+    await card.locator('[data-testid="comparison-side-b"]').getByText('B · tiny-b').waitFor();
+    await page.locator('[data-testid="comparison"][data-phase="done"]').last().waitFor({ timeout: REPLY_TIMEOUT_MS });
+    const answerB = (await card.locator('[data-testid="comparison-side-b"] .prose-chat').textContent()).trim();
+    assert.ok(answerB.length > 0, 'side B has an answer');
+    await screenshot(page, 'compare');
+    await card.getByRole('button', { name: 'B is better' }).click();
+    await card.getByText('The chosen answer is now part of the conversation.').waitFor();
+    // The question and answer B now appear once more, outside the card, as a normal exchange.
+    const history = page.locator('article[data-role="user"]').filter({ hasText: question });
+    await history.nth(1).waitFor();
+    await page.getByLabel('Compare with').uncheck();
+  });
+
   test('a journal entry gets its mood', async () => {
     await page.getByRole('link', { name: 'Journal' }).click();
     await page.getByLabel('New entry').fill(`I spent the afternoon laughing with old friends and felt so happy (${RUN})`);
