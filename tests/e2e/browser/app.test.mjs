@@ -175,7 +175,7 @@ describe('Attune in a browser', () => {
     await page.getByLabel('Compare with').check();
     await page.getByLabel('Second model').selectOption('tiny-b');
     const question = `Which of you answers more kindly? (${RUN})`;
-    await page.getByLabel('Message').fill(question);
+    await page.getByRole('textbox', { name: 'Message' }).fill(question);
     await page.getByRole('button', { name: 'Send' }).click();
     const card = page.locator('[data-testid="comparison"]').last();
     await card.locator('[data-testid="comparison-side-b"]').getByText('B · tiny-b').waitFor();
