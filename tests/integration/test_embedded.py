@@ -39,7 +39,12 @@ async def test_a_turn_on_the_embedded_default_survives_a_restart(tmp_path: Path,
         chat = await ChatSocket.open(account, session_id)
         await chat.say("Hello from the embedded mode")
         turn = await chat.until({"done", "error"}, timeout_s=180)
+        await chat.send({"type": "compare", "client_id": "embedded-compare", "content": "Two views, please",
+                         "model_b": "tiny-sampled"})
+        compared = await chat.until({"compare_done", "error"}, timeout_s=180)
         await chat.close()
+        stored_comparison = compared.frames[-1]["comparison"]
+        assert [r["status"] for r in stored_comparison["replies"]] == ["complete", "complete"]
         assert turn.of("error") == []
         assert len(turn.of("token")) >= 2
         reply = turn.done["message"]["content"]
@@ -52,5 +57,8 @@ async def test_a_turn_on_the_embedded_default_survives_a_restart(tmp_path: Path,
     try:
         stored = await history(account, session_id)  # the same token works: the secret is kept in ATTUNE_HOME
         assert [m["content"] for m in stored] == ["Hello from the embedded mode", reply]
+        async with account.api() as client:
+            comparisons = (await client.get("/api/compare")).json()["items"]
+        assert [c["id"] for c in comparisons] == [stored_comparison["id"]]
     finally:
         server.stop()
