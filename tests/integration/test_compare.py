@@ -21,11 +21,10 @@ def worker(start_worker):  # type: ignore[no-untyped-def]
 
 
 async def compare_over_rest(account: Account, **body: Any) -> list[dict[str, Any]]:
-    async with account.api() as client:
-        async with client.stream("POST", "/api/compare", json=body, timeout=180) as reply:
-            assert reply.status_code == 200, await reply.aread()
-            assert reply.headers["content-type"].startswith("application/x-ndjson")
-            return [json.loads(line) async for line in reply.aiter_lines() if line.strip()]
+    async with account.api() as client, client.stream("POST", "/api/compare", json=body, timeout=180) as reply:
+        assert reply.status_code == 200, await reply.aread()
+        assert reply.headers["content-type"].startswith("application/x-ndjson")
+        return [json.loads(line) async for line in reply.aiter_lines() if line.strip()]
 
 
 async def test_compare_over_websocket_streams_both_sides_and_stores_them(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
