@@ -84,6 +84,19 @@ async def start(
     return comparison, created
 
 
+async def acknowledge(state: AppState, comparison: Comparison, client_id: str, created: bool) -> dict[str, Any]:
+    """The ``compare_ack`` frame: the comparison is stored and names each side's model and job."""
+    async with state.sessions() as db:
+        sides = await store.replies(db, comparison.id)
+    return {
+        "type": "compare_ack",
+        "client_id": client_id,
+        "comparison_id": comparison.id,
+        "duplicate": not created,
+        "sides": [{"slot": s.slot, "model": s.model, "job_id": s.job_id} for s in sides],
+    }
+
+
 def _other_chat_model(statuses: dict[str, ModelStatus], first: str) -> str | None:
     usable = [s for s in statuses.values() if s.chat and s.state != "unavailable" and s.name != first]
     usable.sort(key=lambda s: (not s.default, s.state != "loaded", s.name))

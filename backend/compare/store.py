@@ -31,10 +31,11 @@ async def create(
     history: list[ChatTurn],
     sides: dict[str, tuple[str, str]],  # slot -> (model, job id)
 ) -> tuple[Comparison, bool]:
-    """The comparison for this client id, and whether this call created it (a resend does not)."""
-    existing = await by_client_id(db, user_id, client_id)
-    if existing is not None:
-        return existing, False
+    """The comparison for this client id, and whether this call created it.
+
+    The caller looks the client id up first; this only settles the race of the same id arriving
+    twice at once (perhaps on two replicas), through the unique ``(user_id, client_id)``.
+    """
     comparison = Comparison(
         id=comparison_id,
         user_id=user_id,
@@ -141,6 +142,10 @@ async def prefer(db: AsyncSession, comparison: Comparison, choice: str, adopt: b
     return comparison
 
 
+def _reading(stored: dict[str, Any] | None) -> EmotionReading | None:
+    return EmotionReading.model_validate(stored) if stored else None
+
+
 def _as_done(reply: ComparisonReply, comparison: Comparison, user_message_id: int) -> DoneEvent:
     return DoneEvent(
         job_id=reply.job_id,
@@ -154,8 +159,8 @@ def _as_done(reply: ComparisonReply, comparison: Comparison, user_message_id: in
         completion_tokens=reply.completion_tokens or 0,
         ttft_ms=reply.ttft_ms,
         duration_ms=reply.duration_ms or 0.0,
-        user_emotion=EmotionReading.model_validate(reply.user_emotion) if reply.user_emotion else None,
-        reply_emotion=EmotionReading.model_validate(reply.reply_emotion) if reply.reply_emotion else None,
+        user_emotion=_reading(reply.user_emotion),
+        reply_emotion=_reading(reply.reply_emotion),
         alignment=reply.alignment,
         safety=SafetyVerdict.model_validate(reply.safety) if reply.safety else SafetyVerdict(),
         extras={**(reply.extras or {}), "comparison_id": comparison.id},
@@ -175,8 +180,8 @@ def reply_public(reply: ComparisonReply) -> ComparisonReplyPublic:
         completion_tokens=reply.completion_tokens,
         ttft_ms=reply.ttft_ms,
         duration_ms=reply.duration_ms,
-        user_emotion=EmotionReading.model_validate(reply.user_emotion) if reply.user_emotion else None,
-        reply_emotion=EmotionReading.model_validate(reply.reply_emotion) if reply.reply_emotion else None,
+        user_emotion=_reading(reply.user_emotion),
+        reply_emotion=_reading(reply.reply_emotion),
         alignment=reply.alignment,
         safety=SafetyVerdict.model_validate(reply.safety) if reply.safety else None,
         error_code=reply.error_code,

@@ -231,7 +231,7 @@ class CausalLM:
         with self._load_lock:
             if self._engine is not None:
                 return
-            model, tokenizer = load_pretrained(self.spec, self.context)
+            model, tokenizer = self._load_weights()
             self._engine = BatchEngine(
                 model,
                 tokenizer,
@@ -241,6 +241,10 @@ class CausalLM:
             )
             self._model, self._tokenizer = model, tokenizer
             self._version = None  # weights may have changed on disk since the last load
+
+    def _load_weights(self) -> tuple[Any, Any]:
+        """The network and tokenizer the engine serves; kinds with extra parts load them here too."""
+        return load_pretrained(self.spec, self.context)
 
     def unload(self) -> None:
         with self._load_lock:

@@ -45,7 +45,6 @@ from worker.models.base import (
 log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 0.5
-RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 _BEARER_LIKE = re.compile(r"(sk-|Bearer\s+)[A-Za-z0-9._\-]{4,}")
 
 
@@ -56,7 +55,7 @@ def error_for_status(status: int, detail: str, retry_after_s: float | None) -> G
     if status == 429:
         wait = f" Retry after {retry_after_s:g} s." if retry_after_s is not None else ""
         return GenerationFailed("remote_rate_limited", f"The remote model is rate-limited (429).{wait}", retry_after_s)
-    if status >= 500:
+    if status >= 500 or status in (408, 409):  # a timeout or conflict on its side: worth a retry
         return GenerationFailed("remote_unavailable", f"The remote model failed ({status}): {detail}")
     return GenerationFailed("remote_rejected", f"The remote model rejected the request ({status}): {detail}")
 
@@ -180,13 +179,8 @@ class OpenAICompatModel:
             async with self._client.stream("POST", "chat/completions", json=self._body(request)) as response:
                 if response.status_code >= 400:
                     detail = self._scrub((await response.aread()).decode(errors="replace")[:300])
-                    retryable = response.status_code in RETRYABLE_STATUS
-                    failure = error_for_status(
-                        response.status_code, detail, parse_retry_after(response.headers.get("retry-after"))
-                    )
-                    if retryable and failure.code == "remote_rejected":
-                        failure = GenerationFailed("remote_unavailable", failure.message)
-                    raise failure
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    raise error_for_status(response.status_code, detail, retry_after)
                 async for line in response.aiter_lines():
                     if request.request_id in self._cancelled:
                         finish = "cancelled"

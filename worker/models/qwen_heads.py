@@ -70,23 +70,11 @@ class QwenHeadsModel(CausalLM):
         self._forward_lock = threading.Lock()
         self._safety: Any = _safety_filter()
 
-    def load(self) -> None:
-        from worker.engine import BatchEngine
-
-        with self._load_lock:
-            if self._engine is not None:
-                return
-            model, tokenizer, heads = load_with_heads(self.spec, self.context)
-            self._engine = BatchEngine(
-                model,
-                tokenizer,
-                max_batch_size=int(self.spec.options.get("max_batch_size", 16)),
-                max_queued=int(self.spec.options.get("max_queued", 64)),
-                device=self.context.device,
-            )
-            self._model, self._tokenizer, self._heads = model, tokenizer, heads
-            self._style_token_ids = tuple(tokenizer.convert_tokens_to_ids(heads.labels.style_tokens))
-            self._version = None
+    def _load_weights(self) -> tuple[Any, Any]:
+        model, tokenizer, heads = load_with_heads(self.spec, self.context)
+        self._heads = heads
+        self._style_token_ids = tuple(tokenizer.convert_tokens_to_ids(heads.labels.style_tokens))
+        return model, tokenizer
 
     def unload(self) -> None:
         self._heads = None

@@ -104,18 +104,11 @@ class ChatConnection:
         except TurnRejected as exc:
             await self.error(exc.code, exc.message, client_id=frame.client_id)
             return
-        async with self.state.sessions() as db:
-            sides = await compare.store.replies(db, comparison.id)
-        await self.send({
-            "type": "compare_ack",
-            "client_id": frame.client_id,
-            "comparison_id": comparison.id,
-            "duplicate": not created,
-            "sides": [{"slot": s.slot, "model": s.model, "job_id": s.job_id} for s in sides],
-        })
+        ack = await compare.acknowledge(self.state, comparison, frame.client_id, created)
+        await self.send(ack)
         key = f"compare:{comparison.id}"
         if key not in self.relays:
-            self.comparison_jobs[key] = [s.job_id for s in sides]
+            self.comparison_jobs[key] = [side["job_id"] for side in ack["sides"]]
             self.relays[key] = asyncio.create_task(self._follow_comparison(key, comparison))
 
     async def _follow_comparison(self, key: str, comparison: Any) -> None:
@@ -127,6 +120,13 @@ class ChatConnection:
         finally:
             self.relays.pop(key, None)
             self.comparison_jobs.pop(key, None)
+
+    def _newest_jobs(self) -> list[str]:
+        """The jobs of the newest reply or comparison being relayed (both sides of a comparison)."""
+        latest = next(reversed(self.relays), None)
+        if latest is None:
+            return []
+        return self.comparison_jobs.get(latest, [latest])
 
     async def handle(self, frame: MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame) -> None:
         if isinstance(frame, PingFrame):
@@ -142,8 +142,7 @@ class ChatConnection:
         elif isinstance(frame, CompareFrame):
             await self.compare(frame)
         elif isinstance(frame, CancelFrame):
-            latest = next(reversed(self.relays), None)
-            job_ids = [frame.job_id] if frame.job_id else self.comparison_jobs.get(latest or "", [latest] if latest else [])
+            job_ids = [frame.job_id] if frame.job_id else self._newest_jobs()
             if not job_ids:
                 await self.error("not_found", "There is no reply in progress to cancel.")
                 return

@@ -42,14 +42,7 @@ async def compare(body: CompareRequest, user: CurrentUser, db: SessionDep, state
         )
     except TurnRejected as exc:
         raise api_error(_REJECTED_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST), exc.code, exc.message) from None
-    sides = await store.replies(db, comparison.id)
-    ack = {
-        "type": "compare_ack",
-        "client_id": client_id,
-        "comparison_id": comparison.id,
-        "duplicate": not created,
-        "sides": [{"slot": s.slot, "model": s.model, "job_id": s.job_id} for s in sides],
-    }
+    ack = await service.acknowledge(state, comparison, client_id, created)
     return StreamingResponse(_stream(state, comparison, ack), media_type=NDJSON)
 
 

@@ -83,16 +83,17 @@ export function useChatStream(sessionId: string) {
   }, []);
 
   const activeTurn = turns.find(isStreaming) ?? null;
-  const stop = useCallback(() => socketRef.current?.cancel(activeTurn?.jobId ?? undefined), [activeTurn?.jobId]);
-
   const comparing = comparisons.some((c) => c.phase === 'sending' || c.phase === 'streaming');
-  const stopAll = useCallback(() => {
-    if (activeTurn) socketRef.current?.cancel(activeTurn.jobId ?? undefined);
+  /** Stops the reply streaming now and every side of a comparison still streaming. */
+  const stop = useCallback(() => {
+    const socket = socketRef.current;
+    if (!socket) return;
+    if (activeTurn || !comparing) socket.cancel(activeTurn?.jobId ?? undefined);
     for (const c of comparisons) {
       if (c.phase !== 'streaming') continue;
-      for (const side of Object.values(c.sides)) if (side.jobId && !side.reply && !side.error) socketRef.current?.cancel(side.jobId);
+      for (const side of Object.values(c.sides)) if (side.jobId && !side.reply && !side.error) socket.cancel(side.jobId);
     }
-  }, [activeTurn, comparisons]);
+  }, [activeTurn, comparing, comparisons]);
 
   return {
     turns,
@@ -102,7 +103,7 @@ export function useChatStream(sessionId: string) {
     notice,
     send,
     compare,
-    stop: comparing ? stopAll : stop,
+    stop,
     isReplying: activeTurn !== null || comparing,
   };
 }
