@@ -1,8 +1,14 @@
-"""What the two emotion-classifier recipes share: config fields, encoding, the Trainer, the artifact.
+"""What the two emotion-classifier recipes share: config fields, encoding, the loss, the Trainer, the artifact.
 
-An artifact directory holds ``save_pretrained`` model and tokenizer files plus ``labels.json``
-(``{"task": "single_label" | "multi_label", "labels": [...], "max_length": N}``), which is
-everything ``worker.models.classifier.TextClassifier`` needs to serve it.
+Two heads: ``pooling = "cls"`` is ``AutoModelForSequenceClassification`` (the founding recipes'
+architecture, reading the ``[CLS]`` state); ``pooling = "mean"`` is
+``worker.models.pooled_classifier.MeanPooledClassifier`` (the mean of the token states, which is
+what sentence-transformer encoders such as our MiniLM are trained to make meaningful).
+
+An artifact directory holds the ``save_pretrained`` encoder/model and tokenizer files (plus the
+head for ``mean``) and ``labels.json`` (``{"task": "single_label" | "multi_label", "labels": [...],
+"max_length": N, "pooling": "cls" | "mean"}``): everything ``worker.models.classifier.TextClassifier``
+needs to serve it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from transformers import (
     AutoTokenizer,
     DataCollatorWithPadding,
     EvalPrediction,
-    PreTrainedModel,
     PreTrainedTokenizerBase,
     Trainer,
     TrainingArguments,
@@ -30,9 +35,12 @@ from transformers import (
 from training.common.hf import RunMetricsCallback
 from training.common.paths import MissingWeights, expand_placeholders
 from training.common.run import Run
+from worker.models.pooled_classifier import MeanPooledClassifier
 
 LABELS_FILE = "labels.json"
 CHECKPOINTS_DIR = "checkpoints"
+POOLINGS = ("cls", "mean")
+POS_WEIGHTS = ("none", "sqrt_inverse")
 
 
 @dataclass
@@ -42,6 +50,13 @@ class ClassifierConfig:
     out_dir: Path = field(default=Path("var/models/classifier"), metadata={"help": "artifact directory"})
     seed: int = field(default=42, metadata={"help": "seed for every RNG, the split and the data order"})
     max_length: int = field(default=64, metadata={"help": "tokens per text (longer texts are truncated)"})
+    pooling: str = field(default="cls", metadata={
+        "help": "cls: the [CLS] state (AutoModelForSequenceClassification); mean: the mean of the token states"})
+    pos_weight: str = field(default="none", metadata={
+        "help": "multi-label only. none: plain BCE; sqrt_inverse: each label's positives weigh "
+                "sqrt(negatives/positives), so rare emotions are learned too"})
+    head_lr: float = field(default=0.0, metadata={
+        "help": "learning rate of the new classification head (0: the same as lr)"})
     epochs: float = field(default=3.0, metadata={"help": "passes over the training split"})
     max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use epochs)"})
     lr: float = field(default=5e-5, metadata={"help": "peak learning rate (AdamW, linear decay)"})
@@ -82,7 +97,7 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], targets: Se
 
 
 def load_base(config: ClassifierConfig, labels: list[str], multi_label: bool
-              ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+              ) -> tuple[torch.nn.Module, PreTrainedTokenizerBase]:
     source = expand_placeholders(config.model)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
@@ -90,6 +105,10 @@ def load_base(config: ClassifierConfig, labels: list[str], multi_label: bool
         raise MissingWeights(
             f"base model {source!r} is unavailable here (no local directory, hub unreachable or offline); "
             f"download it on a machine with access and pass --set model=/path/to/it") from error
+    if config.pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, not {config.pooling!r}")
+    if config.pooling == "mean":
+        return MeanPooledClassifier.from_encoder(source, len(labels)), tokenizer
     model = AutoModelForSequenceClassification.from_pretrained(
         source,
         num_labels=len(labels),
@@ -100,9 +119,47 @@ def load_base(config: ClassifierConfig, labels: list[str], multi_label: bool
     return model, tokenizer
 
 
-def fit(config: ClassifierConfig, run: Run, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+def classification_loss(multi_label: bool, pos_weight: torch.Tensor | None = None
+                        ) -> Callable[..., torch.Tensor]:
+    """The Trainer's ``compute_loss_func``: cross-entropy, or per-label BCE with optional positive weights."""
+
+    def loss(outputs: Any, labels: torch.Tensor, num_items_in_batch: Any = None) -> torch.Tensor:
+        logits = outputs["logits"]
+        if not multi_label:
+            return torch.nn.functional.cross_entropy(logits, labels)
+        weight = pos_weight.to(logits.device) if pos_weight is not None else None
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), pos_weight=weight)
+
+    return loss
+
+
+def positive_weights(config: ClassifierConfig, targets: np.ndarray) -> torch.Tensor | None:
+    """Per-label weight of a positive in the BCE (``config.pos_weight``), from the training targets."""
+    if config.pos_weight not in POS_WEIGHTS:
+        raise ValueError(f"pos_weight must be one of {POS_WEIGHTS}, not {config.pos_weight!r}")
+    if config.pos_weight == "none":
+        return None
+    positives = np.clip(targets.sum(axis=0), 1.0, None)
+    return torch.tensor(np.sqrt((len(targets) - positives) / positives), dtype=torch.float32)
+
+
+def _optimizer(config: ClassifierConfig, model: torch.nn.Module) -> torch.optim.Optimizer | None:
+    """AdamW with the head at ``head_lr`` (None: let the Trainer build its own)."""
+    if not config.head_lr:
+        return None
+    head_names = ("classifier.", "pre_classifier.")
+    head, body = [], []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (head if name.startswith(head_names) else body).append(parameter)
+    groups = [{"params": body, "lr": config.lr}, {"params": head, "lr": config.head_lr}]
+    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def fit(config: ClassifierConfig, run: Run, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase,
         train: EncodedTexts, selection: EncodedTexts,
-        compute_metrics: Callable[[EvalPrediction], dict[str, float]], best_metric: str) -> Trainer:
+        compute_metrics: Callable[[EvalPrediction], dict[str, float]], best_metric: str,
+        loss: Callable[..., torch.Tensor]) -> Trainer:
     """Fine-tune with the HF Trainer, evaluating on ``selection`` and keeping the best checkpoint."""
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -134,6 +191,7 @@ def fit(config: ClassifierConfig, run: Run, model: PreTrainedModel, tokenizer: P
         report_to="none",
         dataloader_num_workers=0,
         dataloader_pin_memory=False,
+        label_names=["labels"],
     )
     trainer = Trainer(
         model=model,
@@ -143,6 +201,8 @@ def fit(config: ClassifierConfig, run: Run, model: PreTrainedModel, tokenizer: P
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
+        compute_loss_func=loss,
+        optimizers=(_optimizer(config, model), None),
         callbacks=[RunMetricsCallback(run)],
     )
     resume = config.resume and any(checkpoints.glob("checkpoint-*"))
@@ -160,10 +220,13 @@ def predict_logits(trainer: Trainer, dataset: EncodedTexts) -> tuple[np.ndarray,
 def save_artifact(config: ClassifierConfig, trainer: Trainer, tokenizer: PreTrainedTokenizerBase,
                   labels: list[str], multi_label: bool) -> None:
     """Model, tokenizer and ``labels.json`` into ``out_dir``; checkpoints removed unless asked to keep them."""
-    trainer.save_model(str(config.out_dir))
+    if isinstance(trainer.model, MeanPooledClassifier):
+        trainer.model.save(config.out_dir)
+    else:
+        trainer.save_model(str(config.out_dir))
     tokenizer.save_pretrained(str(config.out_dir))
     spec = {"task": "multi_label" if multi_label else "single_label", "labels": labels,
-            "max_length": config.max_length}
+            "max_length": config.max_length, "pooling": config.pooling}
     (config.out_dir / LABELS_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     for leftover in ("training_args.bin",):
         (config.out_dir / leftover).unlink(missing_ok=True)

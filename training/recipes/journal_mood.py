@@ -21,6 +21,7 @@ from training.common.classification_metrics import plot_confusion_matrix, single
 from training.common.run import Run
 from training.common.text_classification import (
     ClassifierConfig,
+    classification_loss,
     encode,
     fit,
     holdout_split,
@@ -53,7 +54,8 @@ def run(config: Config) -> Path:
     train_set = encode(tokenizer, [texts[i] for i in fit_rows], [targets[i] for i in fit_rows], config.max_length)
     selection_set = encode(tokenizer, [texts[i] for i in selection_rows], [targets[i] for i in selection_rows],
                            config.max_length)
-    trainer = fit(config, run, model, tokenizer, train_set, selection_set, _selection_metrics, best_metric="macro_f1")
+    trainer = fit(config, run, model, tokenizer, train_set, selection_set, _selection_metrics, best_metric="macro_f1",
+                  loss=classification_loss(multi_label=False))
 
     report_targets = [LABELS.index(row.label) for row in report_rows]
     report_set = encode(tokenizer, [row.text for row in report_rows], report_targets, config.max_length)

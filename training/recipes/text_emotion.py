@@ -21,10 +21,12 @@ from training.common.classification_metrics import multi_label_scores, tune_thre
 from training.common.run import Run
 from training.common.text_classification import (
     ClassifierConfig,
+    classification_loss,
     encode,
     fit,
     holdout_split,
     load_base,
+    positive_weights,
     predict_logits,
     save_artifact,
     write_json,
@@ -56,8 +58,9 @@ def run(config: Config) -> Path:
     train_set = encode(tokenizer, [texts[i] for i in fit_rows], targets[fit_rows].tolist(), config.max_length)
     selection_set = encode(tokenizer, [texts[i] for i in selection_rows], targets[selection_rows].tolist(),
                            config.max_length)
+    loss = classification_loss(multi_label=True, pos_weight=positive_weights(config, targets[fit_rows]))
     trainer = fit(config, run, model, tokenizer, train_set, selection_set, _selection_metrics,
-                  best_metric="macro_f1_tuned")
+                  best_metric="macro_f1_tuned", loss=loss)
 
     selection_logits, selection_truth = predict_logits(trainer, selection_set)
     thresholds = tune_thresholds(_sigmoid(selection_logits), selection_truth)

@@ -1,7 +1,9 @@
 """``TextClassifier``: serves an emotion-classifier artifact built by ``training/`` (journal-mood, text-emotion).
 
-The artifact directory holds a ``save_pretrained`` sequence-classification model and tokenizer,
-``labels.json`` (``{"task": "single_label" | "multi_label", "labels": [...], "max_length": N}``),
+The artifact directory holds a ``save_pretrained`` sequence-classification model (``"pooling": "cls"``,
+the default) or an encoder with a mean-pooled head (``"pooling": "mean"``, see
+``pooled_classifier``) and its tokenizer, ``labels.json`` (``{"task": "single_label" |
+"multi_label", "labels": [...], "max_length": N, "pooling": ...}``),
 ``thresholds.json`` for multi-label models, and ``run_manifest.json`` (whose ``run_id`` is the
 version). Single-label models give softmax scores; multi-label models give each label's sigmoid
 probability, and the reading's label is the most probable label that clears its tuned threshold
@@ -33,6 +35,7 @@ class TextClassifier:
         label_spec = self._read_json("labels.json") or {}
         self.labels: list[str] = list(label_spec.get("labels", []))
         self.multi_label = label_spec.get("task") == "multi_label"
+        self.pooling = str(label_spec.get("pooling", "cls"))
         self.max_length = int(spec.options.get("max_length", label_spec.get("max_length", DEFAULT_MAX_LENGTH)))
         self._model: Any = None
         self._tokenizer: Any = None
@@ -56,7 +59,12 @@ class TextClassifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self._tokenizer = AutoTokenizer.from_pretrained(self.artifact_dir)
-        model = AutoModelForSequenceClassification.from_pretrained(self.artifact_dir)
+        if self.pooling == "mean":
+            from worker.models.pooled_classifier import MeanPooledClassifier
+
+            model = MeanPooledClassifier.from_artifact(self.artifact_dir)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(self.artifact_dir)
         self._model = model.to(self.context.device).eval()
         if self.multi_label:
             thresholds = self._read_json("thresholds.json") or {}

@@ -52,8 +52,8 @@ def test_artifact_holds_model_labels_report_and_manifest(artifact: Path) -> None
 
 def test_founding_roberta_config_inherits_and_reports_missing_weights(capsys: pytest.CaptureFixture[str]) -> None:
     config = load_config(journal_mood.Config, configs_dir("journal-mood") / "roberta-base.toml")
-    assert (config.model, config.epochs, config.lr, config.batch_size, config.max_length) == (
-        "roberta-base", 3.0, 2e-5, 16, 64)
+    assert (config.model, config.epochs, config.lr, config.batch_size, config.max_length, config.pooling,
+            config.head_lr) == ("roberta-base", 3.0, 2e-5, 16, 64, "cls", 0.0)
     assert cli_main(["train", "journal-mood", "--config", "roberta-base", "--out", "/tmp/never-written"]) == 3
     assert "unavailable" in capsys.readouterr().err
 

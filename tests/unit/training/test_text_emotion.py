@@ -12,6 +12,7 @@ from tests.fixtures.tiny_encoder import build_tiny_encoder
 from training.common.classification_metrics import tune_thresholds
 from training.common.config import load_config
 from training.common.paths import configs_dir
+from training.common.text_classification import positive_weights
 from training.recipes import text_emotion
 
 
@@ -44,8 +45,9 @@ def test_artifact_is_multi_label_with_a_threshold_per_emotion(artifact: Path) ->
 
 def test_founding_distilbert_settings() -> None:
     config = load_config(text_emotion.Config, configs_dir("text-emotion") / "distilbert.toml")
-    assert (config.model, config.lr, config.batch_size, config.epochs, config.max_length, config.warmup) == (
-        "distilbert-base-uncased", 2e-5, 16, 3.0, 128, 0.1)
+    assert (config.model, config.lr, config.batch_size, config.epochs, config.max_length, config.warmup,
+            config.pooling, config.pos_weight, config.head_lr) == (
+        "distilbert-base-uncased", 2e-5, 16, 3.0, 128, 0.1, "cls", "none", 0.0)
 
 
 def test_thresholds_are_tuned_per_label_for_best_f1() -> None:
@@ -66,3 +68,16 @@ def test_eval_cli_scores_multi_label_on_dev(artifact: Path, tmp_path: Path,
     result = json.loads(printed[printed.index("{"):])
     assert result["dataset"] == "goemotions/dev" and 0.0 <= result["macro_f1"] <= 1.0
     assert plot.is_file()
+
+
+def test_rare_emotions_weigh_more_in_the_loss() -> None:
+    targets = np.zeros((100, 3), dtype=np.float32)
+    targets[:50, 0] = 1  # common
+    targets[:4, 1] = 1  # rare
+    config = text_emotion.Config(pos_weight="sqrt_inverse")
+    weights = positive_weights(config, targets)
+    assert weights[0] == pytest.approx(1.0) and weights[1] == pytest.approx((96 / 4) ** 0.5)
+    assert weights[2] > weights[1]  # a label with no positives is clipped, not divided by zero
+    assert positive_weights(text_emotion.Config(pos_weight="none"), targets) is None
+    with pytest.raises(ValueError, match="pos_weight"):
+        positive_weights(text_emotion.Config(pos_weight="inverse"), targets)

@@ -18,10 +18,10 @@ TEXTS = ["i feel so happy and grateful today", "i am terrified of tomorrow", "wh
          "ok", "i feel a little lonely and sad tonight, nobody called"]
 
 
-def _train(recipe, name: str, encoder: Path, home: Path) -> Path:
+def _train(recipe, name: str, encoder: Path, home: Path, pooling: str) -> Path:
     out = home / "models" / name
     overrides = [f"model={encoder}", f"out_dir={out}", "max_steps=4", "eval_steps=4", "train_limit=200",
-                 "report_limit=50"]
+                 "report_limit=50", f"pooling={pooling}"]
     return recipe.run(load_config(recipe.Config, configs_dir(name) / "tiny.toml", overrides))
 
 
@@ -29,8 +29,9 @@ def _train(recipe, name: str, encoder: Path, home: Path) -> Path:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     encoder = build_tiny_encoder(tmp_path_factory.mktemp("encoder"))
     home = tmp_path_factory.mktemp("home")
-    _train(journal_mood, "journal-mood", encoder, home)
-    _train(text_emotion, "text-emotion", encoder, home)
+    # Both heads are served: the [CLS] head of AutoModelForSequenceClassification and the mean-pooled one.
+    _train(journal_mood, "journal-mood", encoder, home, pooling="cls")
+    _train(text_emotion, "text-emotion", encoder, home, pooling="mean")
     return home
 
 
@@ -52,9 +53,10 @@ def test_single_label_readings_are_distributions_over_the_six_moods(home: Path) 
     assert classifier.classify([]) == []
 
 
-def test_batching_and_length_sorting_keep_input_order(home: Path) -> None:
-    batched = _classifier("journal-mood", home, batch_size=2).classify(TEXTS)
-    one_by_one = [_classifier("journal-mood", home, batch_size=1).classify([t])[0] for t in TEXTS]
+@pytest.mark.parametrize("name", ["journal-mood", "text-emotion"])
+def test_batching_and_length_sorting_keep_input_order(home: Path, name: str) -> None:
+    batched = _classifier(name, home, batch_size=2).classify(TEXTS)
+    one_by_one = [_classifier(name, home, batch_size=1).classify([t])[0] for t in TEXTS]
     for together, alone in zip(batched, one_by_one):
         assert together.label == alone.label
         assert together.scores == pytest.approx(alone.scores, abs=1e-4)
@@ -69,6 +71,19 @@ def test_multi_label_scores_every_emotion_and_label_honours_thresholds(home: Pat
         assert carried == [label for label, score in reading.scores.items() if score >= thresholds[label]]
         expected_pool = carried or list(reading.scores)
         assert reading.label == max(expected_pool, key=reading.scores.get)
+
+
+def test_mean_pooled_artifact_serves_the_trained_head(home: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    artifact = home / "models" / "text-emotion"
+    assert json.loads((artifact / "labels.json").read_text())["pooling"] == "mean"
+    classifier = _classifier("text-emotion", home)
+    classifier.load()
+    head = load_file(str(artifact / "classifier_head.safetensors"))
+    assert torch.equal(classifier._model.classifier.weight, head["weight"])
+    assert not classifier._model.training  # dropout off: the same text always reads the same
 
 
 def test_version_is_the_run_id_and_memory_is_reported(home: Path) -> None:
