@@ -82,17 +82,24 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
+    background_builds = []
     if not args.skip_prepare:
-        from training.prepare import ensure_default_artifacts
-
+        from training.prepare import ensure_default_artifacts, start_background_builds
         from worker.config import WorkerSettings
         from worker.prepare import warm_default_chat_model
 
         ensure_default_artifacts(settings.home, progress=True)
         warm_default_chat_model(WorkerSettings())
+        background_builds = start_background_builds(settings.home)
     print(f"Attune is starting on http://{args.host}:{args.port} (embedded mode, data in {settings.home.resolve()})")
-    uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port, ws_max_size=WS_MAX_BYTES,
-                log_config=None)
+    try:
+        uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port,
+                    ws_max_size=WS_MAX_BYTES, log_config=None)
+    finally:
+        if background_builds:
+            from training.prepare import stop_background_builds
+
+            stop_background_builds(background_builds)
     return 0
 
 

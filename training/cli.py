@@ -76,7 +76,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace) -> int:
     from training.prepare import ensure_default_artifacts
 
-    ensure_default_artifacts(Path(args.home), progress=not args.quiet)
+    ensure_default_artifacts(Path(args.home), progress=not args.quiet, include_background=True)
     return 0
 
 
@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the target")
     evaluate.set_defaults(handler=_eval)
 
-    prepare = commands.add_parser("prepare", help="build the default models the service needs on first run")
+    prepare = commands.add_parser("prepare", help="build every default model (classifiers, retrieval index)")
     prepare.add_argument("--home", default=str(attune_home()), help="ATTUNE_HOME (default: %(default)s)")
     prepare.add_argument("--quiet", action="store_true", help="no progress bars")
     prepare.set_defaults(handler=_prepare)

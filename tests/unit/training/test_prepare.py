@@ -1,0 +1,55 @@
+"""First run: text-emotion is built in a background process the service starts, and it lands whole."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.tiny_encoder import build_tiny_encoder
+from training import prepare
+
+
+@pytest.fixture(scope="module")
+def tiny_overrides(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    encoder = build_tiny_encoder(tmp_path_factory.mktemp("encoder"))
+    return [f"model={encoder}", "train_limit=200", "report_limit=50", "max_length=32", "max_steps=4",
+            "eval_steps=4", "batch_size=16"]
+
+
+def test_background_build_lands_a_complete_artifact_once(tmp_path: Path, tiny_overrides: list[str]) -> None:
+    children = prepare.start_background_builds(tmp_path, tiny_overrides)
+    assert len(children) == 1
+    assert children[0].wait(timeout=300) == 0, (tmp_path / "logs" / "build-text-emotion.log").read_text()
+
+    artifact = tmp_path / "models" / "text-emotion"
+    spec = json.loads((artifact / "labels.json").read_text())
+    assert spec["task"] == "multi_label" and spec["pooling"] == "mean" and len(spec["labels"]) == 28
+    assert (artifact / "thresholds.json").is_file() and (artifact / "classifier_head.safetensors").is_file()
+    assert not (tmp_path / "models" / ".text-emotion.building").exists()
+    assert "text-emotion is ready" in (tmp_path / "logs" / "build-text-emotion.log").read_text()
+    assert prepare.start_background_builds(tmp_path, tiny_overrides) == []  # built once
+
+
+def test_stopping_the_service_stops_an_unfinished_build(tmp_path: Path, tiny_overrides: list[str]) -> None:
+    children = prepare.start_background_builds(tmp_path, tiny_overrides)
+    prepare.stop_background_builds(children)
+    assert all(child.poll() is not None for child in children)
+    assert not (tmp_path / "models" / "text-emotion" / "labels.json").exists()
+
+
+def test_a_second_builder_leaves_the_build_to_the_first(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "models").mkdir()
+    with (tmp_path / "models" / ".text-emotion.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert prepare.main(["text-emotion", "--home", str(tmp_path)]) == 0
+    assert "already being built" in capsys.readouterr().out
+    assert not (tmp_path / "models" / "text-emotion").exists()
+
+
+def test_unknown_background_model_is_refused() -> None:
+    with pytest.raises(SystemExit):
+        prepare.main(["journal-mood", "--home", "/tmp/never"])
