@@ -1,5 +1,5 @@
-// Colours for the six journal moods; any other emotion label (the chat classifier has 28)
-// gets the neutral style.
+// Colours for the six journal moods. The chat classifier's 28 GoEmotions labels take the colour
+// of their Ekman family (the dataset's own ekman_mapping); disgust and neutral get the plain style.
 const MOOD_STYLES: Record<string, string> = {
   joy: 'bg-amber-100 text-amber-900',
   love: 'bg-pink-100 text-pink-900',
@@ -9,6 +9,21 @@ const MOOD_STYLES: Record<string, string> = {
   anger: 'bg-rose-100 text-rose-900',
   pending: 'bg-slate-100 text-slate-600 italic',
 };
+
+const EKMAN_FAMILY: Record<string, string> = Object.fromEntries(
+  Object.entries({
+    anger: ['annoyance', 'disapproval'],
+    fear: ['nervousness'],
+    joy: ['amusement', 'approval', 'excitement', 'gratitude', 'optimism', 'relief', 'pride', 'admiration', 'desire', 'caring'],
+    sadness: ['disappointment', 'embarrassment', 'grief', 'remorse'],
+    surprise: ['realization', 'confusion', 'curiosity'],
+  }).flatMap(([family, labels]) => labels.map((label) => [label, family])),
+);
+
+export function emotionStyle(label: string): string {
+  const family = EKMAN_FAMILY[label];
+  return MOOD_STYLES[label] ?? (family ? MOOD_STYLES[family] : undefined) ?? 'bg-slate-200 text-slate-800';
+}
 
 export const MOOD_COLORS: Record<string, string> = {
   joy: '#d97706',
@@ -21,7 +36,7 @@ export const MOOD_COLORS: Record<string, string> = {
 
 export function EmotionBadge({ label, title, prefix }: { label: string; title?: string; prefix?: string }) {
   return (
-    <span title={title} className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ${MOOD_STYLES[label] ?? 'bg-slate-200 text-slate-800'}`}>
+    <span title={title} className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ${emotionStyle(label)}`}>
       {prefix && <span className="mr-1 font-normal opacity-75">{prefix}</span>}
       {label}
     </span>
