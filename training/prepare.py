@@ -1,7 +1,7 @@
 """``attune prepare``: build, once, the default models the service needs on its first run.
 
 Before the service starts, the journal-mood classifier is trained with its ``quick`` config
-(MiniLM fine-tuned for one epoch: about 6 minutes on a 2-core CPU) and the retrieval responder's
+(MiniLM fine-tuned for one epoch: about 7 minutes on a 2-core CPU) and the retrieval responder's
 index is built by its own recipe. The fine-grained text-emotion classifier takes longer (one
 epoch over GoEmotions: about 15 minutes on both cores), so ``attune serve`` builds it *after*
 the service is up, in a child process at the lowest CPU priority and on one thread
@@ -31,16 +31,17 @@ from pathlib import Path
 from training.common.config import load_config
 from training.common.paths import configs_dir
 
-# Minutes: the quick configs' single-thread CPU time, a fair guide to wall time on an idle
-# 2-core CPU (measurements in docs/training.md).
+# Minutes of wall time for the quick configs on a 2-core CPU, in the foreground on both cores
+# (measurements in docs/training.md).
 QUICK_CLASSIFIERS = {
-    "journal-mood": ("training.recipes.journal_mood", 6),
+    "journal-mood": ("training.recipes.journal_mood", 7),
 }
-# Built while the service runs; minutes at low priority on one thread of an idle 2-core CPU
-# (half that in the foreground on both cores).
+# Built while the service runs: minutes in the foreground on both cores. In the background (one
+# thread, nice 19) it took 24 minutes while a full test run shared the machine.
 BACKGROUND_CLASSIFIERS = {
-    "text-emotion": ("training.recipes.text_emotion", 30),
+    "text-emotion": ("training.recipes.text_emotion", 15),
 }
+BACKGROUND_MINUTES = 25
 
 
 def ensure_default_artifacts(home: Path, progress: bool = True, include_background: bool = False) -> None:
@@ -49,7 +50,7 @@ def ensure_default_artifacts(home: Path, progress: bool = True, include_backgrou
     models = Path(home) / "models"
     classifiers = dict(QUICK_CLASSIFIERS)
     if include_background:
-        classifiers.update({name: (module, minutes // 2) for name, (module, minutes) in BACKGROUND_CLASSIFIERS.items()})
+        classifiers.update(BACKGROUND_CLASSIFIERS)
     for name, (module_name, minutes) in classifiers.items():
         if (models / name / "labels.json").is_file():
             continue
@@ -65,12 +66,12 @@ def ensure_default_artifacts(home: Path, progress: bool = True, include_backgrou
 def start_background_builds(home: Path, overrides: Sequence[str] = ()) -> list[subprocess.Popen]:
     """Start one low-priority child per missing background classifier; the caller stops them on exit."""
     children = []
-    for name, (_, minutes) in BACKGROUND_CLASSIFIERS.items():
+    for name in BACKGROUND_CLASSIFIERS:
         if (Path(home) / "models" / name / "labels.json").is_file():
             continue
         log_path = Path(home) / "logs" / f"build-{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        print(f"building the {name} classifier in the background (about {minutes} minutes at low priority; "
+        print(f"building the {name} classifier in the background (about {BACKGROUND_MINUTES} minutes at low priority; "
               f"log: {log_path}); until it is ready, chat turns are read with the six journal moods", flush=True)
         command = [sys.executable, "-m", "training.prepare", name, "--home", str(home)]
         command += [argument for override in overrides for argument in ("--set", override)]

@@ -100,3 +100,25 @@ def test_version_is_the_run_id_and_memory_is_reported(home: Path) -> None:
 def test_missing_artifact_says_how_to_build_it(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match="attune prepare"):
         _classifier("journal-mood", tmp_path).classify(["hello"])
+
+
+async def test_chat_turns_switch_to_text_emotion_once_its_build_lands(home: Path, tmp_path: Path) -> None:
+    """The first run serves before text-emotion is built: journal moods until it lands, then 28 labels."""
+    import shutil
+
+    from worker.emotion import EmotionReader
+    from worker.registry import ModelManager, Registry
+
+    shutil.copytree(home / "models" / "journal-mood", tmp_path / "models" / "journal-mood")
+    registry_file = tmp_path / "models.toml"
+    registry_file.write_text('[models.journal-mood]\nkind = "classifier"\nweights = "{home}/models/journal-mood"\n'
+                             '[models.text-emotion]\nkind = "classifier"\nweights = "{home}/models/text-emotion"\n')
+    manager = ModelManager(Registry.from_file(registry_file, tmp_path), keep_alive_s=600, memory_budget_gb=1)
+    reader = EmotionReader(manager, preferred="text-emotion", fallback="journal-mood")
+
+    before = await reader.read(["i feel so alone tonight"])
+    assert before[0].model == "journal-mood" and set(before[0].scores) == set(journal_mood.LABELS)
+
+    shutil.copytree(home / "models" / "text-emotion", tmp_path / "models" / "text-emotion")  # the build lands
+    after = await reader.read(["i feel so alone tonight"])
+    assert after[0].model == "text-emotion" and set(after[0].scores) == set(text_emotion.LABELS)
