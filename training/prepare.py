@@ -120,16 +120,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     models = args.home / "models"
     models.mkdir(parents=True, exist_ok=True)
-    lock = (models / f".{args.name}.lock").open("w")
+    lock = (models / f".{args.name}.lock").open("w")  # held until this process exits
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         print(f"{args.name} is already being built by another process", flush=True)
         return 0
+    target = models / args.name
+    if (target / "labels.json").is_file():  # another builder finished while this one started
+        print(f"{args.name} is already built: {target}", flush=True)
+        return 0
     os.nice(19)  # the service's chat comes first
     module_name, _ = BACKGROUND_CLASSIFIERS[args.name]
-    target = build_quick_classifier(module_name, args.name, args.home / "models" / args.name, progress=False,
-                                    overrides=args.overrides)
+    build_quick_classifier(module_name, args.name, target, progress=False, overrides=args.overrides)
     print(f"{args.name} is ready: {target}", flush=True)
     return 0
 

@@ -31,6 +31,7 @@ def test_background_build_lands_a_complete_artifact_once(tmp_path: Path, tiny_ov
     assert not (tmp_path / "models" / ".text-emotion.building").exists()
     assert "text-emotion is ready" in (tmp_path / "logs" / "build-text-emotion.log").read_text()
     assert prepare.start_background_builds(tmp_path, tiny_overrides) == []  # built once
+    assert prepare.main(["text-emotion", "--home", str(tmp_path)]) == 0  # a late second builder trains nothing
 
 
 def test_stopping_the_service_stops_an_unfinished_build(tmp_path: Path, tiny_overrides: list[str]) -> None:
