@@ -52,7 +52,7 @@ def ensure_default_artifacts(home: Path, progress: bool = True, include_backgrou
     if include_background:
         classifiers.update(BACKGROUND_CLASSIFIERS)
     for name, (module_name, minutes) in classifiers.items():
-        if (models / name / "labels.json").is_file():
+        if is_built(models / name):
             continue
         print(f"first run: training the {name} classifier, about {minutes} minutes on a 2-core CPU "
               f"(once; it is saved in {models / name})", flush=True)
@@ -63,11 +63,16 @@ def ensure_default_artifacts(home: Path, progress: bool = True, include_backgrou
         ensure_index(Path(home), progress)
 
 
+def is_built(target: Path) -> bool:
+    """Whether ``target`` holds a classifier artifact (builds are renamed into place only when complete)."""
+    return (target / "labels.json").is_file()
+
+
 def start_background_builds(home: Path, overrides: Sequence[str] = ()) -> list[subprocess.Popen]:
     """Start one low-priority child per missing background classifier; the caller stops them on exit."""
     children = []
     for name in BACKGROUND_CLASSIFIERS:
-        if (Path(home) / "models" / name / "labels.json").is_file():
+        if is_built(Path(home) / "models" / name):
             continue
         log_path = Path(home) / "logs" / f"build-{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.name} is already being built by another process", flush=True)
         return 0
     target = models / args.name
-    if (target / "labels.json").is_file():  # another builder finished while this one started
+    if is_built(target):  # another builder finished while this one started
         print(f"{args.name} is already built: {target}", flush=True)
         return 0
     os.nice(19)  # the service's chat comes first
