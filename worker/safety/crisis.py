@@ -306,7 +306,86 @@ RULES: tuple[CrisisRule, ...] = (
         r"\b(?:think|thinking|thought) (?:a lot )?(?:about|of) (?:dying|death|being dead|not being here|not existing)\b",
         I,
     ),
+    # Questions about where or how much, which only make sense as method seeking.
+    _rule(
+        "where_to_cut",
+        r"\b(?:where|how deep|which way|what direction) (?:on (?:the|your|my) (?:wrist|arm|neck|thigh)s? )?(?:do|should|would|to|can) (?:you|i|someone|one|people)? ?cut\b|\bcut (?:down|across|along) (?:the|my|your) (?:wrist|arm|vein)s?\b",
+        D,
+        names_self=True,
+        check_negation=False,
+    ),
+    _rule(
+        "whole_bottle",
+        r"\b(?:what (?:would )?happens?|would (?:it|that) (?:kill|be fatal)|is it fatal|could you die) if (?:someone|somebody|i|you|a person) (?:took|takes|take|swallowed|swallows|drank|drinks) (?:a whole|an entire|the whole|all (?:the|my|of (?:the|my))?|a full) (?:bottle|pack|packet|box|strip|month)\b",
+        D,
+        names_self=True,
+        check_negation=False,
+    ),
     _rule("suicide_mention", rf"\b(?:{_SUICIDE}|{_SUICIDAL})\b", I),
+) + (
+    # Spanish. Normalisation folds accents ("quitarme la vida", "ya no aguanto mas") and, being
+    # written for English chat, reads "ya" as "you": the patterns accept both.
+    _rule(
+        "es_quiero_morir",
+        r"\b(?:me quiero|quiero|quisiera|me gustaria|tengo ganas de) (?:morir(?:me)?|estar muert[oa]|matarme|suicidarme|desaparecer para siempre|dejar de existir)\b",
+        D,
+        names_self=True,
+    ),
+    _rule(
+        "es_matarme",
+        r"\b(?:matarme|suicidarme|quitarme la vida|me voy a (?:matar|suicidar|quitar la vida)|acabar con mi vida|terminar con mi vida|me mato|me suicido)\b",
+        D,
+        names_self=True,
+        hyperbole_prone=True,
+    ),
+    _rule(
+        "es_no_quiero_vivir",
+        r"\b(?:no quiero|ya no quiero|no tengo ganas de) (?:vivir|seguir viviendo|seguir|existir|estar aqui|despertar|despertarme)\b(?! (?:asi|en esta|en este|con))",
+        D,
+        names_self=True,
+        check_negation=False,
+    ),
+    _rule(
+        "es_mejor_sin_mi",
+        r"\b(?:estarian|estarían|estaria|estarían|seria|sería|vivirian) mejor sin mi\b|\bnadie me (?:extranaria|echaria de menos|va a extranar)\b|\b(?:ojala|ojalá) (?:me muera|no despertar|no despierte|estar muert[oa])\b",
+        D,
+        names_self=True,
+        check_negation=False,
+    ),
+    _rule(
+        "es_autolesion",
+        r"\b(?:cortarme|me corto|me volvi a cortar|me he cortado|me corte (?:otra vez|de nuevo|las venas|los brazos|las piernas)|quemarme|hacerme dano|lastimarme|autolesion(?:arme|es)?|las venas)\b",
+        D,
+        names_self=True,
+        unless=re.compile(r"\b(?:cocinando|cocina|cuchillo de cocina|sin querer|accidente|afeitar|afeitandome)\b"),
+    ),
+    _rule(
+        "es_medios",
+        r"\b(?:cuantas pastillas|dosis letal|dosis mortal|cuanto (?:paracetamol|ibuprofeno|clonazepam|alprazolam|insulina) (?:hace falta|se necesita|para morir|es mortal|mata)|carta de despedida|me despido de (?:todos|ustedes|ti)|(?:ya )?tengo (?:las pastillas|la soga|la cuerda|el arma|la pistola))\b",
+        D,
+        names_self=True,
+        check_negation=False,
+    ),
+    _rule(
+        "es_golpearme",
+        r"\b(?:me pego|me golpeo|me doy golpes|me rasguno|me araño|me quemo) (?:en la cabeza|contra la pared|los brazos|las piernas|a proposito|cuando)\b",
+        D,
+        names_self=True,
+    ),
+    _rule(
+        "es_desaparecer",
+        r"\b(?:quiero|quisiera|me gustaria|ojala pudiera) desaparecer\b(?! (?:de esta|de la|del|un rato|unos dias|el fin|una semana))",
+        I,
+        names_self=True,
+        check_negation=False,
+    ),
+    _rule(
+        "es_no_aguanto",
+        r"\b(?:(?:ya|you) )?no (?:aguanto|puedo) mas\b|\bno (?:le )?veo (?:sentido|salida)\b|\bque sentido tiene (?:vivir|seguir|todo)\b|\bestoy cansad[oa] de vivir\b|\bquiero desaparecer\b",
+        I,
+        names_self=True,
+        check_negation=False,
+    ),
 )
 
 _FICTION = re.compile(
@@ -324,6 +403,9 @@ _CONJUNCTION = re.compile(r"\b(?:but|and|so|because|though|although|however|yet)
 class CrisisAssessment:
     score: float
     reasons: tuple[str, ...]
+    # Rules whose phrase was there but framed away (negated, in the past, about someone else,
+    # fiction, joking): evidence that the message only looks like a crisis.
+    framed: tuple[str, ...] = ()
 
     @property
     def crisis(self) -> bool:
@@ -333,22 +415,27 @@ class CrisisAssessment:
 def assess_crisis(raw: str, text: NormalizedText, emotion: EmotionReading | None = None) -> CrisisAssessment:
     joking = any(emoji in raw for emoji in _LAUGHING_EMOJI) or bool(_JOKING.search(text.text))
     strengths: dict[str, Strength] = {}
+    framed: list[str] = []
     for clause in text.clauses:
         for rule in RULES:
             if rule.rule_id in strengths:
                 continue
             strength = _match(rule, clause)
             if strength is None:
+                if rule.rule_id not in framed and rule.pattern.search(clause):
+                    framed.append(rule.rule_id)
                 continue
             strengths[rule.rule_id] = Strength.INDIRECT if joking and rule.hyperbole_prone else strength
+    if joking:
+        framed.extend(rule_id for rule_id, strength in strengths.items() if strength is Strength.INDIRECT)
 
     reasons = [f"crisis:{strength.name.lower()}:{rule_id}" for rule_id, strength in strengths.items()]
     score = sum(strength.value for strength in strengths.values())
-    distress_label, distress = _distress(emotion)
+    distress_label, distress = distress_of(emotion)
     if strengths and distress >= STRONG_DISTRESS:
         score += DISTRESS_BOOST
         reasons.append(f"crisis:emotion:{distress_label}")
-    return CrisisAssessment(score=score, reasons=tuple(reasons))
+    return CrisisAssessment(score=score, reasons=tuple(reasons), framed=tuple(framed))
 
 
 def _match(rule: CrisisRule, clause: str) -> Strength | None:
@@ -378,7 +465,8 @@ def _conjunct_around(clause: str, start: int, end: int) -> str:
     return clause[left : right_match.start() if right_match else len(clause)]
 
 
-def _distress(emotion: EmotionReading | None) -> tuple[str, float]:
+def distress_of(emotion: EmotionReading | None) -> tuple[str, float]:
+    """The strongest distress label of a reading and its score ("", 0.0 without one)."""
     if emotion is None:
         return "", 0.0
     scores = dict(emotion.scores)

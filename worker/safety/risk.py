@@ -1,0 +1,173 @@
+"""The risk level of a user's message, from three signals and the conversation.
+
+1. The rules of ``crisis.py``: precise, explainable, aware of negation and framing, but only
+   for the phrasings they were written for.
+2. The exemplar matcher of ``exemplars.py``: probabilities over the levels, for the whole
+   message and for each of its sentences (a crisis sentence buried in a long everyday message
+   is read on its own).
+3. The emotion reading the worker already has: strong distress lowers the bar for borderline
+   phrasings; on its own it never raises a crisis.
+
+And the session: after a crisis turn, the bar for the next messages is lower ("I have them
+right here" means something else after "I want to die").
+
+Levels: ``imminent`` (a plan, means at hand, a time, a preparatory act, a question about lethal
+means), ``ideation`` (suicidal thoughts, self-harm), ``third_party`` (worry for someone else),
+``none``. Every verdict names what fired in ``reasons``; none quotes the user.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from attune.contract import EmotionReading
+from worker.safety.crisis import CrisisAssessment, distress_of
+from worker.safety.exemplars import ExemplarMatcher, LevelScores
+
+# Probability of "the writer is at risk" (ideation + imminent) above which the matcher alone
+# raises a crisis; lower when another signal agrees. Chosen on the development sets
+# (tests/redteam/prompts.jsonl and the dev file in docs/safety.md), never on the held-out one.
+SELF_RISK = 0.60
+SELF_RISK_SUPPORTED = 0.40  # with an indirect rule, strong distress or an earlier crisis turn
+SEGMENT_RISK = 0.60  # one sentence of a longer message, read on its own
+THIRD_PARTY = 0.50
+# A direct rule is overruled only when the matcher is this sure the message is a look-alike
+# ("I would never kill myself", "the boss killed me again").
+RULE_VETO = 0.85
+STRONG_DISTRESS = 0.5
+FOLLOWUP_SIMILARITY = 0.60  # after a crisis turn: "I have them right here", "tonight"
+MIN_SEGMENT_WORDS = 3
+
+# Rules that describe a plan, means at hand, a preparatory act or a request for lethal means.
+IMMINENT_RULES = frozenset(
+    {
+        "how_many_pills",
+        "means_ready",
+        "lethal_dose",
+        "overdose",
+        "take_all_pills",
+        "method_question",
+        "jump_off",
+        "noose",
+        "suicide_note",
+        "giving_away",
+        "goodbye",
+        "es_medios",
+        "where_to_cut",
+        "whole_bottle",
+    }
+)
+# Words that turn ideation into imminent risk when the message is a crisis: a time, a place,
+# means at hand, preparations.
+_IMMINENCE = re.compile(
+    r"\b(?:tonight|today|right now|this weekend|tomorrow|after (?:everyone|they|the kids)|when (?:everyone|they) (?:are|is) asleep"
+    r"|have (?:the |a |my )?(?:pills|rope|gun|razor|blade|knife)|pills (?:saved|ready|lined up|in front of me)|bought (?:a |the )?(?:rope|gun)"
+    r"|written (?:a |my )?(?:note|letter)|wrote (?:a |my )?(?:note|letter)|said (?:my )?goodbyes?|goodbye (?:letters?|notes?)"
+    r"|esta noche|hoy mismo|ahora mismo|este fin de semana|manana|tengo (?:las )?pastillas|compre (?:una )?(?:soga|cuerda)"
+    r"|escribi (?:una |la )?carta|me despedi)\b"
+)
+_SENTENCE = re.compile(r"(?<=[.!?\n;])\s+|\n+")
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    level: str
+    reasons: tuple[str, ...]
+
+    @property
+    def crisis(self) -> bool:
+        return self.level in ("ideation", "imminent")
+
+
+def assess_risk(
+    raw: str,
+    normalized_text: str,
+    rules: CrisisAssessment,
+    matcher: ExemplarMatcher | None,
+    emotion: EmotionReading | None = None,
+    *,
+    session_risk: bool = False,
+    abuse: bool = False,
+) -> RiskAssessment:
+    """``abuse``: the toxicity rules read the message as aimed at someone ("go kill yourself")."""
+    segments = _segments(raw)
+    scores = matcher.score([raw, *segments]) if matcher is not None else []
+    whole = scores[0] if scores else None
+    parts = scores[1:]
+    reasons: list[str] = []
+
+    direct_rules = [reason.rsplit(":", 1)[1] for reason in rules.reasons if reason.startswith("crisis:direct:")]
+    # An indirect rule said as a joke ("kms lol") is in ``framed``: no support for the matcher.
+    indirect_rules = [
+        reason for reason in rules.reasons
+        if reason.startswith("crisis:indirect:") and reason.rsplit(":", 1)[1] not in rules.framed
+    ]
+    distress_label, distress = distress_of(emotion)
+    supported = bool(indirect_rules) or distress >= STRONG_DISTRESS or session_risk
+    if session_risk:
+        reasons.append("context:earlier_crisis_in_session")
+
+    crisis = False
+    if direct_rules and not (whole is not None and whole.probabilities["none"] >= RULE_VETO and not session_risk):
+        crisis = True
+        reasons.extend(reason for reason in rules.reasons if not reason.startswith("crisis:emotion:"))
+    elif rules.crisis:  # two indirect rules, or one with distress
+        crisis = True
+        reasons.extend(rules.reasons)
+
+    # The phrase was there and the rules explained it away ("I would never hurt myself", "my
+    # character kills himself"): the matcher, which cannot read framing, does not overrule them.
+    framed_away = (bool(rules.framed) or abuse) and not direct_rules and not indirect_rules
+    risky = _riskiest(whole, parts)
+    if risky is not None and not framed_away:
+        bar = SELF_RISK_SUPPORTED if supported else (SELF_RISK if risky is whole else SEGMENT_RISK)
+        if risky.self_risk >= bar:
+            if not crisis:
+                reasons.extend(indirect_rules)
+            crisis = True
+            reasons.append(f"semantic:{risky.nearest_category or 'risk'}")
+            if distress >= STRONG_DISTRESS:
+                reasons.append(f"crisis:emotion:{distress_label}")
+
+    if session_risk and whole is not None and whole.followup_similarity >= FOLLOWUP_SIMILARITY:
+        crisis = True
+        reasons.extend(("semantic:followup_risk", "level:imminent"))
+
+    # "My girlfriend keeps saying she wants to kms": the writer is worried about someone else.
+    # The how-to-help reply also names the emergency number and the lines.
+    if crisis and whole is not None and whole.probabilities["third_party"] >= max(THIRD_PARTY, whole.self_risk):
+        return RiskAssessment("third_party", (*dict.fromkeys(reasons), "semantic:third_party_concern"))
+
+    if crisis:
+        imminent = "level:imminent" in reasons or (
+            any(rule in IMMINENT_RULES for rule in direct_rules)
+            or bool(_IMMINENCE.search(normalized_text))
+            or (risky is not None and risky.probabilities["imminent"] > risky.probabilities["ideation"])
+        )
+        if imminent and "level:imminent" not in reasons:
+            reasons.append("level:imminent")
+        return RiskAssessment("imminent" if imminent else "ideation", tuple(dict.fromkeys(reasons)))
+
+    if whole is not None and max(score.probabilities["third_party"] for score in scores) >= THIRD_PARTY:
+        reasons.append("semantic:third_party_concern")
+        return RiskAssessment("third_party", tuple(reasons))
+    return RiskAssessment("none", ())
+
+
+def _segments(raw: str) -> list[str]:
+    """The sentences of a message of more than one sentence (none for a single sentence)."""
+    pieces = [piece.strip() for piece in _SENTENCE.split(raw) if piece.strip()]
+    if len(pieces) < 2:
+        return []
+    return [piece for piece in pieces if len(piece.split()) >= MIN_SEGMENT_WORDS]
+
+
+def _riskiest(whole: LevelScores | None, parts: list[LevelScores]) -> LevelScores | None:
+    """The whole message, or the sentence that stands out more than the segment bar demands."""
+    if whole is None:
+        return None
+    best_part = max(parts, key=lambda part: part.self_risk, default=None)
+    if best_part is not None and best_part.self_risk - SEGMENT_RISK > whole.self_risk - SELF_RISK:
+        return best_part
+    return whole
