@@ -82,6 +82,10 @@ class GenerateJob(_Versioned):
     model: str
     history: list[ChatTurn]
     params: DecodingParams = Field(default_factory=DecodingParams)
+    # An earlier user message of this session was a crisis (read from storage by the backend).
+    session_risk: bool = False
+    # The person's locale as their browser reports it ("es-MX"): picks the crisis lines' country.
+    locale: str | None = Field(default=None, max_length=35)
     # The backend's response-cache key, computed for ``expected_version`` of the model; the
     # worker echoes it in DoneEvent only when it really served that version.
     cache_key: str | None = None
@@ -113,9 +117,23 @@ class EmotionReading(BaseModel):
     model: str | None = None
 
 
+# How much risk a user's message shows (worker/safety/): "imminent" (a plan, means at hand, a
+# preparatory act, a time, a question about lethal means) and "ideation" (suicidal thoughts or
+# self-harm) are crises about the writer; "third_party" is someone worried about another person.
+SafetyLevel = Literal["none", "third_party", "ideation", "imminent"]
+CRISIS_LEVELS: frozenset[str] = frozenset({"ideation", "imminent"})
+
+
 class SafetyVerdict(BaseModel):
-    crisis: bool = False
+    crisis: bool = False  # the writer is at risk (level ideation or imminent)
     toxic: bool = False
+    level: SafetyLevel = "none"
+    language: str | None = None  # the language the message was read in ("en", "es")
+    # An earlier turn of this session was a crisis: the reply was generated under the safety
+    # prompt and the resources stay visible.
+    session_risk: bool = False
+    # The reply is a fixed text of the safety layer, not the model's words.
+    fixed_reply: bool = False
     reasons: list[str] = Field(default_factory=list)
     resources: list[dict[str, str]] = Field(default_factory=list)
 

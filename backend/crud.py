@@ -146,6 +146,14 @@ async def history_window(db: AsyncSession, session_id: str, up_to_id: int | None
     return [ChatTurn(role=m.role, content=m.content) for m in reversed(list(rows))]  # type: ignore[arg-type]
 
 
+async def session_had_crisis(db: AsyncSession, session_id: str, before_id: int) -> bool:
+    """Whether a user message of the session before ``before_id`` was answered as a crisis."""
+    earlier = select(Message.id).where(
+        Message.session_id == session_id, Message.role == "user", Message.crisis.is_(True), Message.id < before_id
+    )
+    return await db.scalar(earlier.limit(1)) is not None
+
+
 async def message_page(db: AsyncSession, session_id: str, before: int | None, limit: int) -> tuple[list[Message], int | None]:
     query = select(Message).where(Message.session_id == session_id)
     if before is not None:

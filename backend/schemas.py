@@ -113,6 +113,8 @@ class MessageFrame(BaseModel):
     content: str = Field(min_length=1)
     model: str | None = Field(default=None, max_length=100)
     params: DecodingParams | None = None
+    # The browser's locale ("es-MX"): which country's crisis lines a crisis reply lists.
+    locale: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
 
 class CancelFrame(BaseModel):

@@ -37,7 +37,7 @@ from worker.config import WorkerSettings
 from worker.emotion import EmotionReader, alignment
 from worker.models.base import ChatModel, Classifier, GenerationFailed, GenerationRequest, ModelBusy, ModelUnavailable
 from worker.registry import ModelManager, Registry
-from worker.safety import SafetyFilter
+from worker.safety import FIXED_LEVELS, SafetyFilter
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,8 @@ class WorkerService:
     # --- the main loops ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s serving %s", self.settings.worker_id, ", ".join(self.serves))
+        # Fit the crisis detector now, not on the first message somebody in distress sends.
+        await asyncio.to_thread(lambda: self.safety.matcher)
         with bind_log_context(worker_id=self.settings.worker_id):
             loops = [self._heartbeats(stop), self._control(stop), self._claim(stop)]
             await asyncio.gather(*(asyncio.create_task(loop) for loop in loops))
@@ -247,10 +249,13 @@ class WorkerService:
         if user_emotion is not None and not replayed.had_emotion:
             await self.broker.publish(job.job_id, EmotionEvent(emotion=user_emotion))
 
-        verdict = self.safety.check_user(user_text, user_emotion)
-        if verdict.crisis:
-            text, resources = self.safety.crisis_reply(self.settings.safety_locale)
-            verdict = verdict.model_copy(update={"resources": resources})
+        locale = job.locale or self.settings.safety_locale
+        verdict = await asyncio.to_thread(
+            self.safety.check_user, user_text, user_emotion, locale=locale, session_risk=job.session_risk
+        )
+        if verdict.level in FIXED_LEVELS:  # crisis or worry for someone else: a fixed text, never generated
+            text, resources = self.safety.fixed_reply(verdict, locale)
+            verdict = verdict.model_copy(update={"resources": resources, "fixed_reply": True})
             stream = _Streamed(index=replayed.tokens)
             await self._emit(job, stream, text)
             await self._finish(job, text, "safety", verdict, user_emotion, stream, (0, 0), {})
@@ -265,22 +270,30 @@ class WorkerService:
             await self._fail(job, "model_unavailable", f"Model {job.model!r} does not chat.")
             return
         request = self._request(job, user_emotion, replayed.text)
+        if job.session_risk:  # after a crisis in this session: the safety prompt, and the lines stay visible
+            persona = f"{request.system_prompt}\n\n" if request.system_prompt else ""
+            request.system_prompt = persona + self.safety.safety_prompt(verdict.language)
         try:
             outcome = await self._stream_checked(job, model, request, _Streamed(index=replayed.tokens, ttft_ms=None))
         except ModelBusy:
             await self._fail(job, "busy", f"Model {job.model!r} is at capacity; try again in a moment.")
             return
         content = replayed.text + outcome.released
-        reply_verdict = outcome.blocked or SafetyVerdict()
+        reply_verdict = outcome.blocked or SafetyVerdict(
+            session_risk=verdict.session_risk, language=verdict.language, resources=verdict.resources
+        )
         finish = outcome.finish_reason
         if outcome.blocked is not None:
             # The unsafe text was never released; the client replaces what it showed with this.
             finish = "safety"
             if outcome.blocked.crisis:
-                content, resources = self.safety.crisis_reply(self.settings.safety_locale)
-                reply_verdict = outcome.blocked.model_copy(update={"resources": resources})
+                content, resources = self.safety.crisis_reply(locale, verdict.language)
+                reply_verdict = outcome.blocked.model_copy(
+                    update={"resources": resources, "fixed_reply": True, "level": "ideation", "language": verdict.language}
+                )
             else:
-                content = self.safety.fallback_reply()
+                content = self.safety.fallback_reply(locale, verdict.language)
+                reply_verdict = outcome.blocked.model_copy(update={"fixed_reply": True, "language": verdict.language})
         tokens = (outcome.prompt_tokens, outcome.completion_tokens)
         await self._finish(job, content, finish, reply_verdict, user_emotion, outcome.stream, tokens, outcome.extras)
 
@@ -351,7 +364,9 @@ class WorkerService:
     ) -> None:
         version = self.models.version(job.model)
         GENERATED_TOKENS.labels(model=job.model).inc(tokens[1])
-        (reply_emotion,) = await self.emotions.read([content]) if content else (None,)
+        # A fixed text of the safety layer is not the model's words: no reply emotion, no alignment.
+        fixed = verdict.fixed_reply
+        (reply_emotion,) = await self.emotions.read([content]) if content and not fixed else (None,)
         score = extras.get("emo_alignment_score")
         done = DoneEvent(
             job_id=job.job_id,
@@ -369,7 +384,7 @@ class WorkerService:
             duration_ms=_since(job.enqueued_at),
             user_emotion=user_emotion,
             reply_emotion=reply_emotion,
-            alignment=float(score) if isinstance(score, int | float) else alignment(user_emotion, reply_emotion),
+            alignment=None if fixed else float(score) if isinstance(score, int | float) else alignment(user_emotion, reply_emotion),
             safety=verdict,
             extras={k: v for k, v in extras.items() if isinstance(v, str | int | float) or v is None},
             cache_key=job.cache_key if job.expected_version == version else None,

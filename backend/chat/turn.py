@@ -61,10 +61,12 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
         if not created:
             return await _answer_duplicate(state, message, send)
         history = await crud.history_window(db, chat.id, message.id, state.settings.history_window)
+        session_risk = await crud.session_had_crisis(db, chat.id, message.id)
 
     params = frame.params or DecodingParams()
     version = status.version if status else None
-    key = cache_key(model, version, params, history) if version else None
+    # After a crisis the reply is generated under the safety prompt: never shared through the cache.
+    key = cache_key(model, version, params, history) if version and not session_risk else None
     if key is not None:
         cached = await state.cache.get(key)
         CACHE_REQUESTS.labels(result="hit" if cached else "miss").inc()
@@ -78,6 +80,8 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
         model=model,
         history=history,
         params=params,
+        session_risk=session_risk,
+        locale=frame.locale,
         cache_key=key,
         expected_version=version,
         request_id=log_context().get("request_id"),

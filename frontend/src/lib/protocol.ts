@@ -32,9 +32,19 @@ export interface EmotionReading {
 
 export type CrisisResource = Record<string, string>;
 
+/** imminent and ideation: the writer is at risk; third_party: they are worried about someone else. */
+export type SafetyLevel = 'none' | 'third_party' | 'ideation' | 'imminent';
+
 export interface SafetyVerdict {
   crisis: boolean;
   toxic: boolean;
+  /** Absent in replies stored before safety levels existed. */
+  level?: SafetyLevel;
+  language?: string | null;
+  /** An earlier turn of this session was a crisis: the help lines stay in view. */
+  session_risk?: boolean;
+  /** The reply is a fixed text of the safety layer, not the model's words. */
+  fixed_reply?: boolean;
   reasons: string[];
   resources: CrisisResource[];
 }
@@ -191,6 +201,8 @@ export interface MessageFrame {
   content: string;
   model?: string;
   params?: DecodingParams;
+  /** The browser's locale ("es-MX"): which country's crisis lines a crisis reply lists. */
+  locale?: string;
 }
 export interface CancelFrame {
   type: 'cancel';
@@ -396,7 +408,7 @@ type FieldTable<U extends { type: string }> = { [K in U['type']]: readonly Field
 
 export const CLIENT_FRAME_FIELDS = {
   auth: ['token'],
-  message: ['client_id', 'content', 'model', 'params'],
+  message: ['client_id', 'content', 'model', 'params', 'locale'],
   cancel: ['job_id'],
   resume: ['job_id', 'after'],
   ping: [],

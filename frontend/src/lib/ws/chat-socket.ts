@@ -67,6 +67,7 @@ export interface SendOptions {
   model?: string;
   params?: DecodingParams;
   clientId?: string;
+  locale?: string;
 }
 
 /**
@@ -132,6 +133,7 @@ export class ChatSocket {
     const frame: MessageFrame = { type: 'message', client_id: options.clientId ?? newClientId(), content };
     if (options.model) frame.model = options.model;
     if (options.params) frame.params = options.params;
+    if (options.locale) frame.locale = options.locale;
     this.unacked.set(frame.client_id, frame);
     if (this.ready) this.send(frame);
     return frame.client_id;

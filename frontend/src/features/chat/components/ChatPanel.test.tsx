@@ -84,8 +84,39 @@ describe('ChatPanel', () => {
     const { container } = renderWithProviders(<ChatPanel session={session} />);
     expect(await screen.findByRole('article', { name: 'Support resources' })).toBeInTheDocument();
     expect(screen.getByText('Lifeline')).toBeInTheDocument();
-    expect(screen.getByRole('link', { name: '988' })).toHaveAttribute('href', 'tel:988');
+    expect(screen.getByRole('link', { name: 'Call 988' })).toHaveAttribute('href', 'tel:988');
     expect(container.querySelector('img')).toBeNull();
+  });
+
+  it('never badges a fixed safety reply as if the model had written it, and says which level it answers', async () => {
+    const lines = [{ name: 'Línea de la Vida', phone: '800 911 2000', checked_on: '2026-12-01', source: 'CONASAMA' }];
+    const imminent = message(2, 'assistant', 'Gracias por decírmelo.', {
+      emotion: { label: 'joy', scores: { joy: 0.9 } },
+      alignment: 0.6,
+      safety: { crisis: true, toxic: false, level: 'imminent', language: 'es', fixed_reply: true, reasons: [], resources: lines },
+    });
+    const helper = message(4, 'assistant', 'It is good that you are looking out for them.', {
+      safety: { crisis: false, toxic: false, level: 'third_party', language: 'en', fixed_reply: true, reasons: [], resources: lines },
+    });
+    const followUp = message(6, 'assistant', 'I am here with you.', {
+      safety: { crisis: false, toxic: false, level: 'none', session_risk: true, reasons: [], resources: lines },
+    });
+    stubHistory({
+      newest: {
+        items: [message(1, 'user', 'ya tengo las pastillas'), imminent, message(3, 'user', 'my friend wants to die'), helper, message(5, 'user', 'ok'), followUp],
+        next_before: null,
+      },
+    });
+    renderWithProviders(<ChatPanel session={session} />);
+    const card = await screen.findByRole('article', { name: 'Support resources' });
+    expect(card).toHaveAttribute('data-safety-level', 'imminent');
+    expect(card).toHaveTextContent('Lo primero es tu seguridad');
+    expect(card).not.toHaveTextContent('joy');
+    expect(card).not.toHaveTextContent('alignment');
+    expect(card).toHaveTextContent('not written by a model');
+    expect(screen.getAllByRole('link', { name: 'Llamar al 800 911 2000' })[0]).toHaveAttribute('href', 'tel:8009112000');
+    expect(screen.getByRole('article', { name: 'How to help' })).toHaveTextContent('How to help someone you are worried about');
+    expect(screen.getByText('Help is here whenever you need it:')).toBeInTheDocument();
   });
 
   it('loads the previous page of history on demand', async () => {

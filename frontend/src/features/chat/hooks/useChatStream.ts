@@ -70,7 +70,7 @@ export function useChatStream(sessionId: string) {
     if (!socket) return;
     const clientId = newClientId();
     dispatch({ type: 'sent', clientId, content });
-    socket.sendMessage(content, { clientId });
+    socket.sendMessage(content, { clientId, locale: navigator.language || undefined });
   }, []);
 
   /** Both answers to one message, side by side; `modelB` empty: the server's comparison model. */
