@@ -16,7 +16,11 @@ import re
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, field_validator
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 INT64_MAX = 2**63 - 1
@@ -62,6 +66,24 @@ class CleanModel(BaseModel):
     @classmethod
     def _clean_text(cls, value: Any) -> Any:
         return check_text(value)
+
+
+def encodable(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD, so it can be sent back as JSON
+    (a validation error echoes the input it refused)."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _BAD_CODE_POINTS.search(value) else value
+    if isinstance(value, dict):
+        return {encodable(k): encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encodable(v) for v in value]
+    return value
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422, with the refused input made encodable (its handler fails on a lone surrogate)."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": encodable(jsonable_encoder(exc.errors()))}, status_code=422)
 
 
 def valid_cursor(cursor: str) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -23,7 +24,7 @@ from backend.chat.repair import run_repairer
 from backend.config import Settings, get_settings
 from backend.db import create_engine, session_factory
 from backend.deps import AppState
-from backend.hygiene import RejectBadBytes
+from backend.hygiene import RejectBadBytes, validation_error_handler
 from backend.journal.service import run_pending_tagger
 from backend.rate_limit import FrameLimiter
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
     app.add_middleware(RejectBadBytes)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     for router in (auth.router, sessions.router, journal.router, compare.router, admin.router, health.router, chat_ws.router):
         app.include_router(router)
 
