@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 async def _pong(chat: ChatSocket) -> None:
     """The socket is still open and answering."""
     await chat.send({"type": "ping"})
-    while (frame := await chat.recv(10))["type"] != "pong":
+    while (await chat.recv(10))["type"] != "pong":
         pass
 
 

@@ -1,8 +1,8 @@
 """Liveness, readiness and the models a client may pick."""
 
 from fastapi import APIRouter
-from redis.exceptions import RedisError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from backend import model_catalog
