@@ -29,7 +29,7 @@ LEASE_S = 30.0  # longer than storing a job id and enqueueing ever takes
 BATCH = 100
 
 
-async def requeue_if_stuck(state: AppState, message: Message) -> str | None:
+async def requeue_if_stuck(state: AppState, message: Message, why: str = "resent") -> str | None:
     """Enqueue ``message``'s turn again if it is stuck; the job id it was enqueued under, else None."""
     if not await state.broker.lease_turn(message.id, LEASE_S):
         return None  # another backend is enqueueing it right now
@@ -54,7 +54,7 @@ async def requeue_if_stuck(state: AppState, message: Message) -> str | None:
                 await crud.set_job_id(db, fresh, job_id)
         await state.broker.enqueue(job)
         with bind_log_context(job_id=job_id, session_id=job.session_id):
-            log.warning("re-enqueued the stuck turn of message %s (%s)", message.id, job.model)
+            log.warning("re-enqueued the stuck turn of message %s (%s, %s)", message.id, job.model, why)
         return job_id
     finally:
         try:
@@ -82,7 +82,7 @@ async def repair_pass(state: AppState) -> int:
         )
     repaired = 0
     for message in candidates:
-        if await requeue_if_stuck(state, message) is not None:
+        if await requeue_if_stuck(state, message, why="repair pass") is not None:
             repaired += 1
     return repaired
 
