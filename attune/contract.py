@@ -54,9 +54,9 @@ class DecodingParams(BaseModel):
 
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    top_k: int | None = Field(default=None, ge=0)
+    top_k: int | None = Field(default=None, ge=0, le=1_000_000)
     max_new_tokens: int | None = Field(default=None, ge=1, le=2048)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)  # what torch and llama.cpp take
 
 
 class _Versioned(BaseModel):

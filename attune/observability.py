@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import re
 import socket
 import sys
 import traceback
@@ -191,6 +192,24 @@ class _StderrHandler(logging.StreamHandler):
         return sys.stderr
 
 
+# A query parameter's value inside a request line: "?token=abc&x=1" keeps its names, not values.
+_QUERY_VALUE = re.compile(r"([?&][^=&\s\"'#]*=)[^&\s\"'#]*")
+
+
+class _ScrubQueryStrings(logging.Filter):
+    """Removes query-string values from the server's access and connection logs.
+
+    A token sent in ``?token=`` (refused, but sent), a journal search in ``?q=``: none of it
+    belongs in a log file.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg, record.args = _QUERY_VALUE.sub(r"\1[scrubbed]", message), None
+        return True
+
+
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(process_name)s %(name)s [req=%(request_id)s job=%(job_id)s] %(message)s"
 
 
@@ -213,3 +232,5 @@ def configure_logging(process: str, json: bool, level: str | int = "INFO") -> No
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        if not any(isinstance(f, _ScrubQueryStrings) for f in uvicorn_logger.filters):
+            uvicorn_logger.addFilter(_ScrubQueryStrings())

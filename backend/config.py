@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     first_token_timeout_s: float = Field(default=600.0, description="How long a turn waits for a worker.")
     persister_idle_ms: int = 30_000
     pending_tag_retry_s: int = 120
+    repair_interval_s: float = Field(default=15.0, gt=0, description="How often each replica looks for stuck turns.")
+    repair_grace_s: float = Field(default=30.0, ge=0, description="A turn younger than this is never called stuck.")
+    repair_window_s: float = Field(
+        default=1800.0, gt=0, description="Turns older than this are left alone (a job's event log lives an hour)."
+    )
 
     @model_validator(mode="after")
     def _production_needs_real_servers(self) -> Settings:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from attune.contract import ChatTurn, DoneEvent, EmotionReading, SafetyVerdict
 from backend.models import AppSetting, AuditLog, ChatSession, Comparison, ComparisonReply, Message, User, utcnow
@@ -135,6 +137,41 @@ async def store_reply(db: AsyncSession, done: DoneEvent, cached: bool = False) -
 async def set_job_id(db: AsyncSession, message: Message, job_id: str) -> None:
     message.job_id = job_id
     await db.commit()
+
+
+async def owned_job(db: AsyncSession, user_id: int, session_id: str, job_id: str) -> Message | Comparison | None:
+    """What a job id addresses in this user's session: the user message it answers, or the
+    comparison one of whose sides it is; None for anyone else's job or an unknown one."""
+    message = await db.scalar(
+        select(Message).where(Message.session_id == session_id, Message.role == "user", Message.job_id == job_id).limit(1)
+    )
+    if message is not None:
+        return message
+    return await db.scalar(
+        select(Comparison)
+        .join(ComparisonReply, ComparisonReply.comparison_id == Comparison.id)
+        .where(ComparisonReply.job_id == job_id, Comparison.session_id == session_id, Comparison.user_id == user_id)
+        .limit(1)
+    )
+
+
+async def unanswered(db: AsyncSession, older_than: datetime, newer_than: datetime, limit: int) -> list[Message]:
+    """User messages created in (newer_than, older_than] that have no stored reply, oldest first."""
+    replies = aliased(Message)
+    rows = await db.scalars(
+        select(Message)
+        .outerjoin(replies, replies.reply_to_id == Message.id)
+        .where(
+            Message.role == "user",
+            Message.status != "error",
+            Message.created_at <= older_than,
+            Message.created_at > newer_than,
+            replies.id.is_(None),
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return list(rows)
 
 
 async def history_window(db: AsyncSession, session_id: str, up_to_id: int | None, size: int) -> list[ChatTurn]:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Path, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
@@ -15,7 +15,9 @@ from attune.broker.base import Broker
 from backend import crud
 from backend.cache import ResponseCache
 from backend.config import Settings
+from backend.hygiene import PositiveId
 from backend.models import ChatSession, JournalEntry, User
+from backend.rate_limit import FrameLimiter
 from backend.security import decode_access_token
 
 
@@ -29,6 +31,7 @@ class AppState:
     broker: Broker
     cache: ResponseCache
     secret_key: str
+    frame_limiter: FrameLimiter
 
 
 def get_state(connection: HTTPConnection) -> AppState:
@@ -88,7 +91,7 @@ async def get_owned_session(session_id: str, user: CurrentUser, db: SessionDep) 
 OwnedSession = Annotated[ChatSession, Depends(get_owned_session)]
 
 
-async def get_owned_entry(entry_id: int, user: CurrentUser, db: SessionDep) -> JournalEntry:
+async def get_owned_entry(entry_id: Annotated[PositiveId, Path()], user: CurrentUser, db: SessionDep) -> JournalEntry:
     entry = await db.get(JournalEntry, entry_id)
     if entry is None or entry.user_id != user.id:
         raise api_error(status.HTTP_404_NOT_FOUND, "not_found", "No such journal entry.")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,10 +20,13 @@ from attune.observability import bind_log_context, render_metrics
 from backend.api.routes import admin, auth, chat_ws, compare, health, journal, sessions
 from backend.cache import MemoryCache, RedisCache, ResponseCache
 from backend.chat.persister import run_persister
+from backend.chat.repair import run_repairer
 from backend.config import Settings, get_settings
 from backend.db import create_engine, session_factory
 from backend.deps import AppState
+from backend.hygiene import RejectBadBytes, validation_error_handler
 from backend.journal.service import run_pending_tagger
+from backend.rate_limit import FrameLimiter
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +50,15 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.resolved_database_url)
         broker, cache = _clients(settings)
-        state = AppState(settings, engine, session_factory(engine), broker, cache, settings.resolved_secret_key())
+        limiter = FrameLimiter(settings.frames_per_second, settings.frame_burst, None if settings.embedded_broker else settings.redis_url)
+        state = AppState(settings, engine, session_factory(engine), broker, cache, settings.resolved_secret_key(), limiter)
         app.state.attune = state
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(run_persister(state, stop)), asyncio.create_task(run_pending_tagger(state, stop))]
+        tasks = [
+            asyncio.create_task(run_persister(state, stop)),
+            asyncio.create_task(run_pending_tagger(state, stop)),
+            asyncio.create_task(run_repairer(state, stop)),
+        ]
         worker = None
         if run_worker_here:
             # Imported here so a production API process never loads the worker's code.
@@ -73,6 +82,8 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
     app = FastAPI(title="Attune", version="0.1.0", lifespan=lifespan)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
+    app.add_middleware(RejectBadBytes)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     for router in (auth.router, sessions.router, journal.router, compare.router, admin.router, health.router, chat_ws.router):
         app.include_router(router)
 

@@ -1,9 +1,15 @@
-"""A small per-client sliding-window limit for the endpoints that invite brute force."""
+"""Rate limits: a per-client sliding window for the endpoints that invite brute force, and
+the per-user WebSocket frame limit."""
 
+import logging
 import time
 from collections import defaultdict, deque
 
 from fastapi import HTTPException, Request, status
+from limits.errors import StorageError
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 _WINDOW_S = 60.0
 _hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
@@ -29,3 +35,36 @@ def limit_by_client(request: Request, bucket: str, per_minute: int) -> None:
             headers={"Retry-After": str(int(_WINDOW_S - (now - hits[0])) + 1)},
         )
     hits.append(now)
+
+
+class FrameLimiter:
+    """WebSocket frames per user: ``burst`` frames in any ``burst / rate`` seconds (a moving window).
+
+    Counted as frames arrive. With Redis (production) the window is shared by every replica,
+    so a user's sockets on several replicas share one budget; embedded, it lives in memory.
+    If the shared store cannot be reached, frames are let through (and that is logged once):
+    the limit guards capacity, it must not take the chat down with it.
+    """
+
+    def __init__(self, rate: float, burst: int, redis_url: str | None = None) -> None:
+        from limits import RateLimitItemPerSecond
+        from limits.aio.strategies import MovingWindowRateLimiter
+        from limits.storage import storage_from_string
+
+        window_s = max(1, round(burst / rate)) if rate > 0 else 1
+        self.item = RateLimitItemPerSecond(max(1, round(rate * window_s)), window_s)
+        options = {"implementation": "redispy", "key_prefix": "attune:ratelimit"} if redis_url else {}
+        self.storage = storage_from_string(f"async+{redis_url}" if redis_url else "async+memory://", **options)
+        self.strategy = MovingWindowRateLimiter(self.storage)  # type: ignore[arg-type]
+        self._store_down = False
+
+    async def allow(self, user_id: int) -> bool:
+        try:
+            allowed = await self.strategy.hit(self.item, "ws-frames", str(user_id))
+        except (RedisError, StorageError, OSError):  # the store is down: let the frame through, not refuse everyone
+            if not self._store_down:
+                log.warning("the frame rate limit's store is unreachable; frames are not limited until it is back")
+            self._store_down = True
+            return True
+        self._store_down = False
+        return allowed

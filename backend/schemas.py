@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
 
 from attune.contract import DecodingParams, EmotionReading, SafetyVerdict
+from backend.hygiene import CleanModel
 
 MOODS = ("joy", "sadness", "fear", "anger", "love", "surprise")
 
@@ -18,13 +19,13 @@ class ErrorBody(BaseModel):
 
 
 # --- auth ---------------------------------------------------------------------------
-class UserCreate(BaseModel):
+class UserCreate(CleanModel):
     email: EmailStr
     password: str = Field(min_length=8, max_length=256)
     display_name: str | None = Field(default=None, max_length=100)
 
 
-class UserLogin(BaseModel):
+class UserLogin(CleanModel):
     email: EmailStr
     password: str = Field(max_length=256)
 
@@ -46,12 +47,12 @@ class TokenPublic(BaseModel):
 
 
 # --- sessions and messages -------------------------------------------------------------
-class SessionCreate(BaseModel):
+class SessionCreate(CleanModel):
     title: str | None = Field(default=None, max_length=200)
     model: str | None = Field(default=None, max_length=100)
 
 
-class SessionUpdate(BaseModel):
+class SessionUpdate(CleanModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     model: str | None = Field(default=None, max_length=100)
 
@@ -107,7 +108,7 @@ class ModelPublic(BaseModel):
 
 
 # --- WebSocket frames, client -> server -------------------------------------------------
-class MessageFrame(BaseModel):
+class MessageFrame(CleanModel):
     type: Literal["message"]
     client_id: str = Field(min_length=1, max_length=64)
     content: str = Field(min_length=1)
@@ -117,18 +118,18 @@ class MessageFrame(BaseModel):
     locale: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
 
-class CancelFrame(BaseModel):
+class CancelFrame(CleanModel):
     type: Literal["cancel"]
-    job_id: str | None = None
+    job_id: str | None = Field(default=None, max_length=64)
 
 
-class ResumeFrame(BaseModel):
+class ResumeFrame(CleanModel):
     type: Literal["resume"]
     job_id: str = Field(max_length=64)
-    after: str = "0"
+    after: str = Field(default="0", max_length=64, description='an event id ("0": from the start)')
 
 
-class CompareFrame(BaseModel):
+class CompareFrame(CleanModel):
     """One message answered by two models side by side (stored as a comparison, not in the chat)."""
 
     type: Literal["compare"]
@@ -139,11 +140,11 @@ class CompareFrame(BaseModel):
     params: DecodingParams | None = None
 
 
-class PingFrame(BaseModel):
+class PingFrame(CleanModel):
     type: Literal["ping"]
 
 
-class AuthFrame(BaseModel):
+class AuthFrame(CleanModel):
     type: Literal["auth"]
     token: str = Field(max_length=4096)
 
@@ -157,7 +158,7 @@ client_frame_adapter: TypeAdapter[MessageFrame | CompareFrame | CancelFrame | Re
 
 
 # --- comparisons -----------------------------------------------------------------------
-class CompareRequest(BaseModel):
+class CompareRequest(CleanModel):
     session_id: str = Field(max_length=36)
     content: str = Field(min_length=1)
     client_id: str | None = Field(default=None, min_length=1, max_length=64, description="resend-safe id")
@@ -200,7 +201,7 @@ class ComparisonList(BaseModel):
     items: list[ComparisonPublic]
 
 
-class PreferenceUpdate(BaseModel):
+class PreferenceUpdate(CleanModel):
     choice: Literal["a", "b", "tie"]
     adopt: bool = Field(
         default=True, description="append the message and the chosen reply to the chat (once; ignored for a tie)"
@@ -208,11 +209,11 @@ class PreferenceUpdate(BaseModel):
 
 
 # --- journal ---------------------------------------------------------------------------
-class JournalEntryCreate(BaseModel):
+class JournalEntryCreate(CleanModel):
     text: str = Field(min_length=1, max_length=10_000)
 
 
-class JournalEntryUpdate(BaseModel):
+class JournalEntryUpdate(CleanModel):
     text: str = Field(min_length=1, max_length=10_000)
 
 
@@ -246,7 +247,7 @@ class AdminModelPublic(BaseModel):
     workers: list[str]
 
 
-class DefaultModelUpdate(BaseModel):
+class DefaultModelUpdate(CleanModel):
     model: str = Field(min_length=1, max_length=100)
 
 

@@ -23,8 +23,8 @@ from attune.contract import (
     ClassifyResult,
     ControlCommand,
     DoneEvent,
-    ErrorEvent,
     EmotionEvent,
+    ErrorEvent,
     GenerateJob,
     TokenEvent,
     WorkerInfo,
@@ -80,6 +80,23 @@ class Broker(Protocol):
     async def publish(self, job_id: str, event: AnyEvent) -> str: ...
 
     async def read_events(self, job_id: str, after: str, block_ms: int) -> list[tuple[str, AnyEvent]]: ...
+
+    async def last_event(self, job_id: str) -> AnyEvent | None:
+        """The newest event of a job (None: it has none, or its log expired)."""
+        ...
+
+    async def queued_job_ids(self, model: str) -> set[str]:
+        """Ids of the jobs for ``model`` not yet acked: waiting, or claimed by a worker."""
+        ...
+
+    # (re-)enqueueing a chat turn: one backend at a time per user message
+    async def lease_turn(self, message_id: int, ttl_s: float) -> bool: ...
+
+    async def release_turn(self, message_id: int) -> None: ...
+
+    async def groups_present(self, models: list[str]) -> dict[str, bool]:
+        """For the results stream and each model's jobs stream: does its consumer group exist?"""
+        ...
 
     # finished results (worker -> backend persisters)
     async def post_result(self, result: AnyResult) -> None: ...

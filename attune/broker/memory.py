@@ -75,6 +75,7 @@ class MemoryBroker:
         self._control = _Log()
         self._cancelled: dict[str, float] = {}
         self._workers: dict[str, tuple[WorkerInfo, float]] = {}
+        self._leases: dict[int, float] = {}
 
     def _next_id(self) -> str:
         return f"{int(time.time() * 1000)}-{next(self._ids)}"
@@ -135,6 +136,30 @@ class MemoryBroker:
         horizon = time.monotonic() - EVENTS_TTL_S
         for job_id in [j for j, log in self._events.items() if log.touched_at < horizon]:
             del self._events[job_id]
+
+    async def last_event(self, job_id: str) -> AnyEvent | None:
+        log = self._events.get(job_id)
+        return log.entries[-1][1] if log and log.entries else None  # type: ignore[return-value]
+
+    async def queued_job_ids(self, model: str) -> set[str]:
+        group = self._jobs.get(model)
+        if group is None:
+            return set()
+        items = [*group.queue.values(), *(p.item for p in group.pending.values())]
+        return {item.job_id for item in items}  # type: ignore[attr-defined]
+
+    async def lease_turn(self, message_id: int, ttl_s: float) -> bool:
+        now = time.monotonic()
+        if self._leases.get(message_id, 0.0) > now:
+            return False
+        self._leases[message_id] = now + ttl_s
+        return True
+
+    async def release_turn(self, message_id: int) -> None:
+        self._leases.pop(message_id, None)
+
+    async def groups_present(self, models: list[str]) -> dict[str, bool]:
+        return {"results": True, **{f"jobs:{m}": True for m in models}}  # in memory, groups cannot vanish
 
     async def post_result(self, result: AnyResult) -> None:
         async with self._results_changed:

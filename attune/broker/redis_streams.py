@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from attune import contract
 from attune.broker.base import AnyEvent, AnyJob, AnyResult, Delivery, ResultDelivery
@@ -17,12 +25,30 @@ EVENTS_MAXLEN = 20_000
 RESULTS_MAXLEN = 100_000
 CONTROL_MAXLEN = 1_000
 CANCEL_TTL_S = 3600
+TURN_LEASE_PREFIX = f"{contract.KEY_PREFIX}:turn-lease:"
+# Reconnecting: each command retries a lost connection this many times, backing off from
+# 50 ms to 2 s (with jitter) before its caller sees the error and retries in its own loop.
+RECONNECT_RETRIES = 6
+RECONNECT_BACKOFF_BASE_S = 0.05
+RECONNECT_BACKOFF_CAP_S = 2.0
+HEALTH_CHECK_INTERVAL_S = 15
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class RedisBroker:
-    def __init__(self, url: str) -> None:
-        self._redis = aioredis.from_url(url, decode_responses=True)
-        self._groups_ready: set[str] = set()
+    """Survives a Redis restart with no process restarted: redis-py reconnects (with backoff),
+    and a consumer group that vanished with the data (``NOGROUP``) is created again on the
+    spot, so workers and persisters go on consuming and new turns are answered."""
+
+    def __init__(self, url: str, max_connections: int | None = None) -> None:
+        retry = Retry(ExponentialBackoff(cap=RECONNECT_BACKOFF_CAP_S, base=RECONNECT_BACKOFF_BASE_S), RECONNECT_RETRIES)
+        self._redis = aioredis.from_url(
+            url, decode_responses=True, retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            health_check_interval=HEALTH_CHECK_INTERVAL_S, max_connections=max_connections,
+        )
+        self._groups_ready: set[tuple[str, str]] = set()
 
     async def ping(self) -> bool:
         try:
@@ -31,38 +57,81 @@ class RedisBroker:
             return False
 
     async def _ensure_group(self, stream: str, group: str) -> None:
-        if (stream, group) in self._groups_ready:  # type: ignore[comparison-overlap]
+        if (stream, group) in self._groups_ready:
             return
         try:
             await self._redis.xgroup_create(stream, group, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
-        self._groups_ready.add((stream, group))  # type: ignore[arg-type]
+        self._groups_ready.add((stream, group))
+
+    async def _grouped(self, stream: str, group: str, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run a consumer-group command, re-creating the group if Redis lost it (restart, flush)."""
+        await self._ensure_group(stream, group)
+        try:
+            return await operation()
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("consumer group %s of %s is gone (Redis restarted?); creating it again", group, stream)
+        except (RedisConnectionError, RedisTimeoutError):
+            self._groups_ready.clear()  # a new server may be behind the same address: check again
+            raise
+        self._groups_ready.discard((stream, group))
+        await self._ensure_group(stream, group)
+        return await operation()
+
+    async def groups_present(self, models: list[str]) -> dict[str, bool]:
+        """Whether each stream that must be consumed has its group: the results stream and each model's jobs."""
+        wanted = {contract.RESULTS_STREAM: contract.PERSISTER_GROUP}
+        wanted.update({contract.jobs_stream(m): contract.WORKER_GROUP for m in models})
+        present: dict[str, bool] = {}
+        for stream, group in wanted.items():
+            try:
+                groups = await self._redis.xinfo_groups(stream)
+            except ResponseError:  # no such stream
+                groups = []
+            present[stream] = any(g.get("name") == group for g in groups)
+        return present
 
     # jobs ---------------------------------------------------------------------------
     async def enqueue(self, job: AnyJob) -> None:
         stream = contract.jobs_stream(job.model)
-        await self._ensure_group(stream, contract.WORKER_GROUP)
-        await self._redis.xadd(stream, {"job": job.model_dump_json()})
+        try:
+            await self._ensure_group(stream, contract.WORKER_GROUP)
+            await self._redis.xadd(stream, {"job": job.model_dump_json()})
+        except (RedisConnectionError, RedisTimeoutError):
+            self._groups_ready.clear()
+            raise
 
     async def claim(self, consumer: str, models: list[str], block_ms: int, count: int = 1) -> list[Delivery]:
         streams = {contract.jobs_stream(m): ">" for m in models}
         for stream in streams:
             await self._ensure_group(stream, contract.WORKER_GROUP)
-        reply = await self._redis.xreadgroup(
-            contract.WORKER_GROUP, consumer, streams, count=count, block=block_ms or None
-        )
+        try:
+            reply = await self._redis.xreadgroup(
+                contract.WORKER_GROUP, consumer, streams, count=count, block=block_ms or None
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("a jobs consumer group is gone (Redis restarted?); creating them again")
+            self._groups_ready.clear()
+            return []
+        except (RedisConnectionError, RedisTimeoutError):
+            self._groups_ready.clear()
+            raise
         return [self._delivery(stream, entry_id, fields) for stream, entries in reply or [] for entry_id, fields in entries]
 
     async def reclaim_stale(self, consumer: str, models: list[str], min_idle_ms: int) -> list[Delivery]:
         deliveries: list[Delivery] = []
         for model in models:
             stream = contract.jobs_stream(model)
-            await self._ensure_group(stream, contract.WORKER_GROUP)
-            _, claimed, _deleted = await self._redis.xautoclaim(
-                stream, contract.WORKER_GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=10
-            )
+            _, claimed, _deleted = await self._grouped(stream, contract.WORKER_GROUP, partial(
+                self._redis.xautoclaim, stream, contract.WORKER_GROUP, consumer, min_idle_time=min_idle_ms,
+                start_id="0-0", count=10,
+            ))
             for entry_id, fields in claimed:
                 if fields:
                     deliveries.append(self._delivery(stream, entry_id, fields, attempts=2))
@@ -74,16 +143,40 @@ class RedisBroker:
 
     async def keep_alive(self, consumer: str, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
-            await self._redis.xclaim(
-                delivery.stream, contract.WORKER_GROUP, consumer, min_idle_time=0,
+            await self._grouped(delivery.stream, contract.WORKER_GROUP, partial(
+                self._redis.xclaim, delivery.stream, contract.WORKER_GROUP, consumer, min_idle_time=0,
                 message_ids=[delivery.delivery_id], justid=True,
-            )
+            ))
 
     async def ack(self, delivery: Delivery) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(delivery.stream, contract.WORKER_GROUP, delivery.delivery_id)
-            pipe.xdel(delivery.stream, delivery.delivery_id)
-            await pipe.execute()
+        await self._ack(delivery.stream, contract.WORKER_GROUP, delivery.delivery_id)
+
+    async def _ack(self, stream: str, group: str, entry_id: str) -> None:
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.xack(stream, group, entry_id)
+                pipe.xdel(stream, entry_id)
+                await pipe.execute()
+        except ResponseError as exc:  # the group went with a restart: nothing is pending any more
+            if "NOGROUP" not in str(exc):
+                raise
+            self._groups_ready.discard((stream, group))
+            await self._redis.xdel(stream, entry_id)
+
+    async def queued_job_ids(self, model: str) -> set[str]:
+        """The ids of the jobs for ``model`` that are waiting or being worked on (not yet acked)."""
+        ids: set[str] = set()
+        start = "-"
+        while True:
+            entries = await self._redis.xrange(contract.jobs_stream(model), min=start, count=500)
+            for _entry_id, fields in entries:
+                try:
+                    ids.add(contract.job_adapter.validate_json(fields["job"]).job_id)
+                except (KeyError, ValueError):
+                    continue
+            if len(entries) < 500:
+                return ids
+            start = "(" + entries[-1][0]
 
     async def queue_depth(self, model: str) -> int:
         try:
@@ -108,6 +201,18 @@ class RedisBroker:
             for entry_id, fields in entries
         ]
 
+    async def last_event(self, job_id: str) -> AnyEvent | None:
+        entries = await self._redis.xrevrange(contract.events_stream(job_id), count=1)
+        return contract.event_adapter.validate_json(entries[0][1]["event"]) if entries else None
+
+    # turn leases ----------------------------------------------------------------------
+    async def lease_turn(self, message_id: int, ttl_s: float) -> bool:
+        """Take the right to (re-)enqueue this message's job for ``ttl_s``; False if someone holds it."""
+        return bool(await self._redis.set(f"{TURN_LEASE_PREFIX}{message_id}", "1", nx=True, px=int(ttl_s * 1000)))
+
+    async def release_turn(self, message_id: int) -> None:
+        await self._redis.delete(f"{TURN_LEASE_PREFIX}{message_id}")
+
     # results ------------------------------------------------------------------------
     async def post_result(self, result: AnyResult) -> None:
         await self._ensure_group(contract.RESULTS_STREAM, contract.PERSISTER_GROUP)
@@ -117,16 +222,17 @@ class RedisBroker:
 
     async def claim_results(self, consumer: str, block_ms: int, min_idle_ms: int) -> list[ResultDelivery]:
         stream = contract.RESULTS_STREAM
-        await self._ensure_group(stream, contract.PERSISTER_GROUP)
         # A replica that died with results in hand leaves them pending; take those over first.
-        _, stale, _ = await self._redis.xautoclaim(
-            stream, contract.PERSISTER_GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=50
-        )
+        _, stale, _ = await self._grouped(stream, contract.PERSISTER_GROUP, partial(
+            self._redis.xautoclaim, stream, contract.PERSISTER_GROUP, consumer, min_idle_time=min_idle_ms,
+            start_id="0-0", count=50,
+        ))
         entries = [(entry_id, fields) for entry_id, fields in stale if fields]
         if not entries:
-            reply = await self._redis.xreadgroup(
-                contract.PERSISTER_GROUP, consumer, {stream: ">"}, count=50, block=block_ms or None
-            )
+            reply = await self._grouped(stream, contract.PERSISTER_GROUP, partial(
+                self._redis.xreadgroup, contract.PERSISTER_GROUP, consumer, {stream: ">"}, count=50,
+                block=block_ms or None,
+            ))
             entries = [item for _s, batch in reply or [] for item in batch]
         return [
             ResultDelivery(result=contract.result_adapter.validate_json(fields["result"]), delivery_id=entry_id)
@@ -134,10 +240,7 @@ class RedisBroker:
         ]
 
     async def ack_result(self, delivery: ResultDelivery) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(contract.RESULTS_STREAM, contract.PERSISTER_GROUP, delivery.delivery_id)
-            pipe.xdel(contract.RESULTS_STREAM, delivery.delivery_id)
-            await pipe.execute()
+        await self._ack(contract.RESULTS_STREAM, contract.PERSISTER_GROUP, delivery.delivery_id)
 
     # cancellation -------------------------------------------------------------------
     async def cancel(self, job_id: str) -> None:

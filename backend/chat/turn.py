@@ -26,6 +26,7 @@ from attune.observability import (
 )
 from backend import crud, model_catalog
 from backend.cache import CachedReply, cache_key
+from backend.chat import repair
 from backend.deps import AppState
 from backend.models import ChatSession, Message
 from backend.schemas import MessageFrame
@@ -86,9 +87,19 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
         expected_version=version,
         request_id=log_context().get("request_id"),
     )
-    async with state.sessions() as db:
-        await crud.set_job_id(db, await db.get(Message, message.id), job.job_id)  # type: ignore[arg-type]
-    await state.broker.enqueue(job)
+    # The lease keeps a resend or the repairer (backend.chat.repair) from enqueueing it too.
+    if not await state.broker.lease_turn(message.id, repair.LEASE_S):
+        async with state.sessions() as db:
+            taken = await db.get(Message, message.id)
+        job_id = taken.job_id if taken else None
+        await send({"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job_id, "duplicate": True})
+        return job_id
+    try:
+        async with state.sessions() as db:
+            await crud.set_job_id(db, await db.get(Message, message.id), job.job_id)  # type: ignore[arg-type]
+        await state.broker.enqueue(job)
+    finally:
+        await _release(state, message.id)
     with bind_log_context(job_id=job.job_id):
         log.info("enqueued a %s turn for message %s", model, message.id)
     await send({"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job.job_id, "duplicate": False})
@@ -105,15 +116,32 @@ def check_chat_model(statuses: dict[str, ModelStatus], model: str) -> ModelStatu
     return status
 
 
+async def _release(state: AppState, message_id: int) -> None:
+    try:
+        await state.broker.release_turn(message_id)
+    except Exception:  # noqa: BLE001 - it expires on its own
+        log.debug("could not release the lease of message %s", message_id)
+
+
 async def _answer_duplicate(state: AppState, message: Message, send: Send) -> str | None:
-    """A resent client id: acknowledge the stored message and replay its reply, never store twice."""
-    await send({"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": message.job_id, "duplicate": True})
+    """A resent client id: acknowledge the stored message and replay its reply, never store twice.
+
+    A message whose turn is stuck (no reply, no live job) is enqueued again here and now.
+    """
     async with state.sessions() as db:
         reply = await crud.reply_to(db, message.id)
+    job_id = message.job_id
+    if reply is None:
+        job_id = await repair.requeue_if_stuck(state, message) or job_id
+        if job_id is None:  # being enqueued by someone else this instant: read what they stored
+            async with state.sessions() as db:
+                fresh = await db.get(Message, message.id)
+            job_id = fresh.job_id if fresh else None
+    await send({"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": job_id, "duplicate": True})
     if reply is not None:
-        await send(_done_frame(reply, cached=reply.cached))
+        await send(done_frame(reply, cached=reply.cached))
         return None
-    return message.job_id
+    return job_id
 
 
 async def _answer_from_cache(state: AppState, message: Message, cached: CachedReply, send: Send) -> None:
@@ -148,7 +176,7 @@ async def _answer_from_cache(state: AppState, message: Message, cached: CachedRe
         reply = await crud.store_reply(db, done, cached=True)
     if reply is not None:
         CHAT_TURNS.labels(model=cached.model, outcome="cached").inc()
-        await send(_done_frame(reply, cached=True))
+        await send(done_frame(reply, cached=True))
 
 
 async def relay(
@@ -202,7 +230,7 @@ async def relay(
 def _store_chat_reply(state: AppState) -> OnDone:
     async def store(done: DoneEvent) -> dict[str, Any] | None:
         reply = await persist_done(state, done)
-        return _done_frame(reply, cached=False) if reply is not None else None
+        return done_frame(reply, cached=False) if reply is not None else None
 
     return store
 
@@ -247,7 +275,7 @@ def count_turn(done: DoneEvent) -> None:
     REPLY_DURATION.labels(model=done.model).observe(done.duration_ms / 1000)
 
 
-def _done_frame(reply: Message, cached: bool) -> dict[str, Any]:
+def done_frame(reply: Message, cached: bool) -> dict[str, Any]:
     public = crud.message_public(reply)
     return {
         "type": "done",

@@ -10,6 +10,7 @@ from attune.contract import ControlCommand
 from backend import crud, model_catalog
 from backend.cache import CacheStats
 from backend.deps import AdminUser, SessionDep, StateDep, api_error
+from backend.hygiene import Offset
 from backend.journal.service import MOOD_MODEL, request_tags
 from backend.models import AuditLog, JournalEntry, utcnow
 from backend.schemas import (
@@ -141,7 +142,7 @@ async def read_audit(
     _admin: AdminUser,
     db: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> AuditPage:
     rows = await db.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(limit).offset(offset))
     total = await db.scalar(select(func.count()).select_from(AuditLog))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from typing import Any
 
@@ -13,12 +12,16 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.websockets import WebSocketState
 
+from attune.contract import DoneEvent, ErrorEvent
 from attune.observability import ACTIVE_WEBSOCKETS, ERRORS, bind_log_context
 from backend import crud
-from backend.chat.turn import TurnRejected, relay, start_turn
+from backend.chat.turn import TurnRejected, done_frame, relay, start_turn
 from backend.compare import service as compare
+from backend.compare import store as compare_store
 from backend.deps import AppState
-from backend.models import ChatSession, User
+from backend.hygiene import text_problem, valid_cursor
+from backend.models import ChatSession, Comparison, Message, User
+from backend.rate_limit import FrameLimiter
 from backend.schemas import (
     AuthFrame,
     CancelFrame,
@@ -39,26 +42,6 @@ CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_AUTH_TIMEOUT = 4408
-
-
-class TokenBucket:
-    """Frames per second with a burst; a client that stays over it is disconnected."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = float(burst)
-        self.updated = time.monotonic()
-        self.strikes = 0
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        self.strikes += 1
-        return False
 
 
 class ChatConnection:
@@ -106,12 +89,15 @@ class ChatConnection:
             return
         ack = await compare.acknowledge(self.state, comparison, frame.client_id, created)
         await self.send(ack)
+        self._follow_comparison_once(comparison, [side["job_id"] for side in ack["sides"]])
+
+    def _follow_comparison_once(self, comparison: Comparison, job_ids: list[str]) -> None:
         key = f"compare:{comparison.id}"
         if key not in self.relays:
-            self.comparison_jobs[key] = [side["job_id"] for side in ack["sides"]]
+            self.comparison_jobs[key] = job_ids
             self.relays[key] = asyncio.create_task(self._follow_comparison(key, comparison))
 
-    async def _follow_comparison(self, key: str, comparison: Any) -> None:
+    async def _follow_comparison(self, key: str, comparison: Comparison) -> None:
         try:
             await compare.follow(self.state, comparison, self.send)
         except Exception:
@@ -120,6 +106,59 @@ class ChatConnection:
         finally:
             self.relays.pop(key, None)
             self.comparison_jobs.pop(key, None)
+
+    async def _owned(self, job_id: str) -> Message | Comparison | None:
+        """What the job answers in this socket's session; None for another session's or an unknown job."""
+        async with self.state.sessions() as db:
+            return await crud.owned_job(db, self.user.id, self.chat.id, job_id)
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        if frame.job_id is None:
+            job_ids = self._newest_jobs()
+            if not job_ids:
+                await self.error("not_found", "There is no reply in progress to cancel.")
+                return
+        else:
+            owner = await self._owned(frame.job_id)
+            if owner is None:
+                await self.error("not_found", "No such reply in this chat.", job_id=frame.job_id)
+                return
+            job_ids = [frame.job_id]
+        for job_id in job_ids:
+            running = await self._running(job_id)
+            if running:
+                await self.state.broker.cancel(job_id)
+            await self.send({"type": "cancel_ack", "job_id": job_id, "running": running})
+
+    async def _running(self, job_id: str) -> bool:
+        """Whether the job's reply is still being made (not stored, no final event yet)."""
+        async with self.state.sessions() as db:
+            owner = await crud.owned_job(db, self.user.id, self.chat.id, job_id)
+            if isinstance(owner, Message) and await crud.reply_to(db, owner.id) is not None:
+                return False
+            if isinstance(owner, Comparison):
+                side = await compare_store.reply_by_job(db, job_id)
+                if side is not None and side.status != "pending":
+                    return False
+        return not isinstance(await self.state.broker.last_event(job_id), DoneEvent | ErrorEvent)
+
+    async def resume(self, frame: ResumeFrame) -> None:
+        if not valid_cursor(frame.after):
+            await self.error("bad_request", 'Malformed frame: after: not an event id (send one you received, or "0").',
+                             job_id=frame.job_id)
+            return
+        owner = await self._owned(frame.job_id)
+        if owner is None:
+            await self.error("not_found", "No such reply in this chat.", job_id=frame.job_id)
+        elif isinstance(owner, Comparison):
+            self._follow_comparison_once(owner, [])
+        else:
+            async with self.state.sessions() as db:
+                reply = await crud.reply_to(db, owner.id)
+            if reply is not None:  # finished and stored: the stored reply is the whole answer
+                await self.send({**done_frame(reply, cached=reply.cached), "event_id": None})
+            else:
+                self.follow(frame.job_id, frame.after)
 
     def _newest_jobs(self) -> list[str]:
         """The jobs of the newest reply or comparison being relayed (both sides of a comparison)."""
@@ -142,14 +181,9 @@ class ChatConnection:
         elif isinstance(frame, CompareFrame):
             await self.compare(frame)
         elif isinstance(frame, CancelFrame):
-            job_ids = [frame.job_id] if frame.job_id else self._newest_jobs()
-            if not job_ids:
-                await self.error("not_found", "There is no reply in progress to cancel.")
-                return
-            for job_id in job_ids:
-                await self.state.broker.cancel(job_id)
+            await self.cancel(frame)
         elif isinstance(frame, ResumeFrame):
-            self.follow(frame.job_id, frame.after)
+            await self.resume(frame)
         elif isinstance(frame, AuthFrame):
             await self.error("bad_request", "Already authenticated.")
 
@@ -220,9 +254,14 @@ async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, us
         "model": chat.model,
         "in_flight": [{"job_id": m.job_id, "user_message_id": m.id} for m in pending],
     })
-    bucket = TokenBucket(state.settings.frames_per_second, state.settings.frame_burst)
+    limiter: FrameLimiter = state.frame_limiter
+    # Frames are read and counted as they arrive, and handled in order by another task, so a
+    # burst sent at once meets the limit at once (not as slowly as the turns are handled).
+    inbox: asyncio.Queue[ClientFrameT] = asyncio.Queue(maxsize=state.settings.frame_burst)
+    handler = asyncio.create_task(_handle_frames(connection, inbox))
+    strikes = 0
     try:
-        while True:
+        while not handler.done():
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
@@ -230,27 +269,64 @@ async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, us
             if raw is None:
                 await connection.error("bad_request", "Send JSON text frames, not binary ones.")
                 continue
-            if len(raw.encode()) > state.settings.max_frame_bytes:
+            if len(raw.encode("utf-8", "surrogatepass")) > state.settings.max_frame_bytes:
                 await websocket.close(CLOSE_TOO_BIG, f"frames are limited to {state.settings.max_frame_bytes} bytes")
                 return
-            if not bucket.allow():
-                if bucket.strikes > state.settings.frame_burst:
+            if not await limiter.allow(user.id) or inbox.full():
+                strikes += 1
+                if strikes > state.settings.frame_burst:
                     await websocket.close(CLOSE_POLICY, "too many frames")
                     return
-                await connection.error("rate_limited", "Slow down: too many frames.")
+                await connection.error("rate_limited", "Slow down: too many frames.", **_ids_of(raw))
                 continue
             try:
                 frame = client_frame_adapter.validate_json(raw)
             except ValidationError as exc:
-                await connection.error("bad_request", _first_problem(exc))
+                await connection.error("bad_request", _first_problem(exc), **_ids_of(raw))
                 continue
-            await connection.handle(frame)
+            inbox.put_nowait(frame)
     except WebSocketDisconnect:
         pass
     finally:
+        handler.cancel()
         # Stop relaying to a dead socket; generation goes on and the persister stores the reply.
         for task in list(connection.relays.values()):
             task.cancel()
+
+
+ClientFrameT = MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame
+
+
+async def _handle_frames(connection: ChatConnection, inbox: asyncio.Queue[ClientFrameT]) -> None:
+    """Handle accepted frames one at a time, in the order they arrived."""
+    while True:
+        frame = await inbox.get()
+        try:
+            await connection.handle(frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not handle a %s frame", frame.type)
+            client_id = getattr(frame, "client_id", None)
+            job_id = getattr(frame, "job_id", None)
+            extra = {k: v for k, v in (("client_id", client_id), ("job_id", job_id)) if v is not None}
+            note = " If your message was acknowledged it is saved and will be answered." if frame.type == "message" else ""
+            await connection.error("internal", "The server could not handle that frame; try again." + note, **extra)
+
+
+def _ids_of(raw: str) -> dict[str, str]:
+    """The client_id / job_id of a refused frame, when it has usable ones, so the client can match the error."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        key: value
+        for key in ("client_id", "job_id")
+        if isinstance(value := data.get(key), str) and len(value) <= 64 and text_problem(value) is None
+    }
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from backend import model_catalog
@@ -18,15 +19,26 @@ async def read_health() -> dict[str, str]:
 
 @router.get("/readyz")
 async def read_readiness(state: StateDep, db: SessionDep) -> JSONResponse:
+    """Ready when what a turn needs is really there: the database, Redis, a consumer group on
+    the results stream and on every live worker's jobs streams, and a worker's recent heartbeat."""
     try:
         await db.execute(text("SELECT 1"))
         database = True
-    except Exception:  # any failure means "not ready"; the reason is in the database's log
+    except Exception:  # noqa: BLE001 - any failure means "not ready"; the reason is in the database's log
         database = False
     broker = await state.broker.ping()
-    workers = len(await model_catalog.live_workers(state.broker, state.settings.worker_stale_s)) if broker else 0
-    ready = database and broker and workers > 0
-    body = {"status": "ready" if ready else "not_ready", "database": database, "broker": broker, "workers": workers}
+    live = await model_catalog.live_workers(state.broker, state.settings.worker_stale_s) if broker else []
+    groups: dict[str, bool] = {}
+    if broker:
+        try:
+            groups = await state.broker.groups_present(sorted({m for w in live for m in w.models}))
+        except RedisError:
+            broker = False
+    ready = database and broker and bool(live) and all(groups.values())
+    body = {
+        "status": "ready" if ready else "not_ready", "database": database, "broker": broker,
+        "workers": len(live), "groups": groups,
+    }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

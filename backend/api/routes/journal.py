@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import Select, func, select
 
 from backend.deps import CurrentUser, OwnedEntry, SessionDep, StateDep
+from backend.hygiene import Offset
 from backend.journal.service import request_tags
 from backend.journal.stats import MoodStats, mood_stats
 from backend.models import JournalEntry, utcnow
@@ -55,7 +56,7 @@ async def list_entries(
     until: date | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> JournalEntryList:
     query = _filtered(user.id, mood, since, until, q)
     total = await db.scalar(select(func.count()).select_from(query.subquery()))

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from backend import crud
 from backend.deps import CurrentUser, OwnedSession, SessionDep
+from backend.hygiene import Offset, PositiveId
 from backend.models import ChatSession, utcnow
 from backend.schemas import MessagePage, SessionCreate, SessionList, SessionPublic, SessionUpdate
 
@@ -25,7 +26,7 @@ async def list_sessions(
     user: CurrentUser,
     db: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> SessionList:
     items, total = await crud.list_sessions(db, user.id, limit, offset)
     return SessionList(items=[SessionPublic.model_validate(c) for c in items], total=total)
@@ -59,7 +60,7 @@ async def read_history(
     chat: OwnedSession,
     db: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[PositiveId | None, Query()] = None,
 ) -> MessagePage:
     page, next_before = await crud.message_page(db, chat.id, before, limit)
     return MessagePage(items=[crud.message_public(m) for m in page], next_before=next_before)

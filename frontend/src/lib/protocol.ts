@@ -297,6 +297,12 @@ export interface ErrorFrame {
 export interface PongFrame {
   type: 'pong';
 }
+/** The answer to `cancel`: `running` false means the reply had already finished; nothing was stopped. */
+export interface CancelAckFrame {
+  type: 'cancel_ack';
+  job_id: string;
+  running: boolean;
+}
 
 // --- comparisons: one message, two models side by side -------------------------------------
 
@@ -389,7 +395,7 @@ export type CompareServerFrame =
   | CompareErrorFrame
   | CompareDoneFrame;
 
-export type ServerFrame = ReadyFrame | AckFrame | EmotionFrame | TokenFrame | DoneFrame | ErrorFrame | PongFrame | CompareServerFrame;
+export type ServerFrame = ReadyFrame | AckFrame | EmotionFrame | TokenFrame | DoneFrame | ErrorFrame | PongFrame | CancelAckFrame | CompareServerFrame;
 
 export const CLOSE_CODES = {
   normal: 1000,
@@ -423,6 +429,7 @@ export const SERVER_FRAME_FIELDS = {
   done: ['job_id', 'message', 'cached', 'timings', 'safety', 'alignment', 'event_id'],
   error: ['code', 'message', 'job_id', 'client_id'],
   pong: [],
+  cancel_ack: ['job_id', 'running'],
   compare_ack: ['client_id', 'comparison_id', 'duplicate', 'sides'],
   compare_emotion: ['comparison_id', 'slot', 'job_id', 'emotion', 'event_id'],
   compare_token: ['comparison_id', 'slot', 'job_id', 'index', 'text', 'event_id'],

@@ -16,7 +16,7 @@ from attune.broker.redis_streams import RedisBroker
 from attune.contract import ChatTurn, DoneEvent, GenerateJob, TokenEvent, WorkerInfo
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-REDIS_URL = os.environ.get("ATTUNE_TEST_REDIS", "redis://127.0.0.1:6379") + "/12"
+REDIS_URL = os.environ.get("ATTUNE_TEST_REDIS", "redis://127.0.0.1:6379") + "/" + os.environ.get("ATTUNE_TEST_BROKER_REDIS_DB", "12")
 
 
 def _redis_up() -> bool:

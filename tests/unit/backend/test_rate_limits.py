@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 import pytest
 from fastapi import HTTPException
 from starlette.requests import Request
 
-from backend.api.routes.chat_ws import TokenBucket
-from backend.rate_limit import limit_by_client
+from backend.rate_limit import FrameLimiter, limit_by_client
 
 
-def test_the_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
-    bucket = TokenBucket(rate=10.0, burst=3)
-    assert [bucket.allow() for _ in range(4)] == [True, True, True, False]
-    assert bucket.strikes == 1
-    time.sleep(0.15)
-    assert bucket.allow() is True
+@pytest.mark.asyncio
+async def test_frames_beyond_the_burst_are_refused_then_allowed_again_after_the_window() -> None:
+    limiter = FrameLimiter(rate=3.0, burst=3)  # 3 frames in any 1 s
+    assert [await limiter.allow(7) for _ in range(4)] == [True, True, True, False]
+    assert await limiter.allow(8) is True  # another user has their own budget
+    await asyncio.sleep(1.1)
+    assert await limiter.allow(7) is True
 
 
 def _request(address: str) -> Request:

@@ -228,6 +228,8 @@ export class ChatSocket {
       case 'pong':
         clearTimeout(this.pongTimer);
         return;
+      case 'cancel_ack': // the stopped reply ends with its own `done`; nothing to show before it
+        return;
     }
   }
 
