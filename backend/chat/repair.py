@@ -46,9 +46,10 @@ async def requeue_if_stuck(state: AppState, message: Message, why: str = "resent
                 # A fresh id when the old one left partial events behind, so no reply mixes two runs.
                 job_id = new_job_id()
             history = await crud.history_window(db, fresh.session_id, fresh.id, state.settings.history_window)
+            session_risk = await crud.session_had_crisis(db, fresh.session_id, fresh.id)
             job = GenerateJob(
                 job_id=job_id, session_id=fresh.session_id, user_message_id=fresh.id,
-                model=model, history=history,
+                model=model, history=history, session_risk=session_risk,
             )
             if fresh.job_id != job_id:
                 await crud.set_job_id(db, fresh, job_id)
