@@ -195,7 +195,7 @@ def load_base(base_model: str, quantization: str) -> tuple[Any, Any]:
     # The worker's loader would take every core; training keeps what OMP_NUM_THREADS asked for.
     options["num_threads"] = torch.get_num_threads()
     spec = ModelSpec(name="training-base", kind="causal_lm", quantization=quantization, device=device,
-                     weights=str(weights.parent if options else expand_placeholders(base_model)), options=options)
+                     weights=str(weights.parent if "gguf_file" in options else expand_placeholders(base_model)), options=options)
     model, tokenizer = load_pretrained(spec, LoadContext(home=attune_home(), device=device))
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
