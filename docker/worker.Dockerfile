@@ -24,6 +24,8 @@ COPY worker ./worker
 COPY training ./training
 # The shipped corpora that `attune prepare` builds the classifiers and retrieval index from.
 COPY data ./data
+# Trained adapters committed with the code (models.toml points at them with ./artifacts/...).
+COPY artifacts ./artifacts
 
 FROM build-base AS build-cpu
 ARG TORCH_VERSION

@@ -72,6 +72,7 @@ def _spec(name: str, entry: dict[str, Any], home: Path, base_dir: Path) -> Model
         chat=entry.get("chat", kind in CHAT_KINDS),
         generation=dict(entry.get("generation", {})),
         options=dict(entry.get("options", {})),
+        setup=entry.get("setup", ""),
     )
 
 
@@ -97,7 +98,15 @@ def is_local(ref: str) -> bool:
 
 
 def availability(spec: ModelSpec) -> str | None:
-    """Why this model cannot load here, or None. Cheap: never imports torch or reads weights."""
+    """Why this model cannot load here (followed by the entry's ``setup`` line), or None.
+
+    Cheap: never imports torch or reads weights.
+    """
+    reason = _missing(spec)
+    return f"{reason}. {spec.setup}" if reason and spec.setup else reason
+
+
+def _missing(spec: ModelSpec) -> str | None:
     module = KINDS[spec.kind].split(":")[0]
     if _module_missing(module):
         return f"the code for kind {spec.kind!r} is not installed"

@@ -12,6 +12,7 @@ the qwen-empathetic recipe builds on.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 import torch
 
 from training.common.paths import expand_placeholders
-from training.common.run import Run
+from training.common.run import Run, read_metrics
 from training.data import empathetic, esconv
 
 DEFAULT_CONFIG = "smollm2-135m"
@@ -46,6 +47,8 @@ class Config:
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         metadata={"help": "linear layers that get LoRA adapters"},
     )
+    lora_layers: int = field(default=0, metadata={
+        "help": "LoRA only in the top N transformer blocks (0: all); the backward pass stops below them"})
     system_prompt: str = field(default=DEFAULT_SYSTEM_PROMPT, metadata={"help": "system turn of every example"})
     esconv_limit: int | None = field(default=None, metadata={"help": "ESConv train dialogues to use (None: all)"})
     empathetic_limit: int | None = field(default=None, metadata={"help": "ED train conversations (None: all)"})
@@ -61,6 +64,13 @@ class Config:
     logging_steps: int = field(default=10, metadata={"help": "log the train loss every N steps"})
     eval_steps: int = field(default=100, metadata={"help": "evaluate every N steps"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory (big bases)"})
+    group_by_length: bool = field(default=False, metadata={
+        "help": "batch examples of similar length together (less padding: much faster on a CPU)"})
+    save_steps: int = field(default=0, metadata={
+        "help": "checkpoint every N steps into out_dir/trainer, for `--set resume=true` (0: no checkpoints)"})
+    resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in out_dir/trainer"})
+    adapter_dtype: str = field(default="float32", metadata={
+        "help": "dtype of the saved adapter weights: float32 | float16 | bfloat16 (half the file size)"})
     out_dir: str = field(default="{home}/models/psychotherapist", metadata={"help": "artifact directory"})
     seed: int = field(default=13, metadata={"help": "seed for data order, LoRA init and dropout"})
 
@@ -181,9 +191,11 @@ def load_base(base_model: str, quantization: str) -> tuple[Any, Any]:
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     weights = Path(expand_placeholders(base_model))
-    options = {"gguf_file": weights.name} if weights.suffix == ".gguf" else {}
+    options: dict[str, Any] = {"gguf_file": weights.name} if weights.suffix == ".gguf" else {}
+    # The worker's loader would take every core; training keeps what OMP_NUM_THREADS asked for.
+    options["num_threads"] = torch.get_num_threads()
     spec = ModelSpec(name="training-base", kind="causal_lm", quantization=quantization, device=device,
-                     weights=str(weights.parent if options else expand_placeholders(base_model)), options=options)
+                     weights=str(weights.parent if "gguf_file" in options else expand_placeholders(base_model)), options=options)
     model, tokenizer = load_pretrained(spec, LoadContext(home=attune_home(), device=device))
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -204,11 +216,14 @@ def attach_lora(model: Any, config: Config, trainable_token_ids: list[int] | Non
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    n_layers = model.config.num_hidden_layers
+    top_layers = list(range(max(0, n_layers - config.lora_layers), n_layers)) if config.lora_layers > 0 else None
     lora = LoraConfig(
         r=config.lora_r,
         lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
         target_modules=[m for m in config.target_modules if m in present],
+        layers_to_transform=top_layers,
         trainable_token_indices={"embed_tokens": trainable_token_ids} if trainable_token_ids else None,
         task_type="CAUSAL_LM",
     )
@@ -233,7 +248,10 @@ def training_arguments(config: Config, out_dir: Path, n_examples: int, **extra: 
         logging_steps=config.logging_steps,
         eval_strategy="steps",
         eval_steps=config.eval_steps,
-        save_strategy="no",
+        save_strategy="steps" if config.save_steps > 0 else "no",
+        save_steps=config.save_steps if config.save_steps > 0 else 500,
+        save_total_limit=2,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         report_to=[],
         prediction_loss_only=True,
         remove_unused_columns=False,
@@ -274,10 +292,14 @@ def run(config: Config) -> Path:
     from training.common.hf import RunMetricsCallback
 
     out_dir = Path(expand_placeholders(config.out_dir))
-    training_run = Run.start(out_dir, config, data_files=data_files(), seed=config.seed)
+    checkpoint = last_checkpoint(out_dir) if config.resume else None
+    training_run = Run.start(out_dir, config, data_files=data_files(), seed=config.seed, resume=checkpoint is not None)
+    if checkpoint is not None:  # the steps the dead run logged after its last checkpoint are trained again
+        _truncate_metrics(training_run.metrics_path, int(checkpoint.name.rsplit("-", 1)[-1]))
     model, tokenizer = load_base(config.base_model, config.quantization)
     train_features = encode_examples(load_examples(config, "train"), tokenizer, config)
     valid_features = encode_examples(load_examples(config, "valid"), tokenizer, config)
+    valid_features.sort(key=lambda f: len(f["input_ids"]))  # less padding in the evaluation batches
     model = attach_lora(model, config)
 
     trainer = Trainer(
@@ -288,11 +310,16 @@ def run(config: Config) -> Path:
         data_collator=lambda features: pad_batch(features, tokenizer.pad_token_id),
         callbacks=[RunMetricsCallback(training_run)],
     )
-    initial = trainer.evaluate()  # logged at step 0 by RunMetricsCallback, like every later evaluation
-    result = trainer.train()
+    if checkpoint is None:
+        initial = trainer.evaluate()  # logged at step 0 by RunMetricsCallback, like every later evaluation
+    else:  # the interrupted run logged it before its first step
+        logged = next(r for r in read_metrics(training_run.metrics_path) if r["split"] == "eval" and r["step"] == 0)
+        initial = {"eval_loss": logged["loss"]}
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     final = trainer.evaluate()
 
     model.save_pretrained(out_dir)
+    cast_adapter(out_dir, config.adapter_dtype)
     tokenizer.save_pretrained(out_dir)
     shutil.rmtree(out_dir / "trainer", ignore_errors=True)  # the Trainer's scratch dir; nothing is checkpointed
     summary = {
@@ -303,10 +330,37 @@ def run(config: Config) -> Path:
         "eval_loss": final["eval_loss"],
         "eval_perplexity": math.exp(min(final["eval_loss"], 50.0)),
         "steps": result.global_step,
+        "resumed_from": checkpoint.name if checkpoint else None,
     }
     training_run.finish(summary)
     training_run.write_model_card(_model_card(config, summary))
     return out_dir
+
+
+def last_checkpoint(out_dir: Path) -> Path | None:
+    """The newest ``checkpoint-N`` the Trainer left in ``out_dir/trainer``, or None."""
+    checkpoints = sorted((out_dir / "trainer").glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[-1]))
+    return checkpoints[-1] if checkpoints else None
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    kept = [r for r in read_metrics(path) if r["step"] <= step] if path.exists() else []
+    path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+
+
+def cast_adapter(out_dir: Path, dtype: str) -> None:
+    """Store the saved adapter's floating-point tensors as ``dtype``; PEFT casts them back when it loads them."""
+    if dtype == "float32":
+        return
+    if dtype not in ("float16", "bfloat16"):
+        raise ValueError(f"adapter_dtype must be float32, float16 or bfloat16, not {dtype!r}")
+    from safetensors.torch import load_file, save_file
+
+    path = out_dir / "adapter_model.safetensors"
+    tensors = load_file(path)
+    target = getattr(torch, dtype)
+    save_file({k: v.to(target) if v.is_floating_point() else v for k, v in tensors.items()}, path,
+              metadata={"format": "pt"})
 
 
 def _model_card(config: Config, summary: dict[str, Any]) -> str:

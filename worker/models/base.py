@@ -48,6 +48,7 @@ class ModelSpec:
     chat: bool = True  # answers chat turns (classifiers do not)
     generation: dict[str, Any] = field(default_factory=dict)  # temperature, top_p, max_new_tokens, system_prompt, ...
     options: dict[str, Any] = field(default_factory=dict)  # kind-specific settings
+    setup: str = ""  # what it needs that a fresh install lacks, and the command that provides it
 
 
 @dataclass(frozen=True)

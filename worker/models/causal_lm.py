@@ -74,8 +74,9 @@ def _configure_threads(spec: ModelSpec, device: str) -> None:
 
     if device != "cpu":
         return
-    # Intra-op threads are process-wide; use every core this process may run on unless told otherwise.
-    threads = int(spec.options.get("num_threads") or len(os.sched_getaffinity(0)))
+    # Intra-op threads are process-wide; use every core this process may run on unless told otherwise
+    # (the entry's num_threads, or OMP_NUM_THREADS: on a busy machine extra threads spin and stall).
+    threads = int(spec.options.get("num_threads") or os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0)))
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 

@@ -1,7 +1,10 @@
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 from transformers import AutoTokenizer
 
 from attune.contract import ChatTurn
@@ -61,3 +64,48 @@ def test_old_history_is_dropped_to_fit(tiny_llama_dir):
 @pytest.mark.parametrize("name", ["llama3-8b", "smollm2-135m", "tiny"])
 def test_every_config_parses(name):
     assert load_config(recipe.Config, CONFIGS / f"{name}.toml").lora_r > 0
+
+
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(tiny_llama_dir, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    overrides = [f"base_model={tiny_llama_dir}", f"out_dir={out}", "max_steps=8", "save_steps=4"]
+    # The first run "dies" after step 8 with its checkpoints on disk (a finished run removes them).
+    monkeypatch.setattr(recipe.shutil, "rmtree", lambda *args, **kwargs: None)
+    recipe.run(load_config(recipe.Config, CONFIGS / "tiny.toml", overrides))
+    monkeypatch.undo()
+    checkpoints = out / "trainer"
+    shutil.rmtree(checkpoints / "checkpoint-8")
+    assert recipe.last_checkpoint(out) == checkpoints / "checkpoint-4"
+
+    resumed = recipe.run(load_config(recipe.Config, CONFIGS / "tiny.toml",
+                                     [*overrides, "resume=true", "adapter_dtype=float16"]))
+    manifest = json.loads((resumed / "run_manifest.json").read_text())
+    assert manifest["summary"]["resumed_from"] == "checkpoint-4" and manifest["summary"]["steps"] == 8
+    records = read_metrics(resumed / "metrics.jsonl")
+    assert next(r["step"] for r in records if r["split"] == "eval") == 0  # the first run's step-0 evaluation is kept
+    train_steps = [r["step"] for r in records if r["split"] == "train"]
+    assert train_steps == sorted(set(train_steps))  # what the dead run logged after its checkpoint is dropped
+    assert not checkpoints.exists()
+    tensors = load_file(resumed / "adapter_model.safetensors")
+    assert tensors and all(t.dtype == torch.float16 for t in tensors.values())
+
+
+async def test_a_float16_adapter_loads_and_generates(tiny_llama_dir, tmp_path):
+    out = tmp_path / "half"
+    config = load_config(recipe.Config, CONFIGS / "tiny.toml",
+                         [f"base_model={tiny_llama_dir}", f"out_dir={out}", "adapter_dtype=float16", "lora_layers=1"])
+    artifact = recipe.run(config)
+    saved = load_file(artifact / "adapter_model.safetensors")
+    assert saved and all(".layers.1." in name for name in saved)  # LoRA only in the top block
+    spec = ModelSpec(name="half", kind="peft_causal_lm", weights=str(tiny_llama_dir), adapter=str(artifact),
+                     generation={"temperature": 0.0, "max_new_tokens": 5})
+    model = CausalLM(spec, LoadContext(home=tmp_path, device="cpu"))
+    model.load()
+    loaded = dict(model._model.named_parameters())
+    name = next(n for n in saved if "lora_B" in n)
+    served = next(p for n, p in loaded.items() if n.replace(".default", "") == name)
+    assert served.dtype == torch.float32 and torch.equal(served, saved[name].float())
+    request = GenerationRequest(request_id="h", history=[ChatTurn(role="user", content="I feel alone.")])
+    chunks = [chunk async for chunk in model.stream(request)]
+    assert chunks[-1].completion_tokens > 0
+    model.unload()
