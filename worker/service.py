@@ -82,10 +82,8 @@ class WorkerService:
     # --- the main loops ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s serving %s", self.settings.worker_id, ", ".join(self.serves))
-        # Fit the crisis detector now, not on the first message somebody in distress sends.
-        await asyncio.to_thread(lambda: self.safety.matcher)
         with bind_log_context(worker_id=self.settings.worker_id):
-            loops = [self._heartbeats(stop), self._control(stop), self._claim(stop)]
+            loops = [self._heartbeats(stop), self._control(stop), self._prepare_then_claim(stop)]
             await asyncio.gather(*(asyncio.create_task(loop) for loop in loops))
 
     async def shutdown(self) -> None:
@@ -99,6 +97,12 @@ class WorkerService:
         await asyncio.gather(*(a.task for a in self.active.values()), return_exceptions=True)
         for name in self.models.loaded():
             await self.models.unload(name)
+
+    async def _prepare_then_claim(self, stop: asyncio.Event) -> None:
+        # Fit the crisis detector before the first job, not on the first message somebody in
+        # distress sends; heartbeats already announce the models meanwhile.
+        await asyncio.to_thread(lambda: self.safety.matcher)
+        await self._claim(stop)
 
     async def _claim(self, stop: asyncio.Event) -> None:
         last_reclaim = 0.0
