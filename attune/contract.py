@@ -57,6 +57,8 @@ class DecodingParams(BaseModel):
     top_k: int | None = Field(default=None, ge=0)
     max_new_tokens: int | None = Field(default=None, ge=1, le=2048)
     seed: int | None = None
+    repetition_penalty: float | None = Field(default=None, gt=0.0, le=3.0)
+    no_repeat_ngram_size: int | None = Field(default=None, ge=0, le=16)
 
 
 class _Versioned(BaseModel):
