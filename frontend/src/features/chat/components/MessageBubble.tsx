@@ -14,6 +14,8 @@ export interface BubbleProps {
   cached?: boolean;
   streaming?: boolean;
   error?: string | null;
+  /** `length`: the reply reached its token limit and was cut back to its last complete sentence. */
+  finishReason?: string | null;
 }
 
 function topScore(emotion: EmotionReading): string {
@@ -21,7 +23,13 @@ function topScore(emotion: EmotionReading): string {
   return score === undefined ? emotion.label : `${emotion.label} ${(score * 100).toFixed(0)}%`;
 }
 
-export function MessageBubble({ role, content, emotion, alignment, safety, status, model, cached, streaming, error }: BubbleProps) {
+/** Why a stored reply ended (`message.extras.finish_reason`), when the server said. */
+export function finishReasonOf(message: { extras?: Record<string, unknown> } | null | undefined): string | null {
+  const reason = message?.extras?.finish_reason;
+  return typeof reason === 'string' ? reason : null;
+}
+
+export function MessageBubble({ role, content, emotion, alignment, safety, status, model, cached, streaming, error, finishReason }: BubbleProps) {
   const crisis = role === 'assistant' && safety?.crisis === true;
   const shell =
     role === 'user'
@@ -56,6 +64,11 @@ export function MessageBubble({ role, content, emotion, alignment, safety, statu
         {role === 'assistant' && alignment !== null && alignment !== undefined && (
           <span className="rounded-full bg-teal-100 px-2 py-0.5 text-xs font-medium text-teal-900" title="How well the reply's emotion matches yours">
             alignment {alignment.toFixed(2)}
+          </span>
+        )}
+        {role === 'assistant' && finishReason === 'length' && !streaming && (
+          <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs text-amber-900" data-testid="length-note" title="The reply reached its token limit and was shortened to its last complete sentence">
+            reply cut at the length limit
           </span>
         )}
         {status === 'cancelled' && <span className="rounded-full bg-slate-200 px-2 py-0.5 text-xs text-slate-700">stopped</span>}
