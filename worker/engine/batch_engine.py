@@ -25,7 +25,7 @@ from transformers import DynamicCache
 
 from worker.engine.detokenize import IncrementalDetokenizer
 from worker.engine.kv_batch import KVBatch
-from worker.engine.sampling import RepetitionGuard, SamplingParams, choose_next_token, new_generator
+from worker.engine.sampling import RepetitionGuard, SamplingParams, choose_next_token, new_generator, sentence_end_ids
 from worker.models.base import ModelBusy
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,7 @@ class BatchEngine:
             frozenset(stop_token_ids) if stop_token_ids is not None else default_stop_token_ids(model, tokenizer)
         )
         self.stats = EngineStats()
+        self._sentence_end_ids: frozenset[int] | None = None  # computed on first use of an end-of-turn rule
         self._lock = threading.Condition(threading.RLock())
         self._waiting: deque[_Sequence] = deque()
         self._running: list[_Sequence] = []  # row i of the KV batch is _running[i]
@@ -175,7 +176,7 @@ class BatchEngine:
             stream=stream,
             detokenizer=IncrementalDetokenizer(self.tokenizer),
             generator=new_generator(params, self.device),
-            guard=RepetitionGuard.for_params(params),
+            guard=RepetitionGuard.for_params(params, self.stop_token_ids, self._sentence_ends(params)),
         )
         with self._lock:
             if self._stopping:
@@ -191,6 +192,13 @@ class BatchEngine:
             self._waiting.append(sequence)
             self._lock.notify()
         return stream
+
+    def _sentence_ends(self, params: SamplingParams) -> frozenset[int] | None:
+        if params.end_of_turn_after <= 0:
+            return None
+        if self._sentence_end_ids is None:
+            self._sentence_end_ids = sentence_end_ids(self.tokenizer)
+        return self._sentence_end_ids
 
     def cancel(self, request_id: str) -> None:
         """Stop a request; its slot is freed at the start of the next step. Unknown ids are ignored."""

@@ -33,6 +33,8 @@ class SamplingParams:
     repetition_penalty: float = _DEFAULT.repetition_penalty  # 1.0: off
     no_repeat_ngram_size: int = _DEFAULT.no_repeat_ngram_size  # 0: off
     said_before: tuple[tuple[int, ...], ...] = ()  # token ids of earlier replies, one tuple per reply
+    end_of_turn_after: int = _DEFAULT.end_of_turn_after  # 0: off
+    end_of_turn_factor: float = _DEFAULT.end_of_turn_factor
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -64,18 +66,30 @@ class SamplingParams:
     def guards_repetition(self) -> bool:
         return self.repetition_penalty != 1.0 or self.no_repeat_ngram_size > 0
 
+    @property
+    def has_row_rules(self) -> bool:
+        return self.guards_repetition or (self.end_of_turn_after > 0 and self.end_of_turn_factor > 1)
+
 
 class RepetitionGuard:
-    """One request's repetition penalty and no-repeat n-gram state, updated token by token.
+    """One request's row rules: repetition penalty, no-repeat n-grams, end-of-turn decay, token by token.
 
-    Equivalent, token for token, to transformers' ``RepetitionPenaltyLogitsProcessor`` followed by
-    ``NoRepeatNGramLogitsProcessor`` over the reply's tokens (``said_before`` adds earlier replies,
-    each as its own sequence for the n-gram rule), at O(1) cost per step instead of a rescan.
+    Equivalent, token for token, to transformers' ``RepetitionPenaltyLogitsProcessor``, then
+    ``NoRepeatNGramLogitsProcessor``, then ``ExponentialDecayLengthPenalty`` over the reply's
+    tokens (``said_before`` adds earlier replies, each as its own sequence for the n-gram rule),
+    at O(1) cost per step instead of a rescan.
     """
 
-    def __init__(self, penalty: float = 1.0, ngram_size: int = 0, said_before: tuple[tuple[int, ...], ...] = ()) -> None:
+    def __init__(self, penalty: float = 1.0, ngram_size: int = 0, said_before: tuple[tuple[int, ...], ...] = (),
+                 end_of_turn: tuple[int, float] | None = None, stop_ids: frozenset[int] = frozenset(),
+                 sentence_end_ids: frozenset[int] | None = None) -> None:
+        # With ``sentence_end_ids`` the end-of-turn boost applies only right after a token that ends a
+        # sentence, so a reply never stops mid-sentence; without, it is transformers' rule exactly.
+        self.sentence_end_ids = sentence_end_ids
         self.penalty = penalty
         self.ngram_size = ngram_size
+        self.end_of_turn = end_of_turn if end_of_turn and end_of_turn[0] > 0 and stop_ids else None
+        self._stop_ids = torch.tensor(sorted(stop_ids)) if stop_ids else None
         self._tokens: list[int] = []
         self._used: set[int] = set()
         self._used_tensor: torch.Tensor | None = None
@@ -87,10 +101,12 @@ class RepetitionGuard:
                     self._remember(tuple(earlier[end - ngram_size : end]))
 
     @classmethod
-    def for_params(cls, params: SamplingParams) -> RepetitionGuard | None:
-        if not params.guards_repetition:
+    def for_params(cls, params: SamplingParams, stop_ids: frozenset[int] = frozenset(),
+                   sentence_end_ids: frozenset[int] | None = None) -> RepetitionGuard | None:
+        if not params.has_row_rules:
             return None
-        return cls(params.repetition_penalty, params.no_repeat_ngram_size, params.said_before)
+        return cls(params.repetition_penalty, params.no_repeat_ngram_size, params.said_before,
+                   (params.end_of_turn_after, params.end_of_turn_factor), stop_ids, sentence_end_ids)
 
     def _remember(self, ngram: tuple[int, ...]) -> None:
         self._continuations.setdefault(ngram[:-1], set()).add(ngram[-1])
@@ -124,7 +140,23 @@ class RepetitionGuard:
             logits = logits.index_copy(0, ids, picked)
         if banned := self.banned():
             logits = logits.index_fill(0, torch.tensor(sorted(banned), device=logits.device), float("-inf"))
+        at_sentence_end = self.sentence_end_ids is None or (self._tokens and self._tokens[-1] in self.sentence_end_ids)
+        if self.end_of_turn is not None and (past := len(self._tokens) - self.end_of_turn[0]) > 0 and at_sentence_end:
+            ids = self._stop_ids.to(logits.device)
+            picked = logits.index_select(0, ids)
+            logits = logits.index_copy(0, ids, picked + picked.abs() * (self.end_of_turn[1] ** past - 1))
         return logits
+
+
+def sentence_end_ids(tokenizer: object) -> frozenset[int]:
+    """Ids of the tokens whose text ends a sentence (". ", "!", "?", "…", with closing quotes)."""
+    ends = (".", "!", "?", "\u2026")
+    ids = set()
+    for token_id in range(len(tokenizer)):  # type: ignore[arg-type]
+        text = tokenizer.decode([token_id]).rstrip().rstrip("\"'\u201d\u2019)")  # type: ignore[attr-defined]
+        if text.endswith(ends):
+            ids.add(token_id)
+    return frozenset(ids)
 
 
 def new_generator(params: SamplingParams, device: str | torch.device) -> torch.Generator | None:

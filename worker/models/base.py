@@ -73,6 +73,11 @@ class Decoding:
     max_new_tokens: int = 256
     repetition_penalty: float = 1.0  # > 1 discourages tokens the reply (and earlier replies) already used
     no_repeat_ngram_size: int = 0  # > 0: no n-gram of this size appears twice in the reply or earlier replies
+    # After ``end_of_turn_after`` reply tokens (0: off) the end-of-turn token's logit grows by
+    # |logit| * (end_of_turn_factor ** k - 1) at step k past it: transformers' exponential decay
+    # length penalty, so a small model that rambles still ends its turn, at a point it finds natural.
+    end_of_turn_after: int = 0
+    end_of_turn_factor: float = 1.0
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -88,6 +93,8 @@ class Decoding:
             raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
         if self.no_repeat_ngram_size < 0:
             raise ValueError(f"no_repeat_ngram_size must be >= 0, got {self.no_repeat_ngram_size}")
+        if self.end_of_turn_after < 0 or self.end_of_turn_factor < 1:
+            raise ValueError("end_of_turn_after must be >= 0 and end_of_turn_factor >= 1")
 
 
 DECODING_FIELDS = tuple(Decoding.__dataclass_fields__)
@@ -105,6 +112,8 @@ class GenerationRequest:
     seed: int | None = None
     repetition_penalty: float = _DEFAULT.repetition_penalty
     no_repeat_ngram_size: int = _DEFAULT.no_repeat_ngram_size
+    end_of_turn_after: int = _DEFAULT.end_of_turn_after
+    end_of_turn_factor: float = _DEFAULT.end_of_turn_factor
     user_emotion: EmotionReading | None = None  # what the user's message was classified as
     system_prompt: str | None = None
     # Reply text already streamed by a worker that died: continue after it where the kind can.

@@ -10,6 +10,7 @@ import torch
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    ExponentialDecayLengthPenalty,
     NoRepeatNGramLogitsProcessor,
     RepetitionPenaltyLogitsProcessor,
 )
@@ -23,8 +24,8 @@ QUESTIONS = [
     "My sister moved abroad and the house feels empty.",
     "Thanks for listening to me today.",
 ]
-# One batch, four rows, four different settings: (repetition_penalty, no_repeat_ngram_size).
-SETTINGS = [(1.0, 3), (1.3, 0), (1.8, 2), (1.0, 0)]
+# One batch, four rows, four different settings: (repetition_penalty, no_repeat_ngram_size, end of turn).
+SETTINGS = [(1.0, 3, None), (1.3, 0, None), (1.8, 2, None), (1.0, 0, None)]
 NEW_TOKENS = 24
 
 
@@ -44,10 +45,13 @@ def prompt_ids(tokenizer, question: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False).input_ids
 
 
-def reference_greedy(model, prompt: list[int], penalty: float, ngram: int, stop_ids, steps: int) -> list[int]:
+def reference_greedy(model, prompt: list[int], penalty: float, ngram: int, stop_ids, steps: int,
+                     end_of_turn=None) -> list[int]:
     """Full forward passes, transformers' own processors over the reply's tokens, argmax."""
     processors = [RepetitionPenaltyLogitsProcessor(penalty)] if penalty != 1.0 else []
     processors += [NoRepeatNGramLogitsProcessor(ngram)] if ngram else []
+    if end_of_turn:
+        processors.append(ExponentialDecayLengthPenalty(end_of_turn, sorted(stop_ids), 0))
     generated: list[int] = []
     with torch.no_grad():
         for _ in range(steps):
@@ -75,17 +79,18 @@ async def test_rows_with_different_settings_match_transformers_token_for_token(l
     try:
         prompts = [prompt_ids(tokenizer, q) for q in QUESTIONS]
         streams = []
-        for index, (ids, (penalty, ngram)) in enumerate(zip(prompts, SETTINGS)):
+        for index, (ids, (penalty, ngram, end_of_turn)) in enumerate(zip(prompts, SETTINGS)):
+            after, factor = end_of_turn or (0, 1.0)
             params = SamplingParams(temperature=0.0, max_new_tokens=NEW_TOKENS, repetition_penalty=penalty,
-                                    no_repeat_ngram_size=ngram)
+                                    no_repeat_ngram_size=ngram, end_of_turn_after=after, end_of_turn_factor=factor)
             streams.append(engine.submit(f"r{index}", ids, params))
         replies = await asyncio.gather(*(_generated(s) for s in streams))
     finally:
         engine.shutdown()
     assert engine.stats.peak_batch == 4  # the rows really were decoded together
 
-    for ids, (penalty, ngram), reply in zip(prompts, SETTINGS, replies):
-        assert reply == reference_greedy(model, ids, penalty, ngram, engine.stop_token_ids, NEW_TOKENS)
+    for ids, (penalty, ngram, end_of_turn), reply in zip(prompts, SETTINGS, replies):
+        assert reply == reference_greedy(model, ids, penalty, ngram, engine.stop_token_ids, NEW_TOKENS, end_of_turn)
         if ngram:
             grams = [tuple(reply[i : i + ngram]) for i in range(len(reply) - ngram + 1)]
             assert len(grams) == len(set(grams))
@@ -106,6 +111,24 @@ def test_guard_equals_the_processors_on_random_logits():
         expected = ngram(reply, penalty(reply, logits[None].clone()))[0]
         assert torch.equal(guard.apply(logits), expected)
         guard.observe(token)
+        seen.append(token)
+
+
+def test_end_of_turn_decay_equals_transformers_and_can_wait_for_a_sentence_end():
+    torch.manual_seed(1)
+    stop = frozenset({0})
+    exact = RepetitionGuard(end_of_turn=(2, 1.3), stop_ids=stop)
+    gated = RepetitionGuard(end_of_turn=(2, 1.3), stop_ids=stop, sentence_end_ids=frozenset({5}))
+    processor = ExponentialDecayLengthPenalty((2, 1.3), [0], 0)
+    seen: list[int] = []
+    for token in [3, 4, 6, 5, 7]:
+        logits = torch.randn(8)
+        expected = processor(torch.tensor([seen], dtype=torch.long), logits[None].clone())[0]
+        assert torch.allclose(exact.apply(logits), expected)
+        # Gated: the stop token is boosted only right after token 5, which ends a sentence.
+        assert torch.equal(gated.apply(logits), expected if seen[-1:] == [5] else logits)
+        for guard in (exact, gated):
+            guard.observe(token)
         seen.append(token)
 
 

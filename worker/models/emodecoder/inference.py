@@ -85,7 +85,8 @@ def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_n
              temperature: float, ema_alpha: float, stop_ids: set[int], reply_prefix_ids: Sequence[int] = (),
              generator: torch.Generator | None = None,
              should_stop: Callable[[], bool] = lambda: False, repetition_penalty: float = 1.0,
-             no_repeat_ngram_size: int = 0, said_before: Sequence[Sequence[int]] = ()) -> Iterator[DecodedToken]:
+             no_repeat_ngram_size: int = 0, said_before: Sequence[Sequence[int]] = (),
+             end_of_turn: tuple[int, float] | None = None) -> Iterator[DecodedToken]:
     """Yield reply tokens one by one until a stop token, ``max_new_tokens`` or ``should_stop()``.
 
     ``reply_prefix_ids`` is reply text already given (a resumed job): it is prefilled with the
@@ -97,9 +98,9 @@ def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_n
     from worker.engine.sampling import RepetitionGuard
 
     guard = None
-    if repetition_penalty != 1.0 or no_repeat_ngram_size > 0:
+    if repetition_penalty != 1.0 or no_repeat_ngram_size > 0 or (end_of_turn and end_of_turn[0] > 0):
         earlier = tuple(tuple(ids) for ids in said_before) + ((tuple(reply_prefix_ids),) if reply_prefix_ids else ())
-        guard = RepetitionGuard(repetition_penalty, no_repeat_ngram_size, earlier)
+        guard = RepetitionGuard(repetition_penalty, no_repeat_ngram_size, earlier, end_of_turn, frozenset(stop_ids))
     device = model.device
     input_ids = torch.tensor([[*prompt_ids, *reply_prefix_ids]], dtype=torch.long, device=device)
     padding = torch.ones_like(input_ids)

@@ -222,6 +222,7 @@ class EmoDecoderModel:
             stop_ids={tokenizer.eos_token_id}, reply_prefix_ids=prefix_ids, generator=generator,
             should_stop=cancelled.is_set, repetition_penalty=decoding.repetition_penalty,
             no_repeat_ngram_size=decoding.no_repeat_ngram_size, said_before=said_before,
+            end_of_turn=(decoding.end_of_turn_after, decoding.end_of_turn_factor),
         )
         detokenizer = IncrementalDetokenizer(tokenizer)
         count, alignment = 0, None
