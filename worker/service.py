@@ -272,8 +272,6 @@ class WorkerService:
             await self._fail(job, "busy", f"Model {job.model!r} is at capacity; try again in a moment.")
             return
         content = replayed.text + outcome.released
-        if outcome.finish_reason == "length":  # a run-on sentence may have been released before the limit
-            content = cut_at_sentence(content)
         reply_verdict = outcome.blocked or SafetyVerdict()
         finish = outcome.finish_reason
         if outcome.blocked is not None:
@@ -413,7 +411,8 @@ class _Outcome:
 def _cut_held(released: str, held: str) -> str:
     """The part of ``held`` to release when the reply hit the token limit: up to its last sentence end.
 
-    Text already released stays (the ``done`` content, which the client shows, is cut the same way).
+    Released text is never taken back (what was streamed is what is stored): when the last sentence
+    end lies in it, the unfinished tail still held is dropped.
     """
     cut = cut_at_sentence(released + held)
     return cut[len(released):] if len(cut) > len(released) and cut.startswith(released) else ""
