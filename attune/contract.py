@@ -57,6 +57,8 @@ class DecodingParams(BaseModel):
     top_k: int | None = Field(default=None, ge=0, le=1_000_000)
     max_new_tokens: int | None = Field(default=None, ge=1, le=2048)
     seed: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)  # what torch and llama.cpp take
+    repetition_penalty: float | None = Field(default=None, gt=0.0, le=3.0)
+    no_repeat_ngram_size: int | None = Field(default=None, ge=0, le=16)
 
 
 class _Versioned(BaseModel):

@@ -20,10 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from attune.contract import ModelStatus
-from attune.packages import PACKAGE_PLACEHOLDER, PackageMissing, expand_packages
+from attune.contract import ChatTurn, DecodingParams, EmotionReading, ModelStatus
 from attune.observability import MODEL_LOAD_SECONDS, MODEL_MEMORY_BYTES
-from worker.models.base import ChatModel, Classifier, LoadContext, ModelSpec, ModelUnavailable
+from attune.packages import PACKAGE_PLACEHOLDER, PackageMissing, expand_packages
+from worker.models.base import (
+    DECODING_FIELDS,
+    ChatModel,
+    Classifier,
+    Decoding,
+    GenerationRequest,
+    LoadContext,
+    ModelSpec,
+    ModelUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +66,42 @@ class Registry:
         return cls(specs=specs, default_chat=default_chat, context=LoadContext(home=home, device=device), source=path)
 
 
+# Keys of a model's `generation = {...}` besides the decoding settings.
+GENERATION_EXTRAS = {"system_prompt"}
+
+
+def resolve_decoding(spec: ModelSpec, params: DecodingParams | None = None) -> Decoding:
+    """The one place decoding settings are decided: the request's own params, else the model's
+    ``generation`` table in models.toml, else ``Decoding``'s defaults."""
+    chosen: dict[str, Any] = {}
+    for name in DECODING_FIELDS:
+        value = getattr(params, name, None) if params is not None else None
+        if value is None:
+            value = spec.generation.get(name)
+        if value is not None:
+            chosen[name] = value
+    return Decoding(**chosen)
+
+
+def generation_request(spec: ModelSpec, request_id: str, history: list[ChatTurn], params: DecodingParams | None = None,
+                       user_emotion: EmotionReading | None = None, prefix: str = "") -> GenerationRequest:
+    """The request a model gets for one reply: history, resolved decoding, the model's system prompt."""
+    decoding = resolve_decoding(spec, params)
+    return GenerationRequest(request_id=request_id, history=list(history), user_emotion=user_emotion,
+                             system_prompt=spec.generation.get("system_prompt"), prefix=prefix,
+                             **{name: getattr(decoding, name) for name in DECODING_FIELDS})
+
+
 def _spec(name: str, entry: dict[str, Any], home: Path, base_dir: Path) -> ModelSpec:
     kind = entry["kind"]
     if kind not in KINDS:
         raise ValueError(f"models.toml: model {name!r} has unknown kind {kind!r} (known: {', '.join(sorted(KINDS))})")
-    return ModelSpec(
+    generation = dict(entry.get("generation", {}))
+    unknown = set(generation) - set(DECODING_FIELDS) - GENERATION_EXTRAS
+    if unknown:
+        raise ValueError(f"models.toml: model {name!r} has unknown generation settings {sorted(unknown)} "
+                         f"(known: {', '.join(sorted({*DECODING_FIELDS, *GENERATION_EXTRAS}))})")
+    spec = ModelSpec(
         name=name,
         kind=kind,
         weights=_resolve(entry.get("weights"), home, base_dir),
@@ -70,10 +110,15 @@ def _spec(name: str, entry: dict[str, Any], home: Path, base_dir: Path) -> Model
         device=entry.get("device", "auto"),
         description=entry.get("description", ""),
         chat=entry.get("chat", kind in CHAT_KINDS),
-        generation=dict(entry.get("generation", {})),
+        generation=generation,
         options=dict(entry.get("options", {})),
         setup=entry.get("setup", ""),
     )
+    try:
+        resolve_decoding(spec)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"models.toml: model {name!r}: {error}") from error
+    return spec
 
 
 def _resolve(value: str | None, home: Path, base_dir: Path) -> str | None:

@@ -36,7 +36,8 @@ from attune.observability import ERRORS, GENERATED_TOKENS, QUEUE_DEPTH, bind_log
 from worker.config import WorkerSettings
 from worker.emotion import EmotionReader, alignment
 from worker.models.base import ChatModel, Classifier, GenerationFailed, GenerationRequest, ModelBusy, ModelUnavailable
-from worker.registry import ModelManager, Registry
+from worker.registry import ModelManager, Registry, generation_request
+from worker.reply_text import cut_at_sentence
 from worker.safety import FIXED_LEVELS, SafetyFilter
 
 log = logging.getLogger(__name__)
@@ -302,25 +303,8 @@ class WorkerService:
         await self._finish(job, content, finish, reply_verdict, user_emotion, outcome.stream, tokens, outcome.extras)
 
     def _request(self, job: GenerateJob, user_emotion: EmotionReading | None, prefix: str) -> GenerationRequest:
-        defaults = self.models.spec(job.model).generation
-        params = job.params
-
-        def pick(name: str, fallback: float | int) -> float | int:
-            value = getattr(params, name)
-            return value if value is not None else defaults.get(name, fallback)
-
-        return GenerationRequest(
-            request_id=job.job_id,
-            history=job.history,
-            temperature=float(pick("temperature", 0.7)),
-            top_p=float(pick("top_p", 0.9)),
-            top_k=int(pick("top_k", 0)),
-            max_new_tokens=int(pick("max_new_tokens", 256)),
-            seed=params.seed,
-            user_emotion=user_emotion,
-            system_prompt=defaults.get("system_prompt"),
-            prefix=prefix,
-        )
+        spec = self.models.spec(job.model)
+        return generation_request(spec, job.job_id, job.history, job.params, user_emotion, prefix)
 
     async def _stream_checked(self, job: GenerateJob, model: ChatModel, request: GenerationRequest, stream: _Streamed) -> _Outcome:
         """Stream the model's reply, releasing text only after the toxicity check passed it."""
@@ -334,6 +318,8 @@ class WorkerService:
             outcome.extras.update(chunk.extras)
             if chunk.finish_reason:
                 outcome.finish_reason = chunk.finish_reason
+            if chunk.finish_reason == "length":  # end the reply at its last complete sentence
+                held = _cut_held(request.prefix + outcome.released, held)
             if held and (held.rstrip(" ").endswith(SENTENCE_ENDS) or len(held) >= RELEASE_CHARS or chunk.finish_reason):
                 verdict = self.safety.check_reply(outcome.released + held)
                 if verdict.toxic or verdict.crisis:
@@ -439,6 +425,16 @@ class _Outcome:
     completion_tokens: int = 0
     blocked: SafetyVerdict | None = None  # the reply's verdict when it failed the check
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _cut_held(released: str, held: str) -> str:
+    """The part of ``held`` to release when the reply hit the token limit: up to its last sentence end.
+
+    Released text is never taken back (what was streamed is what is stored): when the last sentence
+    end lies in it, the unfinished tail still held is dropped.
+    """
+    cut = cut_at_sentence(released + held)
+    return cut[len(released):] if len(cut) > len(released) and cut.startswith(released) else ""
 
 
 def _since(enqueued_at: float) -> float:

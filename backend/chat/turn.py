@@ -161,7 +161,7 @@ async def _answer_from_cache(state: AppState, message: Message, cached: CachedRe
         content=cached.content,
         model=cached.model,
         model_version=cached.model_version,
-        finish_reason="stop",
+        finish_reason="length" if cached.extras.get("finish_reason") == "length" else "stop",
         prompt_tokens=cached.prompt_tokens,
         completion_tokens=cached.completion_tokens,
         ttft_ms=(time.perf_counter() - started) * 1000,
@@ -259,7 +259,7 @@ async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
                 reply_emotion=done.reply_emotion,
                 alignment=done.alignment,
                 safety=done.safety,
-                extras=done.extras,
+                extras={**done.extras, "finish_reason": done.finish_reason},
             ),
             state.settings.cache_ttl_s,
         )
@@ -285,4 +285,6 @@ def done_frame(reply: Message, cached: bool) -> dict[str, Any]:
         "timings": {"ttft_ms": reply.ttft_ms, "duration_ms": reply.latency_ms},
         "safety": public.safety.model_dump() if public.safety else None,
         "alignment": reply.alignment,
+        # stop | length (cut at the token limit, ended at its last sentence) | cancelled | safety
+        "finish_reason": (reply.extras or {}).get("finish_reason", "stop"),
     }

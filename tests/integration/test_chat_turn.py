@@ -35,7 +35,9 @@ async def test_turn_streams_tokens_and_persists_the_reply(api_url: str, worker) 
     assert len(tokens) >= 2, "the reply should arrive in several pieces"
     assert [t["index"] for t in tokens] == list(range(len(tokens)))
     reply = turn.done["message"]
-    assert reply["content"] == turn.streamed_text and reply["content"]
+    finish = turn.done["finish_reason"]
+    assert finish in ("stop", "length") and reply["extras"]["finish_reason"] == finish
+    assert reply["content"] == turn.streamed_text and reply["content"]  # what was streamed is what is stored
     assert reply["cached"] is False and reply["model"] == "tiny"
 
     stored = await history(account, session_id)

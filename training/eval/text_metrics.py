@@ -1,12 +1,12 @@
-"""Reference-based text metrics, dependency-free: corpus BLEU-4 and ROUGE-L F.
+"""Text metrics of generated replies: corpus BLEU-4 (sacrebleu), ROUGE-L F, distinct-n, loops.
 
-Both lower-case and split text into words and punctuation marks (``tokenize``), so scores do
-not depend on any model's tokenizer and are comparable across models.
+ROUGE-L, distinct-n and the loop test lower-case and split text into words and punctuation
+marks (``tokenize``), so scores do not depend on any model's tokenizer and are comparable
+across models; BLEU is sacrebleu's own, so it is comparable with published numbers.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -23,33 +23,39 @@ def _ngrams(tokens: list[str], n: int) -> Counter[tuple[str, ...]]:
     return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
-def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str], max_n: int = 4) -> float:
-    """Corpus BLEU (Papineni et al. 2002) with one reference per hypothesis, in [0, 1].
-
-    Clipped n-gram counts are summed over the corpus before taking precisions. An order with no
-    match gets add-one smoothing (Lin & Och 2004, "method 2" for every order above unigrams) so one
-    missing 4-gram does not zero the score; no unigram match at all still scores 0.
-    """
+def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
+    """Corpus BLEU-4 from ``sacrebleu`` (13a tokenisation, exponential smoothing, 0-100), one
+    reference per hypothesis: the number papers on EmpatheticDialogues and ESConv report."""
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    matches, totals = [0] * max_n, [0] * max_n
-    hypothesis_length = reference_length = 0
-    for hypothesis, reference in zip(hypotheses, references):
-        hyp, ref = tokenize(hypothesis), tokenize(reference)
-        hypothesis_length += len(hyp)
-        reference_length += len(ref)
-        for n in range(1, max_n + 1):
-            hyp_counts, ref_counts = _ngrams(hyp, n), _ngrams(ref, n)
-            matches[n - 1] += sum(min(count, ref_counts[gram]) for gram, count in hyp_counts.items())
-            totals[n - 1] += max(len(hyp) - n + 1, 0)
-    if hypothesis_length == 0 or matches[0] == 0:
+    if not hypotheses:
         return 0.0
-    log_precision = 0.0
-    for n in range(max_n):
-        smoothing = 0 if n == 0 else 1
-        log_precision += math.log((matches[n] + smoothing) / (totals[n] + smoothing)) / max_n
-    brevity = min(0.0, 1 - reference_length / hypothesis_length)
-    return math.exp(brevity + log_precision)
+    import sacrebleu
+
+    return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score)
+
+
+def distinct_n(texts: Sequence[str], n: int) -> float:
+    """Distinct-n (Li et al. 2016): unique n-grams over all n-grams of all texts, in [0, 1]."""
+    grams: Counter[tuple[str, ...]] = Counter()
+    for text in texts:
+        grams.update(_ngrams(tokenize(text), n))
+    total = sum(grams.values())
+    return len(grams) / total if total else 0.0
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+")
+LOOP_NGRAM, LOOP_NGRAM_COUNT = 4, 3
+
+
+def loops(text: str) -> bool:
+    """A reply loops when some word 4-gram occurs 3+ times or some sentence occurs twice."""
+    words = [token for token in tokenize(text) if re.match(r"\w", token)]
+    if any(count >= LOOP_NGRAM_COUNT for count in _ngrams(words, LOOP_NGRAM).values()):
+        return True
+    sentences = [" ".join(tokenize(sentence)) for sentence in _SENTENCE.findall(text)]
+    sentences = [sentence for sentence in sentences if sentence]
+    return len(sentences) != len(set(sentences))
 
 
 def _lcs_length(a: list[str], b: list[str]) -> int:

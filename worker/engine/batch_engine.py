@@ -25,7 +25,7 @@ from transformers import DynamicCache
 
 from worker.engine.detokenize import IncrementalDetokenizer
 from worker.engine.kv_batch import KVBatch
-from worker.engine.sampling import SamplingParams, choose_next_token, new_generator
+from worker.engine.sampling import RepetitionGuard, SamplingParams, choose_next_token, new_generator, sentence_end_ids
 from worker.models.base import ModelBusy
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class _Sequence:
     stream: RequestStream
     detokenizer: IncrementalDetokenizer
     generator: torch.Generator | None
+    guard: RepetitionGuard | None = None  # this row's repetition penalty / no-repeat n-gram state
     generated: list[int] = field(default_factory=list)
 
     @property
@@ -142,6 +143,7 @@ class BatchEngine:
             frozenset(stop_token_ids) if stop_token_ids is not None else default_stop_token_ids(model, tokenizer)
         )
         self.stats = EngineStats()
+        self._sentence_end_ids: frozenset[int] | None = None  # computed on first use of an end-of-turn rule
         self._lock = threading.Condition(threading.RLock())
         self._waiting: deque[_Sequence] = deque()
         self._running: list[_Sequence] = []  # row i of the KV batch is _running[i]
@@ -174,6 +176,7 @@ class BatchEngine:
             stream=stream,
             detokenizer=IncrementalDetokenizer(self.tokenizer),
             generator=new_generator(params, self.device),
+            guard=RepetitionGuard.for_params(params, self.stop_token_ids, self._sentence_ends(params)),
         )
         with self._lock:
             if self._stopping:
@@ -189,6 +192,13 @@ class BatchEngine:
             self._waiting.append(sequence)
             self._lock.notify()
         return stream
+
+    def _sentence_ends(self, params: SamplingParams) -> frozenset[int] | None:
+        if params.end_of_turn_after <= 0:
+            return None
+        if self._sentence_end_ids is None:
+            self._sentence_end_ids = sentence_end_ids(self.tokenizer)
+        return self._sentence_end_ids
 
     def cancel(self, request_id: str) -> None:
         """Stop a request; its slot is freed at the start of the next step. Unknown ids are ignored."""
@@ -253,7 +263,7 @@ class BatchEngine:
                 use_cache=True,
                 logits_to_keep=1,
             )
-            token = choose_next_token(output.logits[0, -1].float(), sequence.params, sequence.generator)
+            token = choose_next_token(output.logits[0, -1].float(), sequence.params, sequence.generator, sequence.guard)
         except Exception as error:
             log.exception("prefill failed for request %s", sequence.request_id)
             self._fail(sequence, error)
@@ -281,7 +291,10 @@ class BatchEngine:
         logits = output.logits[:, -1].float()
         self.stats.decode_steps += 1
         self.stats.decoded_tokens += len(self._running)
-        chosen = {id(s): choose_next_token(logits[row], s.params, s.generator) for row, s in enumerate(self._running)}
+        # Each row with its own settings: temperature, nucleus, repetition penalty, banned n-grams.
+        chosen = {
+            id(s): choose_next_token(logits[row], s.params, s.generator, s.guard) for row, s in enumerate(self._running)
+        }
         self._retire(lambda sequence: self._accept(sequence, chosen[id(sequence)]))
 
     def _retire(self, finish_reason_of: Callable[[_Sequence], str | None]) -> None:
@@ -304,6 +317,8 @@ class BatchEngine:
         sequence.generated.append(token)
         if token in self.stop_token_ids:
             return "stop"
+        if sequence.guard is not None:
+            sequence.guard.observe(token)
         text = sequence.detokenizer.push(token)
         if text and not sequence.stream.deliver(EngineOutput(text=text)):
             return "cancelled"  # nobody is listening any more

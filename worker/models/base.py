@@ -59,19 +59,70 @@ class LoadContext:
     device: str = "cpu"  # resolved: "cpu" or "cuda"
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How a reply is decoded. The defaults here are the only defaults: ``worker.registry.resolve_decoding``
+    fills a request from the job's params, then the model's ``generation`` table, then these.
+
+    ``top_k`` None (or 0) means no top-k cut; a kind with its own default (EmoDecoder's checkpoint)
+    uses that only when it is None. ``repetition_penalty`` 1.0 and ``no_repeat_ngram_size`` 0 are off.
+    """
+
+    temperature: float = 0.7  # 0 means greedy
+    top_p: float = 0.9
+    top_k: int | None = None
+    max_new_tokens: int = 256
+    repetition_penalty: float = 1.0  # > 1 discourages tokens the reply (and earlier replies) already used
+    no_repeat_ngram_size: int = 0  # > 0: no n-gram of this size appears twice in the reply or earlier replies
+    # After ``end_of_turn_after`` reply tokens (0: off) the end-of-turn token's logit grows by
+    # |logit| * (end_of_turn_factor ** k - 1) at step k past it: transformers' exponential decay
+    # length penalty, so a small model that rambles still ends its turn, at a point it finds natural.
+    end_of_turn_after: int = 0
+    end_of_turn_factor: float = 1.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.temperature <= 2:
+            raise ValueError(f"temperature must be in [0, 2], got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.top_k is not None and self.top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {self.top_k}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.repetition_penalty <= 0:
+            raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
+        if self.no_repeat_ngram_size < 0:
+            raise ValueError(f"no_repeat_ngram_size must be >= 0, got {self.no_repeat_ngram_size}")
+        if self.end_of_turn_after < 0 or self.end_of_turn_factor < 1:
+            raise ValueError("end_of_turn_after must be >= 0 and end_of_turn_factor >= 1")
+
+
+DECODING_FIELDS = tuple(Decoding.__dataclass_fields__)
+_DEFAULT = Decoding()
+
+
 @dataclass
 class GenerationRequest:
     request_id: str
     history: list[ChatTurn]
-    temperature: float = 0.7
-    top_p: float = 0.9
-    top_k: int = 0
-    max_new_tokens: int = 256
+    temperature: float = _DEFAULT.temperature
+    top_p: float = _DEFAULT.top_p
+    top_k: int | None = _DEFAULT.top_k
+    max_new_tokens: int = _DEFAULT.max_new_tokens
     seed: int | None = None
+    repetition_penalty: float = _DEFAULT.repetition_penalty
+    no_repeat_ngram_size: int = _DEFAULT.no_repeat_ngram_size
+    end_of_turn_after: int = _DEFAULT.end_of_turn_after
+    end_of_turn_factor: float = _DEFAULT.end_of_turn_factor
     user_emotion: EmotionReading | None = None  # what the user's message was classified as
     system_prompt: str | None = None
     # Reply text already streamed by a worker that died: continue after it where the kind can.
     prefix: str = ""
+
+    @property
+    def decoding(self) -> Decoding:
+        return Decoding(**{name: getattr(self, name) for name in DECODING_FIELDS})
 
 
 @dataclass

@@ -310,16 +310,21 @@ class CausalLM:
         return tokenizer(text).input_ids
 
     def sampling_params(self, request: GenerationRequest):
-        """The request's settings: the worker already filled its gaps from the registry's defaults."""
+        """The request's settings (the worker resolved them from the registry); with a repetition
+        rule on, the model's earlier replies in the history count as already said."""
         from worker.engine import SamplingParams
 
-        return SamplingParams(
-            temperature=float(request.temperature),
-            top_p=float(request.top_p),
-            top_k=int(request.top_k),
-            max_new_tokens=int(request.max_new_tokens),
-            seed=request.seed,
-        )
+        params = SamplingParams.from_decoding(request.decoding)
+        if params.guards_repetition and self._tokenizer is not None:
+            params = dataclasses.replace(params, said_before=self.said_before(request))
+        return params
+
+    def said_before(self, request: GenerationRequest) -> tuple[tuple[int, ...], ...]:
+        """Token ids of the assistant's earlier replies (and of a resumed reply's prefix)."""
+        texts = [turn.content for turn in request.history if turn.role == "assistant" and turn.content]
+        if request.prefix:
+            texts.append(request.prefix)
+        return tuple(tuple(self._tokenizer(text, add_special_tokens=False).input_ids) for text in texts)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamChunk]:
         if self._engine is None:

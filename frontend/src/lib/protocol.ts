@@ -189,6 +189,8 @@ export interface DecodingParams {
   top_k?: number;
   max_new_tokens?: number;
   seed?: number;
+  repetition_penalty?: number;
+  no_repeat_ngram_size?: number;
 }
 
 export interface AuthFrame {
@@ -268,8 +270,11 @@ export interface DoneFrame {
   timings: { ttft_ms: number | null; duration_ms: number | null };
   safety: SafetyVerdict;
   alignment: number | null;
+  /** `length`: the reply reached its token limit and was cut back to its last sentence. */
+  finish_reason: FinishReason;
   event_id: string;
 }
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'safety';
 export const ERROR_CODES = [
   'bad_request',
   'rate_limited',
@@ -426,7 +431,7 @@ export const SERVER_FRAME_FIELDS = {
   ack: ['client_id', 'message_id', 'job_id', 'duplicate'],
   emotion: ['job_id', 'message_id', 'emotion', 'event_id'],
   token: ['job_id', 'index', 'text', 'event_id'],
-  done: ['job_id', 'message', 'cached', 'timings', 'safety', 'alignment', 'event_id'],
+  done: ['job_id', 'message', 'cached', 'timings', 'safety', 'alignment', 'finish_reason', 'event_id'],
   error: ['code', 'message', 'job_id', 'client_id'],
   pong: [],
   cancel_ack: ['job_id', 'running'],

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import math
 from pathlib import Path
 
 import pytest
 
 from training.eval import generation
-from training.eval.text_metrics import corpus_bleu, mean_rouge_l, rouge_l, tokenize
+from training.eval.text_metrics import corpus_bleu, distinct_n, loops, mean_rouge_l, rouge_l, tokenize
 
 SENTENCE = "I am so sorry to hear that, it must have been scary."
 
@@ -18,20 +18,26 @@ def test_tokenize_splits_words_and_punctuation_and_keeps_contractions() -> None:
     assert tokenize("Don't worry, it's OK!") == ["don't", "worry", ",", "it's", "ok", "!"]
 
 
-def test_bleu_is_one_for_identical_and_zero_for_disjoint_text() -> None:
-    assert corpus_bleu([SENTENCE], [SENTENCE]) == pytest.approx(1.0)
-    assert corpus_bleu(["apples and pears"], ["cars drive fast"]) == 0.0
-    assert corpus_bleu([""], [SENTENCE]) == 0.0
+def test_bleu_is_sacrebleu_corpus_bleu_on_a_0_to_100_scale() -> None:
+    assert corpus_bleu([SENTENCE], [SENTENCE]) == pytest.approx(100.0)
+    assert corpus_bleu(["apples and pears"], ["cars drive fast"]) == pytest.approx(0.0)
+    assert corpus_bleu([], []) == 0.0
+    with pytest.raises(ValueError):
+        corpus_bleu(["a"], [])
 
 
-def test_bleu_by_hand_with_smoothing_and_brevity_penalty() -> None:
-    # Every n-gram matches (orders above 1 are add-one smoothed: 3/3, 2/2, and 1/1 for the absent
-    # 4-gram); the hypothesis is 3 tokens against 4, so only the brevity penalty exp(1 - 4/3) is left.
-    assert corpus_bleu(["the cat sat"], ["the cat sat down"]) == pytest.approx(math.exp(1 - 4 / 3))
-    # Longer hypotheses get no brevity penalty: unigrams 4/5, then smoothed bigrams (3+1)/(4+1),
-    # trigrams (2+1)/(3+1) and 4-grams (1+1)/(2+1).
-    expected = (4 / 5 * 4 / 5 * 3 / 4 * 2 / 3) ** 0.25
-    assert corpus_bleu(["the cat sat down today"], ["the cat sat down"]) == pytest.approx(expected)
+def test_distinct_n_counts_unique_ngrams_over_the_corpus() -> None:
+    # unigrams: i, am, ok, i, am -> 3 unique of 5; bigrams: "i am", "am ok", "i am" -> 2 of 3
+    assert distinct_n(["I am ok", "I am"], 1) == pytest.approx(3 / 5)
+    assert distinct_n(["I am ok", "I am"], 2) == pytest.approx(2 / 3)
+    assert distinct_n([""], 2) == 0.0
+
+
+def test_a_reply_loops_on_a_thrice_repeated_4gram_or_a_repeated_sentence() -> None:
+    assert not loops("I'm so sorry to hear that. How are you holding up?")
+    assert loops("I'm so sorry. That sounds hard. I'm so sorry!")
+    assert loops("you are so brave and you are so brave and you are so brave and kind")
+    assert not loops("you are so brave and you are so brave, truly")  # a 4-gram twice is not a loop yet
 
 
 def test_rouge_l_by_hand() -> None:
@@ -42,29 +48,48 @@ def test_rouge_l_by_hand() -> None:
     assert mean_rouge_l([SENTENCE, "x"], [SENTENCE, "y"]) == pytest.approx(0.5)
 
 
-def test_eval_generation_writes_metrics_in_range(tiny_llama_dir: Path, tmp_path: Path) -> None:
+def test_esconv_exchanges_are_held_out_mid_dialogue_turns_with_history() -> None:
+    exchanges = generation.esconv_exchanges("valid", 5)
+    assert len(exchanges) == 5
+    for exchange in exchanges:
+        roles = [role for role, _ in exchange.history]
+        assert roles[0] == "user" and roles[-1] == "user" and len(roles) >= 2
+        assert all(a != b for a, b in itertools.pairwise(roles))  # alternating, as the chat template needs
+        assert exchange.reference and exchange.strategy in generation.esconv.STRATEGIES
+    dev = generation.esconv_exchanges("dev", 3)
+    assert not {e.reference for e in dev} & {e.reference for e in generation.esconv_exchanges("valid")}
+
+
+def test_ed_dev_openings_come_from_train_not_valid() -> None:
+    dev, valid = generation.ed_openings("dev", 5), generation.ed_openings("valid", 5)
+    assert len(dev) == len(valid) == 5 and all(e.emotion for e in dev)
+    assert not {e.conv_id for e in dev} & {e.conv_id for e in valid}
+
+
+def test_eval_generation_writes_one_table_for_several_models(tiny_llama_dir: Path, tmp_path: Path) -> None:
     models_file = tmp_path / "models.toml"
-    models_file.write_text(f'[models.tiny]\nkind = "causal_lm"\nweights = "{tiny_llama_dir}"\n')
+    models_file.write_text(
+        f'[models.tiny]\nkind = "causal_lm"\nweights = "{tiny_llama_dir}"\n'
+        'generation = { temperature = 0.0, max_new_tokens = 6 }\n'
+        f'[models.tiny-penalised]\nkind = "causal_lm"\nweights = "{tiny_llama_dir}"\n'
+        'generation = { temperature = 0.7, max_new_tokens = 6, repetition_penalty = 1.3, no_repeat_ngram_size = 3 }\n'
+    )
     out = tmp_path / "out"
-    argv = [
-        "--model",
-        "tiny",
-        "--models-file",
-        str(models_file),
-        "--home",
-        str(tmp_path / "home"),
-        "--limit",
-        "3",
-        "--max-new-tokens",
-        "6",
-        "--out",
-        str(out),
-    ]
+    argv = ["--model", "tiny", "--model", "tiny-penalised", "--models-file", str(models_file),
+            "--home", str(tmp_path / "home"), "--ed-limit", "3", "--esconv-limit", "2", "--out", str(out)]
     assert generation.main(argv) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["model"] == "tiny" and metrics["examples"] == 3
-    assert 0 <= metrics["bleu4"] <= 1 and 0 <= metrics["rouge_l_f"] <= 1
+    table = (out / "table.txt").read_text().splitlines()
+    assert table[0].split()[:3] == ["model", "dataset", "n"] and len(table) == 5
+    metrics = json.loads((out / "tiny-penalised" / "metrics.json").read_text())
+    assert metrics["decoding"]["repetition_penalty"] == 1.3
+    ed, conv = metrics["datasets"]["ed_valid"], metrics["datasets"]["esconv_valid"]
+    assert ed["examples"] == 3 and conv["examples"] == 2
+    assert 0 <= ed["bleu4"] <= 100 and 0 <= ed["rouge_l_f"] <= 1 and 0 <= ed["loop_rate"] <= 1
+    # Six tokens of a random model never reach a stop token: every reply hits the limit.
+    assert ed["length_limit_rate"] == 1.0
     # A random model over a 49k vocabulary: perplexity of real replies is large but finite.
-    assert 1 < metrics["reference_perplexity"] < 1e7
-    replies = [json.loads(line) for line in (out / "replies.jsonl").read_text().splitlines()]
-    assert len(replies) == 3 and all(row["reference"] for row in replies)
+    assert 1 < ed["reference_perplexity"] < 1e7
+    assert ed["emotion_head_accuracy"] is None and ed["emotion_alignment"] is None  # no heads, no classifier
+    replies = [json.loads(line) for line in (out / "tiny" / "replies.jsonl").read_text().splitlines()]
+    assert len(replies) == 5 and all(row["reference"] for row in replies)
+    assert len(replies[-1]["history"]) >= 2  # ESConv replies answer the dialogue so far

@@ -259,3 +259,13 @@ async def test_real_smollm2_gguf_is_converted_once_and_chats(home):
         second.unload()
     assert (converted[0] / "conversion.json").stat().st_mtime_ns == marker_time, "converted twice"
     assert again == text
+
+
+def test_the_whole_conversation_goes_through_the_chat_template_and_counts_for_repetition(tiny_chat):
+    history = [ChatTurn(role="user" if i % 2 == 0 else "assistant", content=f"turn number {i} here") for i in range(11)]
+    request = GenerationRequest(request_id="h", history=history, temperature=0.0, repetition_penalty=1.2)
+    prompt = tiny_chat._tokenizer.decode(tiny_chat.prompt_ids(request, 16))
+    positions = [prompt.index(f"turn number {i} here") for i in range(11)]
+    assert positions == sorted(positions)  # every turn, oldest first
+    said = tiny_chat.sampling_params(request).said_before
+    assert [tiny_chat._tokenizer.decode(ids) for ids in said] == [f"turn number {i} here" for i in range(1, 11, 2)]

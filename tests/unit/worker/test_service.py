@@ -22,9 +22,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 class ScriptedModel:
     """Replies with fixed pieces of text; records what it was asked."""
 
-    def __init__(self, pieces: list[str]) -> None:
+    def __init__(self, pieces: list[str], finish_reason: str = "stop") -> None:
         self.spec = ModelSpec(name="scripted", kind="causal_lm")
         self.pieces = pieces
+        self.finish_reason = finish_reason
         self.requests: list[GenerationRequest] = []
         self.cancelled: set[str] = set()
 
@@ -48,7 +49,7 @@ class ScriptedModel:
                 return
             await asyncio.sleep(0)
             yield StreamChunk(text=piece)
-        yield StreamChunk(finish_reason="stop", prompt_tokens=5, completion_tokens=len(self.pieces))
+        yield StreamChunk(finish_reason=self.finish_reason, prompt_tokens=5, completion_tokens=len(self.pieces))
 
 
 def _service(tmp_path: Path, model: ScriptedModel) -> tuple[WorkerService, MemoryBroker]:
@@ -226,3 +227,45 @@ async def test_decoding_settings_the_user_chose_win_over_the_registry_defaults(t
     request = service._request(job, None, "")
     assert (request.temperature, request.max_new_tokens, request.top_p) == (0.2, 256, 0.9)
     assert request.system_prompt == "Be kind."
+
+
+async def _streamed_and_done(tmp_path: Path, pieces: list[str], finish_reason: str) -> tuple[str, DoneEvent]:
+    service, broker = _service(tmp_path, ScriptedModel(pieces, finish_reason=finish_reason))
+    job = _job("I had a rough day")
+    await service._generate(job, resumed=False)
+    events = await _events(broker, job)
+    assert isinstance(events[-1], DoneEvent)
+    return "".join(e.text for e in events if isinstance(e, TokenEvent)), events[-1]
+
+
+async def test_a_reply_cut_by_the_token_limit_ends_at_its_last_sentence(tmp_path: Path) -> None:
+    streamed, done = await _streamed_and_done(tmp_path, ["I hear ", "you. ", "That sounds ", "really hard and I wonder if"], "length")
+    assert done.finish_reason == "length"
+    assert done.content == streamed and streamed.strip() == "I hear you."  # "That sounds really..." was never sent
+
+
+async def test_a_run_on_reply_at_the_limit_loses_only_its_broken_last_word(tmp_path: Path) -> None:
+    streamed, done = await _streamed_and_done(tmp_path, ["and " * 30, "then it all went wro"], "length")
+    assert done.finish_reason == "length" and done.content == streamed == "and " * 30 + "then it all went\u2026"
+
+
+def test_decoding_is_resolved_in_one_place_request_then_registry_then_defaults(tmp_path: Path) -> None:
+    from attune.contract import DecodingParams
+    from worker.models.base import Decoding
+    from worker.registry import resolve_decoding
+
+    spec = ModelSpec(name="m", kind="causal_lm", generation={"temperature": 0.2, "repetition_penalty": 1.2})
+    assert resolve_decoding(spec) == Decoding(temperature=0.2, repetition_penalty=1.2)
+    chosen = resolve_decoding(spec, DecodingParams(temperature=0.9, top_k=0, no_repeat_ngram_size=3))
+    assert (chosen.temperature, chosen.top_k, chosen.no_repeat_ngram_size, chosen.top_p) == (0.9, 0, 3, 0.9)
+    assert resolve_decoding(ModelSpec(name="d", kind="causal_lm")).top_k is None  # unset, not "no cut"
+
+
+def test_a_typo_in_generation_settings_fails_at_load(tmp_path: Path) -> None:
+    registry_file = tmp_path / "models.toml"
+    registry_file.write_text('[models.m]\nkind = "causal_lm"\ngeneration = { repetition_penality = 1.2 }\n')
+    with pytest.raises(ValueError, match="repetition_penality"):
+        Registry.from_file(registry_file, tmp_path)
+    registry_file.write_text('[models.m]\nkind = "causal_lm"\ngeneration = { top_p = 1.5 }\n')
+    with pytest.raises(ValueError, match="top_p"):
+        Registry.from_file(registry_file, tmp_path)

@@ -84,13 +84,23 @@ class DecodedToken:
 def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_new_tokens: int, top_k: int,
              temperature: float, ema_alpha: float, stop_ids: set[int], reply_prefix_ids: Sequence[int] = (),
              generator: torch.Generator | None = None,
-             should_stop: Callable[[], bool] = lambda: False) -> Iterator[DecodedToken]:
+             should_stop: Callable[[], bool] = lambda: False, repetition_penalty: float = 1.0,
+             no_repeat_ngram_size: int = 0, said_before: Sequence[Sequence[int]] = (),
+             end_of_turn: tuple[int, float] | None = None) -> Iterator[DecodedToken]:
     """Yield reply tokens one by one until a stop token, ``max_new_tokens`` or ``should_stop()``.
 
     ``reply_prefix_ids`` is reply text already given (a resumed job): it is prefilled with the
     prompt and counts towards the emotion average, but is not yielded again. A stop token ends
     the reply without being yielded. ``should_stop`` is checked before every step.
+    ``repetition_penalty`` / ``no_repeat_ngram_size`` are the engine's per-request repetition rules
+    (``worker.engine.sampling.RepetitionGuard``) over the reply, its prefix and ``said_before``.
     """
+    from worker.engine.sampling import RepetitionGuard
+
+    guard = None
+    if repetition_penalty != 1.0 or no_repeat_ngram_size > 0 or (end_of_turn and end_of_turn[0] > 0):
+        earlier = tuple(tuple(ids) for ids in said_before) + ((tuple(reply_prefix_ids),) if reply_prefix_ids else ())
+        guard = RepetitionGuard(repetition_penalty, no_repeat_ngram_size, earlier, end_of_turn, frozenset(stop_ids))
     device = model.device
     input_ids = torch.tensor([[*prompt_ids, *reply_prefix_ids]], dtype=torch.long, device=device)
     padding = torch.ones_like(input_ids)
@@ -104,10 +114,15 @@ def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_n
     for _ in range(max_new_tokens):
         if should_stop():
             return
-        token = sample_topk(output.logits[:, -1], top_k, temperature, generator)
+        logits = output.logits[:, -1]
+        if guard is not None:
+            logits = guard.apply(logits[0].float()).unsqueeze(0)
+        token = sample_topk(logits, top_k, temperature, generator)
         token_id = int(token.item())
         if token_id in stop_ids:
             return
+        if guard is not None:
+            guard.observe(token_id)
         output = model(token.view(1, 1), torch.ones(1, 1, dtype=torch.long, device=device), g_in, state=state)
         # The emotion read at the new token's position is the reply's emotion so far including it.
         smoothed = ema.update(output.token_emotion[0, -1])

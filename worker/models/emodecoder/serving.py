@@ -206,17 +206,23 @@ class EmoDecoderModel:
                                      request.system_prompt or defaults["system_prompt"],
                                      int(defaults["max_prompt_tokens"]))
         prefix_ids = tokenizer(request.prefix, add_special_tokens=False)["input_ids"] if request.prefix else []
+        decoding = request.decoding
+        said_before = [tokenizer(text, add_special_tokens=False)["input_ids"] for role, text in turns
+                       if role == "assistant" and text]
         generator = None
         if request.seed is not None:
             generator = torch.Generator(device=model.device).manual_seed(request.seed)
         tokens = generate(
             model, prompt_ids, model.emotion_index(emotion),
-            max_new_tokens=request.max_new_tokens,
-            top_k=request.top_k or int(self.spec.options.get("top_k", defaults["top_k"])),
-            temperature=request.temperature,
+            max_new_tokens=decoding.max_new_tokens,
+            # None: the checkpoint's own top-k (0 is an explicit "no cut").
+            top_k=decoding.top_k if decoding.top_k is not None else int(self.spec.options.get("top_k", defaults["top_k"])),
+            temperature=decoding.temperature,
             ema_alpha=float(self.spec.options.get("ema_alpha", defaults["ema_alpha"])),
             stop_ids={tokenizer.eos_token_id}, reply_prefix_ids=prefix_ids, generator=generator,
-            should_stop=cancelled.is_set,
+            should_stop=cancelled.is_set, repetition_penalty=decoding.repetition_penalty,
+            no_repeat_ngram_size=decoding.no_repeat_ngram_size, said_before=said_before,
+            end_of_turn=(decoding.end_of_turn_after, decoding.end_of_turn_factor),
         )
         detokenizer = IncrementalDetokenizer(tokenizer)
         count, alignment = 0, None

@@ -37,6 +37,24 @@ function stubHistory(pages: Record<string, { items: MessagePublic[]; next_before
 }
 
 describe('ChatPanel', () => {
+  it('notes a reply that was cut at the length limit, and only that one', async () => {
+    stubHistory({
+      newest: {
+        items: [
+          message(1, 'user', 'tell me everything'),
+          message(2, 'assistant', 'Here is a long answer.', { extras: { finish_reason: 'length' } }),
+          message(3, 'user', 'thanks'),
+          message(4, 'assistant', 'Any time.', { extras: { finish_reason: 'stop' } }),
+        ],
+        next_before: null,
+      },
+    });
+    renderWithProviders(<ChatPanel session={session} />);
+    expect(await screen.findByText('Here is a long answer.')).toBeInTheDocument();
+    expect(screen.getAllByTestId('length-note')).toHaveLength(1);
+    expect(screen.getByText('reply cut at the length limit')).toBeInTheDocument();
+  });
+
   it('shows history with emotion badges and streams a new reply with a Stop button', async () => {
     stubHistory({ newest: { items: [message(1, 'user', 'hello', { emotion: { label: 'joy', scores: { joy: 0.9 } } }), message(2, 'assistant', 'Hi **there**')], next_before: null } });
     renderWithProviders(<ChatPanel session={session} />);
@@ -67,7 +85,8 @@ describe('ChatPanel', () => {
     act(() =>
       server.push({
         type: 'done', job_id: 'j1', message: message(4, 'assistant', 'That sounds hard', { status: 'cancelled' }), cached: false,
-        timings: { ttft_ms: 10, duration_ms: 20 }, safety: { crisis: false, toxic: false, reasons: [], resources: [] }, alignment: 0.42, event_id: '4-0',
+        timings: { ttft_ms: 10, duration_ms: 20 }, safety: { crisis: false, toxic: false, reasons: [], resources: [] }, alignment: 0.42,
+        finish_reason: 'cancelled', event_id: '4-0',
       }),
     );
     expect(screen.queryByTestId('typing-indicator')).not.toBeInTheDocument();

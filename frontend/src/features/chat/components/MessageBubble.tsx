@@ -14,11 +14,19 @@ export interface BubbleProps {
   cached?: boolean;
   streaming?: boolean;
   error?: string | null;
+  /** `length`: the reply reached its token limit and was cut back to its last complete sentence. */
+  finishReason?: string | null;
 }
 
 function topScore(emotion: EmotionReading): string {
   const score = emotion.scores[emotion.label];
   return score === undefined ? emotion.label : `${emotion.label} ${(score * 100).toFixed(0)}%`;
+}
+
+/** Why a stored reply ended (`message.extras.finish_reason`), when the server said. */
+export function finishReasonOf(message: { extras?: Record<string, unknown> } | null | undefined): string | null {
+  const reason = message?.extras?.finish_reason;
+  return typeof reason === 'string' ? reason : null;
 }
 
 const SAFETY_HEADINGS = {
@@ -47,7 +55,7 @@ function safetyKind(safety: SafetyVerdict | null | undefined): SafetyKind | null
   return safety.crisis ? 'ideation' : null;
 }
 
-export function MessageBubble({ role, content, emotion, alignment, safety, status, model, cached, streaming, error }: BubbleProps) {
+export function MessageBubble({ role, content, emotion, alignment, safety, status, model, cached, streaming, error, finishReason }: BubbleProps) {
   const kind = role === 'assistant' ? safetyKind(safety) : null;
   const crisis = kind === 'imminent' || kind === 'ideation';
   // A fixed text of the safety layer is not the model's words: no reply emotion, no alignment.
@@ -100,6 +108,11 @@ export function MessageBubble({ role, content, emotion, alignment, safety, statu
         {role === 'assistant' && !fixed && alignment !== null && alignment !== undefined && (
           <span className="rounded-full bg-teal-100 px-2 py-0.5 text-xs font-medium text-teal-900" title="How well the reply's emotion matches yours">
             alignment {alignment.toFixed(2)}
+          </span>
+        )}
+        {role === 'assistant' && finishReason === 'length' && !streaming && (
+          <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs text-amber-900" data-testid="length-note" title="The reply reached its token limit and was shortened to its last complete sentence">
+            reply cut at the length limit
           </span>
         )}
         {status === 'cancelled' && <span className="rounded-full bg-slate-200 px-2 py-0.5 text-xs text-slate-700">stopped</span>}

@@ -3,7 +3,7 @@ import { Button } from '@/components/Button';
 import { Spinner } from '@/components/Spinner';
 import type { MessagePublic } from '@/lib/protocol';
 import type { LiveTurn } from '../hooks/live-turns';
-import { MessageBubble } from './MessageBubble';
+import { finishReasonOf, MessageBubble } from './MessageBubble';
 
 interface Props {
   history: MessagePublic[];
@@ -76,6 +76,7 @@ export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder,
             status={message.status}
             model={message.model}
             cached={message.cached}
+            finishReason={finishReasonOf(message)}
           />
         ))}
         {turns.map((turn, position) => {
@@ -96,6 +97,7 @@ export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder,
                   model={turn.reply?.model}
                   cached={turn.reply?.cached}
                   streaming={streaming}
+                  finishReason={finishReasonOf(turn.reply)}
                   error={turn.phase === 'failed' ? turn.error : null}
                 />
               )}

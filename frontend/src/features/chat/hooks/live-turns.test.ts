@@ -6,7 +6,7 @@ const run = (actions: LiveTurnAction[], start: LiveTurn[] = []) => actions.reduc
 
 const reply = { id: 11, role: 'assistant', content: 'I hear you.', status: 'complete', emotion: { label: 'caring', scores: { caring: 0.7 } } } as unknown as MessagePublic;
 const safety = { crisis: false, toxic: false, reasons: [], resources: [] };
-const done: DoneFrame = { type: 'done', job_id: 'j1', message: reply, cached: false, timings: { ttft_ms: 1, duration_ms: 2 }, safety, alignment: 0.9, event_id: '5-0' };
+const done: DoneFrame = { type: 'done', job_id: 'j1', message: reply, cached: false, timings: { ttft_ms: 1, duration_ms: 2 }, safety, alignment: 0.9, finish_reason: 'stop', event_id: '5-0' };
 
 describe('liveTurnsReducer', () => {
   it('follows a turn from send to done', () => {
