@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from attune.broker.base import Broker, Delivery
@@ -277,7 +277,7 @@ class WorkerService:
         request = self._request(job, user_emotion, replayed.text)
         if job.session_risk:  # after a crisis in this session: the safety prompt, and the lines stay visible
             persona = f"{request.system_prompt}\n\n" if request.system_prompt else ""
-            request.system_prompt = persona + self.safety.safety_prompt(verdict.language)
+            request = replace(request, system_prompt=persona + self.safety.safety_prompt(verdict.language))
         try:
             outcome = await self._stream_checked(job, model, request, _Streamed(index=replayed.tokens, ttft_ms=None))
         except ModelBusy:
