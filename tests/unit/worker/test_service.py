@@ -98,12 +98,17 @@ async def test_a_crisis_message_gets_the_fixed_resource_reply_not_generation(tmp
     assert done.reply_emotion is None and done.alignment is None, "a fixed text is not badged as the model's"
 
 
-async def test_a_spanish_crisis_is_answered_in_spanish_with_the_countrys_line(tmp_path: Path) -> None:
-    model = ScriptedModel(["generated text"])
+async def _answer(tmp_path: Path, text: str, pieces: list[str] | None = None, **job: object) -> tuple[ScriptedModel, DoneEvent]:
+    """One turn through the service; the scripted model and the done event."""
+    model = ScriptedModel(pieces or ["generated text"])
     service, broker = _service(tmp_path, model)
-    job = _job("ya no quiero vivir, no aguanto más").model_copy(update={"locale": "es-MX"})
-    await service._generate(job, resumed=False)
-    done = (await _events(broker, job))[-1]
+    turn = _job(text).model_copy(update=job)
+    await service._generate(turn, resumed=False)
+    return model, (await _events(broker, turn))[-1]
+
+
+async def test_a_spanish_crisis_is_answered_in_spanish_with_the_countrys_line(tmp_path: Path) -> None:
+    model, done = await _answer(tmp_path, "ya no quiero vivir, no aguanto más", locale="es-MX")
     assert model.requests == []
     assert done.safety.crisis is True and done.safety.language == "es"
     assert "Línea de la Vida" in done.content and "911" in done.content
@@ -111,22 +116,14 @@ async def test_a_spanish_crisis_is_answered_in_spanish_with_the_countrys_line(tm
 
 
 async def test_worry_for_someone_else_gets_the_how_to_help_reply(tmp_path: Path) -> None:
-    model = ScriptedModel(["generated text"])
-    service, broker = _service(tmp_path, model)
-    job = _job("My best friend told me she wants to kill herself. How can I help her?")
-    await service._generate(job, resumed=False)
-    done = (await _events(broker, job))[-1]
+    model, done = await _answer(tmp_path, "My best friend told me she wants to kill herself. How can I help her?")
     assert model.requests == []
     assert done.safety.level == "third_party" and done.safety.crisis is False
     assert done.finish_reason == "safety" and "ask them directly" in done.content
 
 
 async def test_after_a_crisis_the_session_generates_under_the_safety_prompt_with_lines_in_view(tmp_path: Path) -> None:
-    model = ScriptedModel(["I'm here with you."])
-    service, broker = _service(tmp_path, model)
-    job = _job("thanks for listening").model_copy(update={"session_risk": True})
-    await service._generate(job, resumed=False)
-    done = (await _events(broker, job))[-1]
+    model, done = await _answer(tmp_path, "thanks for listening", ["I'm here with you."], session_risk=True)
     assert done.finish_reason == "stop" and done.content == "I'm here with you."
     assert "Never give information about methods" in (model.requests[0].system_prompt or "")
     assert done.safety.session_risk is True and done.safety.resources
@@ -134,11 +131,7 @@ async def test_after_a_crisis_the_session_generates_under_the_safety_prompt_with
 
 
 async def test_after_a_crisis_a_short_follow_up_about_means_is_imminent(tmp_path: Path) -> None:
-    model = ScriptedModel(["generated text"])
-    service, broker = _service(tmp_path, model)
-    job = _job("i have them right here").model_copy(update={"session_risk": True})
-    await service._generate(job, resumed=False)
-    done = (await _events(broker, job))[-1]
+    model, done = await _answer(tmp_path, "i have them right here", session_risk=True)
     assert model.requests == [] and done.safety.level == "imminent"
 
 
