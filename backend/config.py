@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     frontend_dist: Path = Field(default=Path(__file__).resolve().parent.parent / "frontend" / "dist")
 
     default_model: str = Field(
-        default="smollm2",
+        default="psychotherapist-smollm2",
         description="Used when neither admin nor session picked one and no live worker reports its registry's "
         "default yet: keep it equal to models.toml's default_chat.",
     )
