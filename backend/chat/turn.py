@@ -54,7 +54,10 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
 
     statuses = await model_catalog.live_models(state.broker, state.settings)
     async with state.sessions() as db:
-        model = frame.model or chat.model or await model_catalog.default_model(db, state.settings, statuses)
+        # The session as stored now: a model picked in the chat (PATCH) after the socket opened counts.
+        current = await db.get(ChatSession, chat.id)
+        chosen = current.model if current is not None else chat.model
+        model = frame.model or chosen or await model_catalog.default_model(db, state.settings, statuses)
     status = check_chat_model(statuses, model)
 
     async with state.sessions() as db:

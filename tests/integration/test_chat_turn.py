@@ -46,6 +46,19 @@ async def test_turn_streams_tokens_and_persists_the_reply(api_url: str, worker) 
     assert stored[1]["content"] == reply["content"] and stored[1]["reply_to_id"] == stored[0]["id"]
 
 
+async def test_a_model_picked_while_the_socket_is_open_answers_the_next_message(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
+    await wait_ready(api_url)
+    account = await sign_up(api_url)
+    session_id = await new_session(account)
+    chat = await ChatSocket.open(account, session_id)
+    async with account.api() as client:
+        (await client.patch(f"/api/sessions/{session_id}", json={"model": "tiny-sampled"})).raise_for_status()
+    await chat.say("Which model answers me now?")
+    turn = await chat.until({"done", "error"})
+    await chat.close()
+    assert turn.done["message"]["model"] == "tiny-sampled"
+
+
 async def test_identical_request_is_a_cache_hit(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
     await wait_ready(api_url)
     account = await sign_up(api_url)
