@@ -259,8 +259,8 @@ class WorkerService:
             self.safety.check_user, user_text, user_emotion, locale=locale, session_risk=job.session_risk
         )
         if verdict.level in FIXED_LEVELS:  # crisis or worry for someone else: a fixed text, never generated
-            text, resources = self.safety.fixed_reply(verdict, locale)
-            verdict = verdict.model_copy(update={"resources": resources, "fixed_reply": True})
+            text, _ = self.safety.fixed_reply(verdict, locale)  # the verdict already carries its lines
+            verdict = verdict.model_copy(update={"fixed_reply": True})
             stream = _Streamed(index=replayed.tokens)
             await self._emit(job, stream, text)
             await self._finish(job, text, "safety", verdict, user_emotion, stream, (0, 0), {})

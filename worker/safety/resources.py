@@ -93,10 +93,6 @@ class CrisisResources:
         codes = self.languages.get(language or parsed.language) or self.languages.get(parsed.language, ())
         return [self.regions[c] for c in codes if c in self.regions and c != INTERNATIONAL]
 
-    def region_for(self, locale: str) -> Region | None:
-        regions = self.regions_for(locale)
-        return regions[0] if regions else None
-
     def language_for(self, locale: str, language: str | None = None) -> str:
         """The message's own language when we have texts in it, else the locale's, else English."""
         for candidate in (language, parse_locale(locale).language):

@@ -35,7 +35,8 @@ THIRD_PARTY = 0.50
 # A direct rule is overruled only when the matcher is this sure the message is a look-alike
 # ("I would never kill myself", "the boss killed me again").
 RULE_VETO = 0.85
-STRONG_DISTRESS = 0.5
+# Distress that lowers the matcher's bar (the rules' own boost, crisis.STRONG_DISTRESS, needs 0.6).
+MATCHER_DISTRESS = 0.5
 FOLLOWUP_SIMILARITY = 0.60  # after a crisis turn: "I have them right here", "tonight"
 MIN_SEGMENT_WORDS = 3
 
@@ -104,7 +105,7 @@ def assess_risk(
         if reason.startswith("crisis:indirect:") and reason.rsplit(":", 1)[1] not in rules.framed
     ]
     distress_label, distress = distress_of(emotion)
-    supported = bool(indirect_rules) or distress >= STRONG_DISTRESS or session_risk
+    supported = bool(indirect_rules) or distress >= MATCHER_DISTRESS or session_risk
     if session_risk:
         reasons.append("context:earlier_crisis_in_session")
 
@@ -127,7 +128,7 @@ def assess_risk(
                 reasons.extend(indirect_rules)
             crisis = True
             reasons.append(f"semantic:{risky.nearest_category or 'risk'}")
-            if distress >= STRONG_DISTRESS:
+            if distress >= MATCHER_DISTRESS:
                 reasons.append(f"crisis:emotion:{distress_label}")
 
     if session_risk and whole is not None and whole.followup_similarity >= FOLLOWUP_SIMILARITY:
