@@ -86,6 +86,9 @@ RULES: tuple[CrisisRule, ...] = (
         hyperbole_prone=True,
     ),
     _rule("kms", r"\bkms\b", D, names_self=True, hyperbole_prone=True),
+    # Forum slang: "ctb" (catch the bus), "rope" as a verb.
+    _rule("ctb_rope", r"\bctb\b|\b(?:going to|gonna|gon|will|about to) rope\b|\broping (?:tonight|today|myself|soon)\b",
+          D, names_self=True, hyperbole_prone=True),
     _rule(
         "end_my_life", r"\b(?:end|ending|take|taking|took) my (?:own )?life\b(?! back| into| in my)", D, names_self=True
     ),
@@ -327,7 +330,8 @@ RULES: tuple[CrisisRule, ...] = (
     # written for English chat, reads "ya" as "you": the patterns accept both.
     _rule(
         "es_quiero_morir",
-        r"\b(?:me quiero|quiero|quisiera|me gustaria|tengo ganas de) (?:morir(?:me)?|estar muert[oa]|matarme|suicidarme|desaparecer para siempre|dejar de existir)\b",
+        r"\b(?:me quiero|quiero|quisiera|me gustaria|tengo ganas de) (?:morir(?:me)?|estar muert[oa]|matarme|suicidarme|desaparecer para siempre|dejar de existir)\b"
+        r"|\bme (?:quiero|quisiera|dan ganas de|gustaria) (?:matar|suicidar|quitar la vida)\b",
         D,
         names_self=True,
     ),
@@ -381,7 +385,7 @@ RULES: tuple[CrisisRule, ...] = (
     ),
     _rule(
         "es_no_aguanto",
-        r"\b(?:(?:ya|you) )?no (?:aguanto|puedo) mas\b|\bno (?:le )?veo (?:sentido|salida)\b|\bque sentido tiene (?:vivir|seguir|todo)\b|\bestoy cansad[oa] de vivir\b|\bquiero desaparecer\b",
+        r"\b(?:(?:ya|you) )?no (?:aguanto|puedo|doy) mas\b|\b(?:acabar|acabo|acabare|terminar|termino) con todo\b|\bno (?:le )?veo (?:sentido|salida)\b|\bque sentido tiene (?:vivir|seguir|todo)\b|\bestoy cansad[oa] de vivir\b|\bquiero desaparecer\b",
         I,
         names_self=True,
         check_negation=False,

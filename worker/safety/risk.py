@@ -35,10 +35,24 @@ THIRD_PARTY = 0.50
 # A direct rule is overruled only when the matcher is this sure the message is a look-alike
 # ("I would never kill myself", "the boss killed me again").
 RULE_VETO = 0.85
+# The rules' framing ("can you...", "my friend...") is overruled only when the matcher is this
+# sure the writer is at risk: a question about 40 Tylenol is framed as general, and is not.
+FRAMING_OVERRIDE = 0.90
 # Distress that lowers the matcher's bar (the rules' own boost, crisis.STRONG_DISTRESS, needs 0.6).
 MATCHER_DISTRESS = 0.5
 FOLLOWUP_SIMILARITY = 0.60  # after a crisis turn: "I have them right here", "tonight"
 MIN_SEGMENT_WORDS = 3
+# A question about a safe or prescribed dose ("how much ibuprofen is safe", "my GP prescribed 1 mg")
+# looks like a lethal-means question to the matcher; with no rule and no earlier crisis it must
+# be this sure. A dose that is lethal by its numbers still fires the rules (means_ready, es_medios).
+# Only in a short message: in a long one the dosing words may belong to another sentence than the plan.
+SAFE_DOSING_RISK = 0.85
+SAFE_DOSING_SENTENCES = 3
+_SAFE_DOSING = re.compile(
+    r"\b(?:safe|safely|safest|normal dose|usual dose|recommended|max(?:imum)? dose|prescribed|prescription|my (?:doctor|gp|pharmacist)"
+    r"|side effects?|overdo it|es seguro|dosis (?:normal|recomendada|maxima|habitual)|me (?:recetaron|receto|mando el medico)"
+    r"|mi (?:medico|doctor[a]?|farmaceutic[oa])|efectos secundarios)\b"
+)
 
 # Rules that describe a plan, means at hand, a preparatory act or a request for lethal means.
 IMMINENT_RULES = frozenset(
@@ -119,10 +133,16 @@ def assess_risk(
 
     # The phrase was there and the rules explained it away ("I would never hurt myself", "my
     # character kills himself"): the matcher, which cannot read framing, does not overrule them.
-    framed_away = (bool(rules.framed) or abuse) and not direct_rules and not indirect_rules
     risky = _riskiest(whole, parts)
+    framed_away = (
+        (bool(rules.framed) or abuse) and not direct_rules and not indirect_rules
+        and not (risky is not None and risky.self_risk >= FRAMING_OVERRIDE and not abuse)
+    )
     if risky is not None and not framed_away:
         bar = SELF_RISK_SUPPORTED if supported else (SELF_RISK if risky is whole else SEGMENT_RISK)
+        if (not direct_rules and not indirect_rules and not session_risk and len(segments) <= SAFE_DOSING_SENTENCES
+                and _SAFE_DOSING.search(normalized_text)):
+            bar = max(bar, SAFE_DOSING_RISK)
         if risky.self_risk >= bar:
             if not crisis:
                 reasons.extend(indirect_rules)
