@@ -88,6 +88,8 @@ class Config:
     temperature: float = field(default=0.7, metadata=_help("serving default: sampling temperature"))
     ema_alpha: float = field(default=0.3, metadata=_help("serving default: EMA factor of the reply's emotion"))
     max_new_tokens: int = field(default=96, metadata=_help("serving default: reply length cap"))
+    save_dtype: str = field(default="float32", metadata=_help(
+        "dtype of the saved adapter weights: float32 | float16 | bfloat16 (the worker loads them into float32)"))
 
 
 @dataclass(frozen=True)
@@ -232,10 +234,17 @@ def save_artifact(out_dir: Path, model: EmoDecoder, tokenizer: Any, config: Conf
                        "max_prompt_tokens": config.max_prompt_tokens, "top_k": config.top_k,
                        "temperature": config.temperature, "ema_alpha": config.ema_alpha,
                        "max_new_tokens": config.max_new_tokens},
-        "state_dict": {name: tensor.detach().cpu() for name, tensor in model.trainable_state_dict().items()},
+        "state_dict": {name: _stored(tensor.detach().cpu(), config.save_dtype)
+                       for name, tensor in model.trainable_state_dict().items()},
     }
     torch.save(checkpoint, out_dir / CHECKPOINT_FILE)
     tokenizer.save_pretrained(out_dir / TOKENIZER_DIR)
+
+
+def _stored(tensor: torch.Tensor, dtype: str) -> torch.Tensor:
+    if dtype not in ("float32", "float16", "bfloat16"):
+        raise ValueError(f"save_dtype must be float32, float16 or bfloat16, not {dtype!r}")
+    return tensor.to(getattr(torch, dtype)) if tensor.is_floating_point() else tensor
 
 
 def _loss(model: EmoDecoder, batch: dict[str, torch.Tensor], weights: LossWeights,

@@ -47,7 +47,7 @@ from training.losses.qwen import (
     strategy_loss,
 )
 from training.recipes import psychotherapist as sft
-from worker.models.heads import HeadLabels, Heads
+from worker.models.heads import HeadLabels, Heads, masked_mean
 
 DEFAULT_CONFIG = "qwen2.5-3b"
 
@@ -81,6 +81,16 @@ class Config(sft.Config):
     lambda_safety: float = field(default=0.0, metadata={"help": "weight of KL(model ‖ frozen base); 0 skips it"})
     style_dropout: float = field(default=0.3, metadata={"help": "share of examples trained without style tokens"})
     head_dropout: float = field(default=0.1, metadata={"help": "dropout before each head's linear layer"})
+    train_style_tokens: bool = field(default=True, metadata={
+        "help": "train the style tokens' embedding rows (false: keep them at the mean embedding of their words, "
+                "so with lora_layers the backward pass still stops at the top blocks)"})
+    head_fit_examples: int = field(default=0, metadata={
+        "help": "after the LM: refit each head as an L2 logistic regression on the adapted model's pooled states "
+                "of up to N train examples per head (0: keep the heads as the joint loss trained them)"})
+    head_c: float = field(default=0.0, metadata={
+        "help": "inverse L2 strength of that logistic regression (0: chosen by 3-fold CV on the fit rows)"})
+    heads_only: bool = field(default=False, metadata={
+        "help": "skip LM training: load the adapter already in out_dir and only refit the heads (head_fit_examples)"})
     out_dir: str = field(default="{home}/models/qwen-empathetic", metadata={"help": "artifact directory"})
 
     @property
@@ -202,11 +212,31 @@ def encode_examples(examples: list[sft.ReplyExample], tokenizer: Any, labels: He
 
 
 def add_style_tokens(model: Any, tokenizer: Any, labels: HeadLabels) -> list[int]:
-    """Add the style tokens (growing the embeddings only when the vocabulary has no spare rows)."""
+    """Add the style tokens (growing the embeddings only when the vocabulary has no spare rows).
+
+    Each new row starts as the mean embedding of the words it names (``<emo:afraid>`` of " afraid",
+    ``<strat:self-disclosure>`` of " self disclosure"), so the model reads a style token as its
+    meaning from the first step, and still does when the rows are not trained.
+    """
     tokenizer.add_tokens(labels.style_tokens, special_tokens=False)
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-    return tokenizer.convert_tokens_to_ids(labels.style_tokens)
+    ids = tokenizer.convert_tokens_to_ids(labels.style_tokens)
+    embeddings = model.get_input_embeddings().weight
+    with torch.no_grad():
+        for token, token_id in zip(labels.style_tokens, ids, strict=True):
+            words = " " + token.strip("<>").split(":", 1)[1].replace("-", " ")
+            word_ids = tokenizer(words, add_special_tokens=False)["input_ids"]
+            if word_ids:
+                embeddings[token_id] = embeddings[word_ids].float().mean(dim=0).to(embeddings.dtype)
+    return ids
+
+
+def freeze_style_tokens(model: nn.Module) -> None:
+    """Keep the style rows (saved with the adapter) at their initial value: no gradient reaches the input."""
+    for name, parameter in model.named_parameters():
+        if "trainable_tokens" in name:
+            parameter.requires_grad_(False)
 
 
 @torch.no_grad()
@@ -231,6 +261,78 @@ def head_accuracy(model: LMWithHeads, features: list[dict[str, Any]], pad_token_
     return {name: sum(values) / len(values) for name, values in hits.items() if values}
 
 
+@torch.no_grad()
+def pooled_states(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int,
+                  batch_size: int) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Per view ("context", "reply"): the masked means of the last hidden states and both label vectors."""
+    model.eval()
+    device = next(model.lm.parameters()).device
+    views: dict[str, list[list[torch.Tensor]]] = {"context": [[], [], []], "reply": [[], [], []]}
+    for start in range(0, len(features), batch_size):
+        batch = {k: v.to(device) for k, v in sft.pad_batch(features[start:start + batch_size], pad_token_id).items()}
+        hidden = model.lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                          output_hidden_states=True).hidden_states[-1]
+        masks = {"context": batch["context_mask"].bool(),
+                 "reply": batch["reply_mask"].bool() & ~batch["styled"].bool().unsqueeze(1)}
+        for view, mask in masks.items():
+            keep = mask.any(dim=1)
+            views[view][0].append(masked_mean(hidden, mask)[keep].cpu())
+            views[view][1].append(batch["emotion_label"][keep].cpu())
+            views[view][2].append(batch["strategy_label"][keep].cpu())
+    return {view: tuple(torch.cat(parts) for parts in lists) for view, lists in views.items()}  # type: ignore[misc]
+
+
+def fit_heads(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int,
+              c: float) -> dict[str, float]:
+    """Stage 2: each head becomes a standardised L2 logistic regression (scikit-learn) on pooled states.
+
+    At a CPU-sized run the joint loss moves a fresh linear head too little (its 0.2 weight on a
+    4e-4 learning rate); the LM is frozen here, so one forward pass per example is all it costs.
+    Both views are fitted together, as the joint loss trains them; the scaling is folded into
+    the linear layer, so serving is unchanged.
+    """
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.preprocessing import StandardScaler
+
+    pooled = pooled_states(model, features, pad_token_id, batch_size)
+    counts: dict[str, float] = {}
+    for name, head, column in (("emotion", model.emotion_head, 1), ("strategy", model.strategy_head, 2)):
+        states = torch.cat([pooled[view][0] for view in pooled]).numpy()
+        labels = torch.cat([pooled[view][column] for view in pooled]).numpy()
+        scored = labels != IGNORE_INDEX
+        states, labels = states[scored], labels[scored]
+        counts[f"{name}_fit_rows"] = int(scored.sum())
+        if len(set(labels.tolist())) < 2:
+            continue
+        scaler = StandardScaler().fit(states)
+        regression = (LogisticRegression(C=c, max_iter=2000) if c > 0 else
+                      LogisticRegressionCV(Cs=[0.01, 0.03, 0.1, 0.3, 1.0], cv=3, max_iter=2000))
+        regression.fit(scaler.transform(states), labels)
+        counts[f"{name}_c"] = float(c if c > 0 else regression.C_[0])
+        linear = head.classifier
+        weight = torch.zeros_like(linear.weight)
+        bias = torch.full_like(linear.bias, -30.0)  # a label never seen in the fit is never predicted
+        classes = torch.as_tensor(regression.classes_, dtype=torch.long)
+        coef = torch.as_tensor(regression.coef_, dtype=weight.dtype) / torch.as_tensor(scaler.scale_, dtype=weight.dtype)
+        weight[classes] = coef.to(weight.device)
+        bias[classes] = (torch.as_tensor(regression.intercept_, dtype=weight.dtype)
+                         - coef @ torch.as_tensor(scaler.mean_, dtype=weight.dtype)).to(bias.device)
+        with torch.no_grad():
+            linear.weight.copy_(weight)
+            linear.bias.copy_(bias)
+    return counts
+
+
+def head_fit_features(config: Config, tokenizer: Any, labels: HeadLabels) -> list[dict[str, Any]]:
+    """Unstyled train examples, at most ``head_fit_examples`` with each kind of label, conversations spread out."""
+    examples = sft.load_examples(config, "train")
+    random.Random(config.seed + 2).shuffle(examples)
+    with_emotion = [e for e in examples if e.emotion is not None][: config.head_fit_examples]
+    with_strategy = [e for e in examples if e.strategy is not None and e.emotion is None][: config.head_fit_examples]
+    unstyled = Config(**{**asdict(config), "style_dropout": 1.0})
+    return encode_examples(with_emotion + with_strategy, tokenizer, labels, unstyled, config.seed + 3)
+
+
 def evaluate(trainer: HeadsTrainer, run: Run, features: list[dict[str, Any]], pad_token_id: int) -> dict[str, float]:
     """Validation loss (logged by the Trainer's callback) and head accuracies (logged here as ``eval_heads``)."""
     loss = trainer.evaluate()["eval_loss"]
@@ -240,9 +342,11 @@ def evaluate(trainer: HeadsTrainer, run: Run, features: list[dict[str, Any]], pa
 
 
 def run(config: Config) -> Path:
+    out_dir = Path(expand_placeholders(config.out_dir))
+    if config.heads_only:
+        return _refit_heads(config, out_dir)
     from training.common.hf import RunMetricsCallback
 
-    out_dir = Path(expand_placeholders(config.out_dir))
     training_run = Run.start(out_dir, config, data_files=sft.data_files(), seed=config.seed)
     model, tokenizer = sft.load_base(config.base_model, config.quantization)
     labels = head_labels()
@@ -251,7 +355,10 @@ def run(config: Config) -> Path:
     valid_features = encode_examples(sft.load_examples(config, "valid"), tokenizer, labels, config, config.seed + 1)
 
     heads = Heads.create(model.config.get_text_config().hidden_size, labels, dropout=config.head_dropout)
-    wrapped = LMWithHeads(sft.attach_lora(model, config, trainable_token_ids=style_ids), heads)
+    lm = sft.attach_lora(model, config, trainable_token_ids=style_ids)
+    if not config.train_style_tokens:
+        freeze_style_tokens(lm)
+    wrapped = LMWithHeads(lm, heads)
     trainer = HeadsTrainer(
         model=wrapped,
         args=sft.training_arguments(config, out_dir, len(train_features), label_names=["labels"]),
@@ -266,12 +373,7 @@ def run(config: Config) -> Path:
     initial = evaluate(trainer, training_run, valid_features, tokenizer.pad_token_id)
     result = trainer.train()
     final = evaluate(trainer, training_run, valid_features, tokenizer.pad_token_id)
-
-    wrapped.lm.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    heads.save(out_dir)
-    shutil.rmtree(out_dir / "trainer", ignore_errors=True)  # the Trainer's scratch dir; nothing is checkpointed
-    summary = {
+    summary: dict[str, Any] = {
         "train_examples": len(train_features),
         "valid_examples": len(valid_features),
         "train_loss": result.training_loss,
@@ -280,6 +382,54 @@ def run(config: Config) -> Path:
         "final": final,
         "loss_weights": asdict(config.loss_weights),
     }
+    if config.head_fit_examples > 0:
+        summary.update(_fit_and_score_heads(config, wrapped, tokenizer, labels, valid_features, training_run,
+                                            result.global_step))
+
+    # The style rows are in the adapter (trainable tokens); the resized full embedding need not be.
+    wrapped.lm.save_pretrained(out_dir, save_embedding_layers=False)
+    sft.cast_adapter(out_dir, config.adapter_dtype)
+    tokenizer.save_pretrained(out_dir)
+    heads.save(out_dir)
+    shutil.rmtree(out_dir / "trainer", ignore_errors=True)  # the Trainer's scratch dir; nothing is checkpointed
+    training_run.finish(summary)
+    training_run.write_model_card(_model_card(config, summary))
+    return out_dir
+
+
+def _fit_and_score_heads(config: Config, wrapped: LMWithHeads, tokenizer: Any, labels: HeadLabels,
+                         valid_features: list[dict[str, Any]], training_run: Run, step: int) -> dict[str, Any]:
+    fit_features = head_fit_features(config, tokenizer, labels)
+    counts = fit_heads(wrapped, fit_features, tokenizer.pad_token_id, config.batch_size, config.head_c)
+    refitted = head_accuracy(wrapped, valid_features, tokenizer.pad_token_id, config.batch_size)
+    training_run.log("eval_heads_refit", step, **refitted)
+    return {"heads_refit": {"c": config.head_c, **counts, **refitted}}
+
+
+def _refit_heads(config: Config, out_dir: Path) -> Path:
+    """``heads_only``: the adapter in ``out_dir`` stays; the heads are refitted and saved over the old ones."""
+    import json
+
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    manifest_path = out_dir / "run_manifest.json"
+    earlier = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else None
+    training_run = Run.start(out_dir, config, data_files=sft.data_files(), seed=config.seed, resume=True)
+    base, _ = sft.load_base(config.base_model, config.quantization)
+    tokenizer = AutoTokenizer.from_pretrained(out_dir)
+    if len(tokenizer) > base.get_input_embeddings().weight.shape[0]:
+        base.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    wrapped = LMWithHeads(PeftModel.from_pretrained(base, str(out_dir), is_trainable=False), Heads.load(out_dir))
+    labels = wrapped.heads.labels
+    valid_features = encode_examples(sft.load_examples(config, "valid"), tokenizer, labels, config, config.seed + 1)
+    before = head_accuracy(wrapped, valid_features, tokenizer.pad_token_id, config.batch_size)
+    step = int(earlier["summary"].get("steps", 0)) if earlier else 0
+    summary = dict(earlier["summary"]) if earlier else {}
+    summary.update(_fit_and_score_heads(config, wrapped, tokenizer, labels, valid_features, training_run, step))
+    summary["heads_refit"]["before"] = before
+    summary["lm_run_id"] = earlier["run_id"] if earlier else None
+    wrapped.heads.save(out_dir)
     training_run.finish(summary)
     training_run.write_model_card(_model_card(config, summary))
     return out_dir
@@ -301,6 +451,16 @@ Loss weights: LM {weights.lm}, emotion {weights.emotion}, strategy {weights.stra
 - head accuracy on validation (before -> after):
 {accuracies}
 
+{_refit_line(summary)}
 Serve with a registry entry of kind `qwen_heads`: `weights` = the base, `adapter` = this directory.
 Data licenses: ESConv CC BY-NC 4.0 (research only); EmpatheticDialogues CC BY-NC 4.0.
 """
+
+
+def _refit_line(summary: dict[str, Any]) -> str:
+    refit = summary.get("heads_refit")
+    if not refit:
+        return ""
+    scores = ", ".join(f"{name} {value:.3f}" for name, value in refit.items() if name.endswith("_acc"))
+    return (f"- heads refitted as L2 logistic regressions (C {refit.get('emotion_c')} / {refit.get('strategy_c')}) on {refit.get('emotion_fit_rows', 0)} "
+            f"emotion and {refit.get('strategy_fit_rows', 0)} strategy rows of pooled states: {scores}\n")

@@ -56,7 +56,28 @@ def test_safety_weight_adds_the_kl_term(tiny_qwen2_dir, tmp_path):
     assert all("kl" in r and r["kl"] >= 0 and "emotion_loss" not in r for r in terms)
 
 
-@pytest.mark.parametrize("name", ["qwen2.5-3b", "cpu_smoke", "no_emotion", "no_strategy", "safety_enabled", "tiny"])
+def test_heads_only_refits_the_heads_and_keeps_the_adapter(artifact, tiny_qwen2_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "refit"
+    shutil.copytree(artifact, out)
+    adapter_before = (out / "adapter_model.safetensors").read_bytes()
+    heads_before = (out / "heads.pt").read_bytes()
+    config = load_config(recipe.Config, CONFIGS / "tiny.toml",
+                         [f"base_model={tiny_qwen2_dir}", f"out_dir={out}", "heads_only=true",
+                          "head_fit_examples=40", "head_c=1.0"])
+    recipe.run(config)
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    refit = manifest["summary"]["heads_refit"]
+    assert refit["emotion_fit_rows"] > 0 and refit["strategy_fit_rows"] > 0
+    assert "emotion_context_acc" in refit and "emotion_context_acc" in refit["before"]
+    assert manifest["summary"]["lm_run_id"] == json.loads((artifact / "run_manifest.json").read_text())["run_id"]
+    assert (out / "adapter_model.safetensors").read_bytes() == adapter_before
+    assert (out / "heads.pt").read_bytes() != heads_before
+    assert "refitted" in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["qwen2.5-3b", "smollm2-135m-cpu", "cpu_smoke", "no_emotion", "no_strategy", "safety_enabled", "tiny"])
 def test_every_config_parses(name):
     config = load_config(recipe.Config, CONFIGS / f"{name}.toml")
     assert config.lora_r > 0 and config.out_dir
