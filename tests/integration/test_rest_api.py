@@ -74,6 +74,26 @@ async def test_sessions_create_list_rename_delete(api_url: str) -> None:
         assert (await client.get("/api/sessions")).json()["total"] == 1
 
 
+async def test_the_limits_a_client_shows_are_the_ones_the_server_enforces(api_url: str) -> None:
+    async with httpx.AsyncClient(base_url=api_url) as anonymous:
+        limits = (await anonymous.get("/api/limits")).json()
+    assert limits == {"message_chars": 4000, "journal_chars": 10_000}
+    account = await sign_up(api_url)
+    async with account.api() as client:
+        too_long = await client.post("/api/journal", json={"text": "a" * (limits["journal_chars"] + 1)})
+        assert too_long.status_code == 422
+        # Counted in code points, as the client counts them: an emoji is one character.
+        at_limit = await client.post("/api/journal", json={"text": "😊" * limits["journal_chars"]})
+        assert at_limit.status_code == 201 and at_limit.json()["text"] == "😊" * limits["journal_chars"]
+    chat = await ChatSocket.open(account, await new_session(account))
+    await chat.say("a" * (limits["message_chars"] + 1))
+    refused = await chat.recv(30)
+    await chat.close()
+    assert refused["type"] == "error" and refused["code"] == "bad_request"
+    assert f"{limits['message_chars']} characters" in refused["message"]
+    assert await history(account, chat.ready["session_id"]) == [], "a message over the limit is refused, never cut and stored"
+
+
 async def test_history_pages_newest_last(api_url: str, start_worker) -> None:  # type: ignore[no-untyped-def]
     start_worker()
     await wait_ready(api_url)

@@ -33,6 +33,7 @@ function stubHistory(pages: Record<string, { items: MessagePublic[]; next_before
   return stubApi({
     'GET /api/sessions/s1/messages': (url) => pages[url.searchParams.get('before') ?? 'newest'],
     'GET /api/models': () => [{ name: 'smollm2', kind: 'causal_lm', state: 'loaded', reason: null, default: true, description: null }],
+    'GET /api/limits': () => ({ message_chars: 4000, journal_chars: 10_000 }),
   });
 }
 
