@@ -1,9 +1,8 @@
 import { act, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setToken } from '@/lib/auth-token';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessagePublic, SessionPublic } from '@/lib/protocol';
-import { FakeChatServer } from '@/test/fake-chat-server';
+import { installFakeChatServer, uninstallFakeChatServer, type FakeChatServer } from '@/test/fake-chat-server';
 import { renderWithProviders, stubApi } from '@/test/render';
 import { ChatPanel } from './ChatPanel';
 
@@ -20,14 +19,9 @@ function message(id: number, role: MessagePublic['role'], content: string, extra
 let server: FakeChatServer;
 
 beforeEach(() => {
-  server = new FakeChatServer();
-  vi.stubGlobal('WebSocket', function (url: string) { return server.createSocket(url); });
-  setToken('token-1');
+  server = installFakeChatServer();
 });
-afterEach(() => {
-  vi.unstubAllGlobals();
-  setToken(null);
-});
+afterEach(uninstallFakeChatServer);
 
 function stubHistory(pages: Record<string, { items: MessagePublic[]; next_before: number | null }>) {
   return stubApi({

@@ -52,7 +52,10 @@ export function useChatStream(sessionId: string) {
         case 'compare':
           return dispatchComparison({ type: 'frame', frame: event.frame });
         case 'ack':
-          return dispatch({ type: 'ack', frame: event.frame });
+          dispatch({ type: 'ack', frame: event.frame });
+          // The server titles a conversation when it stores the first message: show the title now.
+          if (!event.frame.duplicate) void queryClient.invalidateQueries({ queryKey: chatKeys.sessions });
+          return;
         case 'emotion':
           return dispatch({ type: 'emotion', frame: event.frame });
       }
