@@ -82,7 +82,8 @@ async function send(target, text) {
   const composer = target.getByRole('textbox', { name: 'Message', exact: true });
   await composer.fill(text);
   await composer.press('Enter');
-  await target.getByText(text, { exact: true }).waitFor();
+  // In the conversation, not the sidebar or heading, which show it too once it names the conversation.
+  await target.locator('article[data-role="user"]').getByText(text, { exact: true }).waitFor();
   const reply = replies(target).nth(before);
   await reply.waitFor({ timeout: REPLY_TIMEOUT_MS });
   return reply;
