@@ -120,6 +120,9 @@ describe('Attune in a browser', () => {
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.waitForURL(/\/chat/);
     assert.equal(await page.getByTestId('current-user').textContent(), 'E2E Person');
+    // A first visit: what Attune is and is not, and a box to type in at once.
+    await page.getByTestId('welcome-note').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'composer');
   });
 
   test('chat streams a reply token by token, with emotion badges', async () => {

@@ -1,5 +1,5 @@
 import { QueryClientProvider } from '@tanstack/react-query';
-import { act, render, screen, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { StrictMode } from 'react';
 import { MemoryRouter, Route, Routes } from 'react-router-dom';
@@ -70,5 +70,41 @@ describe('ChatPage', () => {
     expect(await within(sidebar).findByRole('link', { name: 'Work has been a lot this week' })).toBeInTheDocument();
     expect(screen.getByRole('heading', { name: 'Work has been a lot this week' })).toBeInTheDocument();
     expect(within(sidebar).queryByText('New chat')).not.toBeInTheDocument();
+  });
+
+  it('welcomes a new user, lets them type at once, and the first message starts the conversation', async () => {
+    const sessions = { list: [] as SessionPublic[] };
+    const calls = stubChatApi(sessions);
+    renderChat('/chat');
+
+    const note = await screen.findByTestId('welcome-note');
+    expect(note).toHaveTextContent('not a therapist');
+    expect(within(note).getByRole('link', { name: 'findahelpline.com' })).toHaveAttribute('href', 'https://findahelpline.com');
+    expect(screen.getByLabelText('Message')).toHaveFocus();
+    const sidebar = screen.getByRole('navigation', { name: 'Conversations' });
+    expect(within(sidebar).getByText(/No conversations yet/)).toBeInTheDocument();
+    expect(within(sidebar).queryByRole('list')).not.toBeInTheDocument(); // no empty list pushing the note down
+
+    await userEvent.keyboard('I feel anxious about tomorrow{Enter}');
+    await waitFor(() => expect(server.sockets.length).toBeGreaterThan(0));
+    expect(calls.filter((call) => call.method === 'POST' && call.url.pathname === '/api/sessions')).toHaveLength(1);
+    expect(server.current.url).toMatch(/\/ws\/chat\/s1$/);
+    act(() => server.handshake());
+    expect(server.sentBy().filter((frame) => frame.type === 'message')).toMatchObject([{ content: 'I feel anxious about tomorrow' }]);
+    expect(new Set(messagesSent().map((frame) => frame.client_id)).size).toBe(1);
+    expect(screen.getByText('I feel anxious about tomorrow')).toBeInTheDocument();
+    expect(screen.getByLabelText('Message')).toHaveFocus();
+
+    acknowledge(sessions, 'I feel anxious about tomorrow');
+    expect(await within(sidebar).findByRole('link', { name: 'I feel anxious about tomorrow' })).toBeInTheDocument();
+  });
+
+  it('keeps the first message in the box when the conversation cannot be created', async () => {
+    stubApi({ 'GET /api/sessions': () => ({ items: [], total: 0 }), 'GET /api/limits': () => ({ message_chars: 4000, journal_chars: 10_000 }) });
+    renderChat('/chat');
+    await userEvent.type(await screen.findByLabelText('Message'), 'Is anyone there?{Enter}');
+    expect(await screen.findByRole('alert')).toBeInTheDocument();
+    expect(screen.getByLabelText('Message')).toHaveValue('Is anyone there?');
+    expect(server.sockets).toHaveLength(0);
   });
 });

@@ -133,6 +133,15 @@ describe('ChatPanel', () => {
     expect(screen.getByText('Help is here whenever you need it:')).toBeInTheDocument();
   });
 
+  it('welcomes the person in an empty conversation, and not once it has messages', async () => {
+    stubHistory({ newest: { items: [], next_before: null } });
+    renderWithProviders(<ChatPanel session={session} />);
+    expect(await screen.findByTestId('welcome-note')).toHaveTextContent('not a therapist');
+    act(() => server.handshake());
+    await userEvent.type(screen.getByLabelText('Message'), 'hi{Enter}');
+    expect(screen.queryByTestId('welcome-note')).not.toBeInTheDocument();
+  });
+
   it('loads the previous page of history on demand', async () => {
     const calls = stubHistory({
       newest: { items: [message(5, 'user', 'newer question'), message(6, 'assistant', 'newer answer')], next_before: 5 },

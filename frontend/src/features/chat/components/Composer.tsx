@@ -9,10 +9,12 @@ interface Props {
   onStop: () => void;
   replying: boolean;
   disabled: boolean;
+  autoFocus?: boolean;
+  initialText?: string;
 }
 
-export function Composer({ onSend, onStop, replying, disabled }: Props) {
-  const [text, setText] = useState('');
+export function Composer({ onSend, onStop, replying, disabled, autoFocus = false, initialText = '' }: Props) {
+  const [text, setText] = useState(initialText);
   const limit = useLimits().data?.message_chars;
   const trimmed = text.trim();
   const count = charCount(trimmed);
@@ -40,6 +42,7 @@ export function Composer({ onSend, onStop, replying, disabled }: Props) {
           id="composer"
           rows={2}
           value={text}
+          autoFocus={autoFocus}
           onChange={(event) => setText(event.target.value)}
           onKeyDown={onKeyDown}
           aria-invalid={over || undefined}
