@@ -60,6 +60,22 @@ async def test_sign_up_log_in_and_me(api_url: str) -> None:
     assert me["email"] == email.lower() and me["role"] == "user"
 
 
+async def test_sign_up_refuses_an_easily_guessed_password_and_says_why(api_url: str) -> None:
+    email = f"weak-{uuid.uuid4().hex[:6]}@example.com"
+    async with httpx.AsyncClient(base_url=api_url) as client:
+        for password in ("password", "password123", email):
+            weak = await client.post("/api/auth/signup", json={"email": email, "password": password})
+            assert weak.status_code == 422, password
+            assert weak.json()["detail"]["code"] == "weak_password"
+            assert weak.json()["detail"]["message"].startswith("This password is too easy to guess.")
+        assert "top-10 common password" in (
+            await client.post("/api/auth/signup", json={"email": email, "password": "password"})
+        ).json()["detail"]["message"]
+        assert (await client.post("/api/auth/login", json={"email": email, "password": "password"})).status_code == 401
+        strong = await client.post("/api/auth/signup", json={"email": email, "password": "correct horse battery"})
+        assert strong.status_code == 201
+
+
 async def test_sessions_create_list_rename_delete(api_url: str) -> None:
     account = await sign_up(api_url)
     async with account.api() as client:
