@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from attune.contract import ChatTurn, DoneEvent, EmotionReading, SafetyVerdict
 from backend.models import AppSetting, AuditLog, ChatSession, Comparison, ComparisonReply, Message, User, utcnow
 from backend.schemas import MessagePublic
+from backend.titles import DEFAULT_TITLE, title_from_message
 
 DEFAULT_MODEL_KEY = "default_model"
 
@@ -66,6 +67,7 @@ async def store_user_message(
     existing = await _message_by_client_id(db, session_id, client_id)
     if existing is not None:
         return existing, False
+    await _title_from_first_message(db, session_id, content)
     message = Message(session_id=session_id, role="user", content=content, client_id=client_id, model=model)
     db.add(message)
     try:
@@ -77,6 +79,16 @@ async def store_user_message(
         assert existing is not None
         return existing, False
     return message, True
+
+
+async def _title_from_first_message(db: AsyncSession, session_id: str, content: str) -> None:
+    """A session still called "New chat" is named after its first message; a title the user gave stays."""
+    chat = await db.get(ChatSession, session_id)
+    if chat is None or chat.title != DEFAULT_TITLE:
+        return
+    if await db.scalar(select(Message.id).where(Message.session_id == session_id, Message.role == "user").limit(1)):
+        return
+    chat.title = title_from_message(content) or DEFAULT_TITLE
 
 
 async def _message_by_client_id(db: AsyncSession, session_id: str, client_id: str) -> Message | None:

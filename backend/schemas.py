@@ -11,6 +11,7 @@ from attune.contract import DecodingParams, EmotionReading, SafetyVerdict
 from backend.hygiene import CleanModel
 
 MOODS = ("joy", "sadness", "fear", "anger", "love", "surprise")
+JOURNAL_MAX_CHARS = 10_000  # a chat message's limit is a setting: Settings.max_message_chars
 
 
 class ErrorBody(BaseModel):
@@ -96,6 +97,13 @@ class MessagePublic(BaseModel):
 class MessagePage(BaseModel):
     items: list[MessagePublic]
     next_before: int | None
+
+
+class LimitsPublic(BaseModel):
+    """The lengths the server enforces, in characters (code points), so a client shows the same ones."""
+
+    message_chars: int
+    journal_chars: int
 
 
 class ModelPublic(BaseModel):
@@ -210,11 +218,11 @@ class PreferenceUpdate(CleanModel):
 
 # --- journal ---------------------------------------------------------------------------
 class JournalEntryCreate(CleanModel):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: str = Field(min_length=1, max_length=JOURNAL_MAX_CHARS)
 
 
 class JournalEntryUpdate(CleanModel):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: str = Field(min_length=1, max_length=JOURNAL_MAX_CHARS)
 
 
 class JournalEntryPublic(BaseModel):

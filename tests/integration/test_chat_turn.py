@@ -155,6 +155,30 @@ async def test_another_user_cannot_read_or_write_the_session(api_url: str, worke
     assert closed.value.rcvd.code == 4404
 
 
+async def test_a_conversation_is_named_after_its_first_message_and_a_given_title_stays(api_url: str) -> None:
+    account = await sign_up(api_url)
+    untitled = await new_session(account)
+    named = await new_session(account, title="Work worries")
+    for session_id in (untitled, named):
+        chat = await ChatSocket.open(account, session_id)
+        for content in ("I keep\nthinking about the argument with my sister last night.", "And I can't sleep."):
+            await chat.say(content)
+            assert (await chat.until({"ack", "error"})).frames[-1]["type"] == "ack"
+        await chat.close()
+    async with account.api() as client:
+        titles = {s["id"]: s["title"] for s in (await client.get("/api/sessions")).json()["items"]}
+        assert titles[untitled] == "I keep thinking about the argument with…"
+        assert titles[named] == "Work worries"
+        renamed = await client.patch(f"/api/sessions/{untitled}", json={"title": "Sister"})
+        assert renamed.json()["title"] == "Sister"
+    chat = await ChatSocket.open(account, untitled)
+    await chat.say("Still thinking about it.")
+    await chat.until({"ack", "error"})
+    await chat.close()
+    async with account.api() as client:
+        assert (await client.get(f"/api/sessions/{untitled}")).json()["title"] == "Sister"
+
+
 async def test_bad_input_gets_errors_and_close_codes(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
     account = await sign_up(api_url)
     session_id = await new_session(account)

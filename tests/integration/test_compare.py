@@ -76,6 +76,9 @@ async def test_preferring_a_reply_adopts_it_into_the_chat_once(api_url: str, wor
         ("assistant", reply_b["content"]),
     ], "the chosen reply joins the chat once; changing one's mind later does not add another"
     assert stored[1]["model"] == "tiny-sampled"
+    async with account.api() as client:
+        session = (await client.get(f"/api/sessions/{session_id}")).json()
+    assert session["title"] == "Work has been overwhelming lately", "an adopted first message names the conversation"
 
 
 async def test_a_resent_comparison_is_replayed_not_generated_again(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]

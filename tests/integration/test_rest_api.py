@@ -60,6 +60,22 @@ async def test_sign_up_log_in_and_me(api_url: str) -> None:
     assert me["email"] == email.lower() and me["role"] == "user"
 
 
+async def test_sign_up_refuses_an_easily_guessed_password_and_says_why(api_url: str) -> None:
+    email = f"weak-{uuid.uuid4().hex[:6]}@example.com"
+    async with httpx.AsyncClient(base_url=api_url) as client:
+        for password in ("password", "password123", email):
+            weak = await client.post("/api/auth/signup", json={"email": email, "password": password})
+            assert weak.status_code == 422, password
+            assert weak.json()["detail"]["code"] == "weak_password"
+            assert weak.json()["detail"]["message"].startswith("This password is too easy to guess.")
+        assert "top-10 common password" in (
+            await client.post("/api/auth/signup", json={"email": email, "password": "password"})
+        ).json()["detail"]["message"]
+        assert (await client.post("/api/auth/login", json={"email": email, "password": "password"})).status_code == 401
+        strong = await client.post("/api/auth/signup", json={"email": email, "password": "correct horse battery"})
+        assert strong.status_code == 201
+
+
 async def test_sessions_create_list_rename_delete(api_url: str) -> None:
     account = await sign_up(api_url)
     async with account.api() as client:
@@ -72,6 +88,26 @@ async def test_sessions_create_list_rename_delete(api_url: str) -> None:
         assert (await client.delete(f"/api/sessions/{created['id']}")).status_code == 204
         assert (await client.get(f"/api/sessions/{created['id']}")).status_code == 404
         assert (await client.get("/api/sessions")).json()["total"] == 1
+
+
+async def test_the_limits_a_client_shows_are_the_ones_the_server_enforces(api_url: str) -> None:
+    async with httpx.AsyncClient(base_url=api_url) as anonymous:
+        limits = (await anonymous.get("/api/limits")).json()
+    assert limits == {"message_chars": 4000, "journal_chars": 10_000}
+    account = await sign_up(api_url)
+    async with account.api() as client:
+        too_long = await client.post("/api/journal", json={"text": "a" * (limits["journal_chars"] + 1)})
+        assert too_long.status_code == 422
+        # Counted in code points, as the client counts them: an emoji is one character.
+        at_limit = await client.post("/api/journal", json={"text": "😊" * limits["journal_chars"]})
+        assert at_limit.status_code == 201 and at_limit.json()["text"] == "😊" * limits["journal_chars"]
+    chat = await ChatSocket.open(account, await new_session(account))
+    await chat.say("a" * (limits["message_chars"] + 1))
+    refused = await chat.recv(30)
+    await chat.close()
+    assert refused["type"] == "error" and refused["code"] == "bad_request"
+    assert f"{limits['message_chars']} characters" in refused["message"]
+    assert await history(account, chat.ready["session_id"]) == [], "a message over the limit is refused, never cut and stored"
 
 
 async def test_history_pages_newest_last(api_url: str, start_worker) -> None:  # type: ignore[no-untyped-def]

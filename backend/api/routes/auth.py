@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, status
 
 from backend import crud
 from backend.deps import CurrentUser, SessionDep, StateDep, api_error
+from backend.passwords import password_problem
 from backend.rate_limit import limit_by_client
 from backend.schemas import TokenPublic, UserCreate, UserLogin, UserPublic
 from backend.security import DUMMY_HASH, create_access_token, hash_password, verify_password
@@ -18,6 +19,8 @@ def _token(state: StateDep, user_id: int) -> str:
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=TokenPublic)
 async def sign_up(body: UserCreate, request: Request, state: StateDep, db: SessionDep) -> TokenPublic:
     limit_by_client(request, "signup", per_minute=state.settings.signups_per_minute)
+    if problem := password_problem(body.password, email=body.email, display_name=body.display_name):
+        raise api_error(status.HTTP_422_UNPROCESSABLE_CONTENT, "weak_password", problem)
     user = await crud.create_user(db, body.email, hash_password(body.password), body.display_name)
     if user is None:
         raise api_error(status.HTTP_409_CONFLICT, "email_taken", "An account with this email already exists.")

@@ -1,4 +1,4 @@
-"""Liveness, readiness and the models a client may pick."""
+"""Liveness, readiness, the models a client may pick and the limits it must respect."""
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from backend import model_catalog
 from backend.deps import CurrentUser, SessionDep, StateDep
-from backend.schemas import ModelPublic
+from backend.schemas import JOURNAL_MAX_CHARS, LimitsPublic, ModelPublic
 
 router = APIRouter(tags=["health"])
 
@@ -51,3 +51,8 @@ async def list_models(_user: CurrentUser, state: StateDep, db: SessionDep) -> li
         for s in sorted(statuses.values(), key=lambda s: s.name)
         if s.chat
     ]
+
+
+@router.get("/api/limits", response_model=LimitsPublic, tags=["limits"])
+async def read_limits(state: StateDep) -> LimitsPublic:
+    return LimitsPublic(message_chars=state.settings.max_message_chars, journal_chars=JOURNAL_MAX_CHARS)

@@ -9,13 +9,14 @@ from backend.deps import CurrentUser, OwnedSession, SessionDep
 from backend.hygiene import Offset, PositiveId
 from backend.models import ChatSession, utcnow
 from backend.schemas import MessagePage, SessionCreate, SessionList, SessionPublic, SessionUpdate
+from backend.titles import DEFAULT_TITLE
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionPublic)
 async def create_session(body: SessionCreate, user: CurrentUser, db: SessionDep) -> ChatSession:
-    chat = ChatSession(user_id=user.id, title=body.title or "New chat", model=body.model)
+    chat = ChatSession(user_id=user.id, title=body.title or DEFAULT_TITLE, model=body.model)
     db.add(chat)
     await db.commit()
     return chat

@@ -30,8 +30,15 @@ describe('api client', () => {
   });
 
   it('explains a validation error in words', async () => {
-    answer(422, { detail: [{ loc: ['body', 'password'], msg: 'String should have at least 8 characters' }] });
-    await expect(api('/api/auth/signup')).rejects.toThrow('password: String should have at least 8 characters');
+    answer(422, { detail: [{ type: 'string_too_short', loc: ['body', 'password'], msg: 'String should have at least 8 characters', ctx: { min_length: 8 } }] });
+    await expect(api('/api/auth/signup')).rejects.toThrow('Password needs at least 8 characters.');
+  });
+
+  it('says what is wrong with an email address, not what the validator printed', async () => {
+    const reason = 'The part after the @-sign is not valid. It should have a period.';
+    answer(422, { detail: [{ type: 'value_error', loc: ['body', 'email'], msg: `value is not a valid email address: ${reason}`, ctx: { reason } }] });
+    const error = await api('/api/auth/signup').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 422, message: 'Check the email address: the part after the @-sign is not valid. It should have a period.' });
   });
 
   it('signs the user out when the token is rejected', async () => {

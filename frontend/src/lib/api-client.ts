@@ -30,6 +30,34 @@ export function apiUrl(path: string, query?: Query): string {
   return `${env.apiUrl}${path}${search ? `?${search}` : ''}`;
 }
 
+interface ValidationProblem {
+  loc?: unknown[];
+  msg?: string;
+  type?: string;
+  ctx?: Record<string, unknown>;
+}
+
+const FIELD_LABELS: Record<string, string> = { email: 'Email', password: 'Password', display_name: 'Display name' };
+
+const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
+
+/** One of pydantic's problems as a person would say it, never its raw validator text. */
+function describeProblem(problem: ValidationProblem | undefined): string {
+  const field = problem?.loc?.at(-1);
+  const name = typeof field === 'string' ? (FIELD_LABELS[field] ?? field.replace(/_/g, ' ')) : null;
+  const label = name ? name.charAt(0).toUpperCase() + name.slice(1) : 'A field';
+  const ctx = problem?.ctx ?? {};
+  if (problem?.type === 'missing') return `${label} is required.`;
+  if (problem?.type === 'string_too_short') return `${label} needs at least ${String(ctx.min_length)} characters.`;
+  if (problem?.type === 'string_too_long') return `${label} can have at most ${String(ctx.max_length)} characters.`;
+  if (field === 'email') {
+    const reason = typeof ctx.reason === 'string' ? lowerFirst(ctx.reason) : 'it should look like name@example.com.';
+    return `Check the email address: ${reason}`;
+  }
+  const message = (problem?.msg ?? 'Invalid input').replace(/^Value error, /, '');
+  return name ? `${label}: ${message}` : message;
+}
+
 async function toApiError(response: Response): Promise<ApiError> {
   const body: unknown = await response.json().catch(() => null);
   const detail = (body as { detail?: unknown } | null)?.detail;
@@ -38,10 +66,8 @@ async function toApiError(response: Response): Promise<ApiError> {
     return new ApiError(response.status, code ?? 'error', message);
   }
   if (Array.isArray(detail)) {
-    // FastAPI's 422 shape: [{loc, msg}]; show the first problem in words.
-    const first = detail[0] as { loc?: unknown[]; msg?: string } | undefined;
-    const field = first?.loc?.at(-1);
-    return new ApiError(response.status, 'validation_error', `${field ? `${String(field)}: ` : ''}${first?.msg ?? 'Invalid input'}`);
+    // FastAPI's 422 shape: [{loc, msg, type, ctx}]; show the first problem in words.
+    return new ApiError(response.status, 'validation_error', describeProblem(detail[0] as ValidationProblem | undefined));
   }
   return new ApiError(response.status, 'http_error', typeof detail === 'string' ? detail : `Request failed (${response.status})`);
 }

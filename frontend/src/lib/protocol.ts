@@ -90,6 +90,12 @@ export interface MessagePage {
   next_before: number | null;
 }
 
+/** The lengths the server enforces, in characters (code points, as the server counts them). */
+export interface LimitsPublic {
+  message_chars: number;
+  journal_chars: number;
+}
+
 export type ModelState = 'available' | 'loaded' | 'loading' | 'unavailable';
 
 export interface ModelPublic {
@@ -446,6 +452,7 @@ export const SERVER_FRAME_FIELDS = {
 export const RECORD_FIELDS = {
   UserPublic: ['id', 'email', 'display_name', 'role', 'created_at'],
   SessionPublic: ['id', 'title', 'model', 'created_at', 'updated_at'],
+  LimitsPublic: ['message_chars', 'journal_chars'],
   MessagePublic: [
     'id',
     'session_id',
@@ -491,6 +498,7 @@ export const RECORD_FIELDS = {
 } as const satisfies {
   UserPublic: readonly (keyof UserPublic)[];
   SessionPublic: readonly (keyof SessionPublic)[];
+  LimitsPublic: readonly (keyof LimitsPublic)[];
   MessagePublic: readonly (keyof MessagePublic)[];
   JournalEntryPublic: readonly (keyof JournalEntryPublic)[];
   RetagProgress: readonly (keyof RetagProgress)[];
@@ -506,6 +514,7 @@ export type ProtocolTablesComplete = [
   AssertNone<{ [K in ServerFrame['type']]: Missing<Extract<ServerFrame, { type: K }>, (typeof SERVER_FRAME_FIELDS)[K][number]> }[ServerFrame['type']]>,
   AssertNone<Missing<UserPublic, (typeof RECORD_FIELDS)['UserPublic'][number]>>,
   AssertNone<Missing<SessionPublic, (typeof RECORD_FIELDS)['SessionPublic'][number]>>,
+  AssertNone<Missing<LimitsPublic, (typeof RECORD_FIELDS)['LimitsPublic'][number]>>,
   AssertNone<Missing<MessagePublic, (typeof RECORD_FIELDS)['MessagePublic'][number]>>,
   AssertNone<Missing<JournalEntryPublic, (typeof RECORD_FIELDS)['JournalEntryPublic'][number]>>,
   AssertNone<Missing<RetagProgress, (typeof RECORD_FIELDS)['RetagProgress'][number]>>,

@@ -1,5 +1,7 @@
 // A scripted stand-in for the chat WebSocket server, for unit tests: it records what the
 // client sends and lets a test push frames or drop the connection.
+import { vi } from 'vitest';
+import { setToken } from '@/lib/auth-token';
 import type { ClientFrame, ServerFrame } from '@/lib/protocol';
 import type { WebSocketLike } from '@/lib/ws/chat-socket';
 
@@ -64,4 +66,17 @@ export class FakeChatServer {
   sentBy(socket: FakeSocket = this.current): ClientFrame[] {
     return socket.sent;
   }
+}
+
+/** A signed-in page whose every `new WebSocket` connects to the returned fake server (call in `beforeEach`). */
+export function installFakeChatServer(): FakeChatServer {
+  const server = new FakeChatServer();
+  vi.stubGlobal('WebSocket', function (url: string) { return server.createSocket(url); });
+  setToken('token-1');
+  return server;
+}
+
+export function uninstallFakeChatServer(): void {
+  vi.unstubAllGlobals();
+  setToken(null);
 }

@@ -82,7 +82,8 @@ async function send(target, text) {
   const composer = target.getByRole('textbox', { name: 'Message', exact: true });
   await composer.fill(text);
   await composer.press('Enter');
-  await target.getByText(text, { exact: true }).waitFor();
+  // In the conversation, not the sidebar or heading, which show it too once it names the conversation.
+  await target.locator('article[data-role="user"]').getByText(text, { exact: true }).waitFor();
   const reply = replies(target).nth(before);
   await reply.waitFor({ timeout: REPLY_TIMEOUT_MS });
   return reply;
@@ -119,6 +120,9 @@ describe('Attune in a browser', () => {
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.waitForURL(/\/chat/);
     assert.equal(await page.getByTestId('current-user').textContent(), 'E2E Person');
+    // A first visit: what Attune is and is not, and a box to type in at once.
+    await page.getByTestId('welcome-note').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'composer');
   });
 
   test('chat streams a reply token by token, with emotion badges', async () => {

@@ -7,11 +7,17 @@ import { useCacheStats, useFlushCache } from '../hooks/useAdmin';
 export function CacheCard() {
   const cache = useCacheStats();
   const flush = useFlushCache();
+  const entries = cache.data?.entries;
+  const onFlush = () => {
+    const what = entries === undefined ? 'every cached reply' : `all ${entries.toLocaleString()} cached replies`;
+    if (!window.confirm(`Flush the response cache? This drops ${what} for every user; repeated messages are generated again until it refills.`)) return;
+    flush.mutate(undefined);
+  };
   return (
     <Card
       title="Response cache"
       actions={
-        <Button variant="danger" className="text-xs" disabled={flush.isPending} onClick={() => flush.mutate(undefined)}>
+        <Button variant="danger" className="text-xs" disabled={flush.isPending} onClick={onFlush}>
           Flush cache
         </Button>
       }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type ChangeEvent, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { Button } from '@/components/Button';
 import { ErrorAlert } from '@/components/ErrorAlert';
@@ -12,6 +12,11 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
   const loginMutation = useLogin();
   const signupMutation = useSignup();
   const mutation = mode === 'login' ? loginMutation : signupMutation;
+  // An answer about what was sent ("already exists", "too easy to guess") goes once the person edits it.
+  const edit = (set: (value: string) => void) => (event: ChangeEvent<HTMLInputElement>) => {
+    set(event.target.value);
+    if (mutation.isError) mutation.reset();
+  };
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -25,9 +30,9 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
       <h1 className="mb-1 text-2xl font-semibold">{title}</h1>
       <p className="mb-6 text-sm text-slate-600">Attune listens for how you feel, in chat and in your journal.</p>
       <form onSubmit={submit} className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-        <Field label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        <Field label="Email" type="email" autoComplete="email" required value={email} onChange={edit(setEmail)} />
         {mode === 'signup' && (
-          <Field label="Display name (optional)" autoComplete="nickname" maxLength={100} value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
+          <Field label="Display name (optional)" autoComplete="nickname" maxLength={100} value={displayName} onChange={edit(setDisplayName)} />
         )}
         <Field
           label="Password"
@@ -36,9 +41,9 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
           required
           minLength={8}
           maxLength={256}
-          hint={mode === 'signup' ? 'At least 8 characters.' : undefined}
+          hint={mode === 'signup' ? 'At least 8 characters and hard to guess: a few unrelated words work well.' : undefined}
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          onChange={edit(setPassword)}
         />
         <ErrorAlert error={mutation.error} />
         <Button type="submit" disabled={mutation.isPending}>

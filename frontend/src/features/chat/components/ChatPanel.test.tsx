@@ -1,9 +1,8 @@
 import { act, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setToken } from '@/lib/auth-token';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessagePublic, SessionPublic } from '@/lib/protocol';
-import { FakeChatServer } from '@/test/fake-chat-server';
+import { installFakeChatServer, uninstallFakeChatServer, type FakeChatServer } from '@/test/fake-chat-server';
 import { renderWithProviders, stubApi } from '@/test/render';
 import { ChatPanel } from './ChatPanel';
 
@@ -20,19 +19,15 @@ function message(id: number, role: MessagePublic['role'], content: string, extra
 let server: FakeChatServer;
 
 beforeEach(() => {
-  server = new FakeChatServer();
-  vi.stubGlobal('WebSocket', function (url: string) { return server.createSocket(url); });
-  setToken('token-1');
+  server = installFakeChatServer();
 });
-afterEach(() => {
-  vi.unstubAllGlobals();
-  setToken(null);
-});
+afterEach(uninstallFakeChatServer);
 
 function stubHistory(pages: Record<string, { items: MessagePublic[]; next_before: number | null }>) {
   return stubApi({
     'GET /api/sessions/s1/messages': (url) => pages[url.searchParams.get('before') ?? 'newest'],
     'GET /api/models': () => [{ name: 'smollm2', kind: 'causal_lm', state: 'loaded', reason: null, default: true, description: null }],
+    'GET /api/limits': () => ({ message_chars: 4000, journal_chars: 10_000 }),
   });
 }
 
@@ -136,6 +131,15 @@ describe('ChatPanel', () => {
     expect(screen.getAllByRole('link', { name: 'Llamar al 800 911 2000' })[0]).toHaveAttribute('href', 'tel:8009112000');
     expect(screen.getByRole('article', { name: 'How to help' })).toHaveTextContent('How to help someone you are worried about');
     expect(screen.getByText('Help is here whenever you need it:')).toBeInTheDocument();
+  });
+
+  it('welcomes the person in an empty conversation, and not once it has messages', async () => {
+    stubHistory({ newest: { items: [], next_before: null } });
+    renderWithProviders(<ChatPanel session={session} />);
+    expect(await screen.findByTestId('welcome-note')).toHaveTextContent('not a therapist');
+    act(() => server.handshake());
+    await userEvent.type(screen.getByLabelText('Message'), 'hi{Enter}');
+    expect(screen.queryByTestId('welcome-note')).not.toBeInTheDocument();
   });
 
   it('loads the previous page of history on demand', async () => {

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { ErrorAlert } from '@/components/ErrorAlert';
 import { Spinner } from '@/components/Spinner';
 import type { SessionPublic } from '@/lib/protocol';
-import { useChatStream } from '../hooks/useChatStream';
+import { useChatStream, type FirstMessage } from '../hooks/useChatStream';
 import { useMessageHistory } from '../hooks/useMessageHistory';
 import { ComparisonCard } from './ComparisonCard';
 import { CompareToggle } from './CompareToggle';
@@ -10,10 +10,12 @@ import { Composer } from './Composer';
 import { ConnectionBadge } from './ConnectionBadge';
 import { MessageList } from './MessageList';
 import { ModelPicker } from './ModelPicker';
+import { Welcome } from './Welcome';
 
-export function ChatPanel({ session }: { session: SessionPublic }) {
+export function ChatPanel({ session, firstMessage }: { session: SessionPublic; firstMessage?: FirstMessage }) {
   const history = useMessageHistory(session.id);
-  const stream = useChatStream(session.id);
+  const stream = useChatStream(session.id, firstMessage);
+  const empty = history.messages.length === 0 && stream.turns.length === 0 && stream.comparisons.length === 0;
   const [compareMode, setCompareMode] = useState({ enabled: false, model: '' });
   const send = compareMode.enabled ? (text: string) => stream.compare(text, compareMode.model || undefined) : stream.send;
   return (
@@ -40,6 +42,7 @@ export function ChatPanel({ session }: { session: SessionPublic }) {
           loadingOlder={history.isFetchingNextPage}
           loadOlder={() => void history.fetchNextPage()}
         >
+          {empty && <Welcome />}
           {stream.comparisons.map((comparison) => (
             <ComparisonCard
               key={comparison.clientId}
@@ -50,7 +53,13 @@ export function ChatPanel({ session }: { session: SessionPublic }) {
           ))}
         </MessageList>
       )}
-      <Composer onSend={send} onStop={stream.stop} replying={stream.isReplying} disabled={stream.connection.status === 'not_found'} />
+      <Composer
+        onSend={send}
+        onStop={stream.stop}
+        replying={stream.isReplying}
+        disabled={stream.connection.status === 'not_found'}
+        autoFocus={firstMessage !== undefined}
+      />
     </section>
   );
 }

@@ -17,6 +17,8 @@ export function ComparisonCard({ comparison, sessionId, onChosen }: { comparison
     onSuccess: (stored) => {
       onChosen(stored);
       void queryClient.invalidateQueries({ queryKey: chatKeys.messages(sessionId) });
+      // An adopted first message names the conversation.
+      void queryClient.invalidateQueries({ queryKey: chatKeys.sessions });
     },
   });
   const finished = comparison.phase === 'done';

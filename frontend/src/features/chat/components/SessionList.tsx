@@ -70,10 +70,13 @@ export function SessionList({ activeId }: { activeId: string | undefined }) {
       </Button>
       <ErrorAlert error={create.error ?? sessions.error} />
       {sessions.isPending && <Spinner />}
-      <ul className="flex-1 space-y-0.5 overflow-y-auto">
-        {sessions.data?.items.map((session) => <SessionItem key={session.id} session={session} active={session.id === activeId} />)}
-      </ul>
-      {sessions.data?.items.length === 0 && <p className="text-sm text-slate-500">No conversations yet.</p>}
+      {sessions.data?.items.length === 0 ? (
+        <p className="text-sm text-slate-500">No conversations yet: your first message starts one.</p>
+      ) : (
+        <ul className="flex-1 space-y-0.5 overflow-y-auto">
+          {sessions.data?.items.map((session) => <SessionItem key={session.id} session={session} active={session.id === activeId} />)}
+        </ul>
+      )}
     </nav>
   );
 }

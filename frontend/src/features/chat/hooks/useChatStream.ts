@@ -13,9 +13,19 @@ export interface Connection {
   retryInMs: number | null;
 }
 
+/** A message typed before its session existed, sent as soon as the session's socket opens. */
+export interface FirstMessage {
+  clientId: string;
+  text: string;
+}
+
+const locale = () => navigator.language || undefined;
+
 /** The live side of a chat session: its socket, the turns streaming on this page, send and stop. */
-export function useChatStream(sessionId: string) {
+export function useChatStream(sessionId: string, firstMessage?: FirstMessage) {
   const queryClient = useQueryClient();
+  // Read once: a remount (or StrictMode's second effect) resends the same client id, which the server stores once.
+  const firstMessageRef = useRef(firstMessage);
   const [turns, dispatch] = useReducer(liveTurnsReducer, []);
   const [comparisons, dispatchComparison] = useReducer(comparisonsReducer, []);
   const [connection, setConnection] = useState<Connection>({ status: 'connecting', retryInMs: null });
@@ -52,12 +62,20 @@ export function useChatStream(sessionId: string) {
         case 'compare':
           return dispatchComparison({ type: 'frame', frame: event.frame });
         case 'ack':
-          return dispatch({ type: 'ack', frame: event.frame });
+          dispatch({ type: 'ack', frame: event.frame });
+          // The server titles a conversation when it stores the first message: show the title now.
+          if (!event.frame.duplicate) void queryClient.invalidateQueries({ queryKey: chatKeys.sessions });
+          return;
         case 'emotion':
           return dispatch({ type: 'emotion', frame: event.frame });
       }
     });
     socket.connect();
+    const first = firstMessageRef.current;
+    if (first) {
+      dispatch({ type: 'sent', clientId: first.clientId, content: first.text });
+      socket.sendMessage(first.text, { clientId: first.clientId, locale: locale() });
+    }
     return () => {
       unsubscribe();
       socket.close();
@@ -70,7 +88,7 @@ export function useChatStream(sessionId: string) {
     if (!socket) return;
     const clientId = newClientId();
     dispatch({ type: 'sent', clientId, content });
-    socket.sendMessage(content, { clientId, locale: navigator.language || undefined });
+    socket.sendMessage(content, { clientId, locale: locale() });
   }, []);
 
   /** Both answers to one message, side by side; `modelB` empty: the server's comparison model. */

@@ -1,17 +1,22 @@
 import { useState, type FormEvent } from 'react';
 import { Button } from '@/components/Button';
 import { ErrorAlert } from '@/components/ErrorAlert';
+import { LengthLimit } from '@/components/LengthLimit';
+import { useLimits } from '@/hooks/useLimits';
+import { charCount } from '@/lib/limits';
 import { useCreateEntry } from '../hooks/useJournal';
-
-export const MAX_ENTRY = 10_000;
 
 export function EntryForm() {
   const [text, setText] = useState('');
   const create = useCreateEntry();
+  const limit = useLimits().data?.journal_chars;
+  const trimmed = text.trim();
+  const count = charCount(trimmed);
+  const over = limit !== undefined && count > limit;
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (!text.trim()) return;
-    create.mutate(text.trim(), { onSuccess: () => setText('') });
+    if (!trimmed || over) return;
+    create.mutate(trimmed, { onSuccess: () => setText('') });
   };
   return (
     <form onSubmit={submit} className="flex flex-col gap-2">
@@ -21,17 +26,16 @@ export function EntryForm() {
       <textarea
         id="journal-text"
         rows={4}
-        maxLength={MAX_ENTRY}
         value={text}
         onChange={(event) => setText(event.target.value)}
+        aria-invalid={over || undefined}
+        aria-describedby="journal-text-length"
         placeholder="What happened today, and how did it feel?"
         className="rounded-md border border-slate-300 px-3 py-2 text-sm focus-visible:outline-2 focus-visible:outline-indigo-600"
       />
-      <div className="flex items-center justify-between gap-2">
-        <span className="text-xs text-slate-500">
-          {text.length.toLocaleString()} / {MAX_ENTRY.toLocaleString()}
-        </span>
-        <Button type="submit" disabled={create.isPending || !text.trim()}>
+      <div className="flex items-start justify-between gap-2">
+        {limit !== undefined ? <LengthLimit id="journal-text-length" count={count} limit={limit} noun="entry" always /> : <span />}
+        <Button type="submit" disabled={create.isPending || !trimmed || over}>
           Save entry
         </Button>
       </div>

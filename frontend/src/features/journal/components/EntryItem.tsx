@@ -2,10 +2,12 @@ import { useState } from 'react';
 import { Button } from '@/components/Button';
 import { EmotionBadge } from '@/components/EmotionBadge';
 import { ErrorAlert } from '@/components/ErrorAlert';
+import { LengthLimit } from '@/components/LengthLimit';
+import { useLimits } from '@/hooks/useLimits';
 import { formatDateTime } from '@/lib/format';
+import { charCount } from '@/lib/limits';
 import type { JournalEntryPublic } from '@/lib/protocol';
 import { useDeleteEntry, useUpdateEntry } from '../hooks/useJournal';
-import { MAX_ENTRY } from './EntryForm';
 
 function scoreTitle(entry: JournalEntryPublic): string | undefined {
   if (!entry.mood_scores) return undefined;
@@ -20,6 +22,9 @@ export function EntryItem({ entry }: { entry: JournalEntryPublic }) {
   const [draft, setDraft] = useState(entry.text);
   const update = useUpdateEntry();
   const remove = useDeleteEntry();
+  const limit = useLimits().data?.journal_chars;
+  const count = charCount(draft.trim());
+  const over = limit !== undefined && count > limit;
 
   const save = () => update.mutate({ id: entry.id, text: draft.trim() }, { onSuccess: () => setEditing(false) });
   const onDelete = () => window.confirm('Delete this entry?') && remove.mutate(entry.id);
@@ -49,9 +54,18 @@ export function EntryItem({ entry }: { entry: JournalEntryPublic }) {
           <label htmlFor={`edit-${entry.id}`} className="sr-only">
             Edit entry
           </label>
-          <textarea id={`edit-${entry.id}`} rows={4} maxLength={MAX_ENTRY} value={draft} onChange={(e) => setDraft(e.target.value)} className="rounded-md border border-slate-300 px-3 py-2 text-sm focus-visible:outline-2 focus-visible:outline-indigo-600" />
+          <textarea
+            id={`edit-${entry.id}`}
+            rows={4}
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+            aria-invalid={over || undefined}
+            aria-describedby={`edit-${entry.id}-length`}
+            className="rounded-md border border-slate-300 px-3 py-2 text-sm focus-visible:outline-2 focus-visible:outline-indigo-600"
+          />
+          {limit !== undefined && <LengthLimit id={`edit-${entry.id}-length`} count={count} limit={limit} noun="entry" always />}
           <div className="flex gap-2">
-            <Button onClick={save} disabled={update.isPending || !draft.trim()}>
+            <Button onClick={save} disabled={update.isPending || !draft.trim() || over}>
               Save
             </Button>
             <Button variant="secondary" onClick={() => setEditing(false)}>
