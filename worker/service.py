@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass, field, replace
@@ -43,8 +44,14 @@ from worker.safety import FIXED_LEVELS, SafetyFilter
 log = logging.getLogger(__name__)
 
 CANCEL_POLL_S = 0.1
-# Text is held back until a sentence ends (or this many characters), checked, then released.
-RELEASE_CHARS = 80
+# Text is released word by word once the reply check has read it: everything but the last
+# LOOKAHEAD_WORDS words, which are held so that a phrase of up to LOOKAHEAD_WORDS + 1 words ("kill
+# yourself", "you should do it") is checked whole before any of it shows. A sentence end, or the
+# end of the reply, releases all of it.
+# Within this many tokens of max_new_tokens, text is held until a sentence ends again: a reply cut by
+# the limit then ends at its last complete sentence, since released text is never taken back.
+LOOKAHEAD_WORDS = 3
+SENTENCE_TAIL_TOKENS = 32
 SENTENCE_ENDS = (".", "!", "?", "\n")
 
 
@@ -311,8 +318,10 @@ class WorkerService:
         outcome = _Outcome(stream=stream)
         held = ""
         last_cancel_check = 0.0
+        pieces = 0
         async for chunk in model.stream(request):
             held += chunk.text
+            pieces += bool(chunk.text)
             outcome.prompt_tokens = chunk.prompt_tokens or outcome.prompt_tokens
             outcome.completion_tokens = chunk.completion_tokens or outcome.completion_tokens
             outcome.extras.update(chunk.extras)
@@ -320,15 +329,18 @@ class WorkerService:
                 outcome.finish_reason = chunk.finish_reason
             if chunk.finish_reason == "length":  # end the reply at its last complete sentence
                 held = _cut_held(request.prefix + outcome.released, held)
-            if held and (held.rstrip(" ").endswith(SENTENCE_ENDS) or len(held) >= RELEASE_CHARS or chunk.finish_reason):
+            whole = bool(held) and (held.rstrip(" ").endswith(SENTENCE_ENDS) or bool(chunk.finish_reason))
+            near_limit = max(pieces, outcome.completion_tokens) >= request.max_new_tokens - SENTENCE_TAIL_TOKENS
+            cut = len(held) if whole else (0 if near_limit else releasable(held))
+            if cut > 0:
                 verdict = self.safety.check_reply(outcome.released + held)
                 if verdict.toxic or verdict.crisis:
                     model.cancel(request.request_id)
                     outcome.blocked = verdict
                     return outcome
-                await self._emit(job, stream, held)
-                outcome.released += held
-                held = ""
+                await self._emit(job, stream, held[:cut])
+                outcome.released += held[:cut]
+                held = held[cut:]
             if time.monotonic() - last_cancel_check > CANCEL_POLL_S:
                 last_cancel_check = time.monotonic()
                 if await self.broker.is_cancelled(job.job_id):
@@ -425,6 +437,15 @@ class _Outcome:
     completion_tokens: int = 0
     blocked: SafetyVerdict | None = None  # the reply's verdict when it failed the check
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+def releasable(held: str) -> int:
+    """How much of ``held`` may be shown now: up to the start of its last ``LOOKAHEAD_WORDS`` words."""
+    starts = [match.start() for match in _WORD_START.finditer(held)]
+    return starts[-LOOKAHEAD_WORDS] if len(starts) > LOOKAHEAD_WORDS else 0
+
+
+_WORD_START = re.compile(r"(?<!\S)\S")
 
 
 def _cut_held(released: str, held: str) -> str:

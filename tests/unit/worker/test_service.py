@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from attune.broker.memory import MemoryBroker
-from attune.contract import ChatTurn, DoneEvent, EmotionEvent, GenerateJob, TokenEvent
+from attune.contract import DecodingParams, ChatTurn, DoneEvent, EmotionEvent, GenerateJob, TokenEvent
 from worker.config import WorkerSettings
 from worker.models.base import GenerationRequest, ModelSpec, StreamChunk
 from worker.registry import ModelManager, Registry
@@ -135,6 +135,40 @@ async def test_after_a_crisis_a_short_follow_up_about_means_is_imminent(tmp_path
     assert model.requests == [] and done.safety.level == "imminent"
 
 
+async def test_text_shows_word_by_word_with_a_short_look_ahead(tmp_path: Path) -> None:
+    pieces = ["I ", "hear ", "how ", "much ", "this ", "weighs ", "on ", "you"]
+    streamed, done = await _streamed_and_done(tmp_path, pieces, "stop", max_new_tokens=256)
+    assert done.content == streamed == "I hear how much this weighs on you"
+
+
+async def test_words_come_out_before_the_sentence_ends_but_the_look_ahead_is_held(tmp_path: Path) -> None:
+    model = ScriptedModel(["I ", "hear ", "how ", "much ", "this ", "weighs"])
+    service, broker = _service(tmp_path, model)
+    job = _job("I had a rough day")
+    released: list[str] = []
+    publish = broker.publish
+
+    async def spy(job_id: str, event: object) -> None:
+        if isinstance(event, TokenEvent):
+            released.append(event.text)
+        await publish(job_id, event)
+
+    broker.publish = spy  # type: ignore[method-assign]
+    await service._generate(job, resumed=False)
+    assert released[0] == "I "  # shown after the fifth word arrived, not at the end of the sentence
+    assert "".join(released) == "I hear how much this weighs"
+
+
+async def test_a_toxic_phrase_split_across_tokens_is_never_shown(tmp_path: Path) -> None:
+    model = ScriptedModel(["Honestly ", "you ", "should ", "just ", "kill ", "yourself ", "now"])
+    service, broker = _service(tmp_path, model)
+    job = _job("What should I do?")
+    await service._generate(job, resumed=False)
+    events = await _events(broker, job)
+    released = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    assert "kill" not in released and events[-1].safety.toxic is True
+
+
 async def test_a_toxic_sentence_is_never_released(tmp_path: Path) -> None:
     model = ScriptedModel(["Thanks for sharing. ", "You are a worthless idiot. ", "Bye."])
     service, broker = _service(tmp_path, model)
@@ -222,9 +256,10 @@ async def test_decoding_settings_the_user_chose_win_over_the_registry_defaults(t
     assert request.system_prompt == "Be kind."
 
 
-async def _streamed_and_done(tmp_path: Path, pieces: list[str], finish_reason: str) -> tuple[str, DoneEvent]:
+async def _streamed_and_done(tmp_path: Path, pieces: list[str], finish_reason: str,
+                             max_new_tokens: int = 8) -> tuple[str, DoneEvent]:
     service, broker = _service(tmp_path, ScriptedModel(pieces, finish_reason=finish_reason))
-    job = _job("I had a rough day")
+    job = _job("I had a rough day").model_copy(update={"params": DecodingParams(max_new_tokens=max_new_tokens)})
     await service._generate(job, resumed=False)
     events = await _events(broker, job)
     assert isinstance(events[-1], DoneEvent)
