@@ -48,8 +48,9 @@ CANCEL_POLL_S = 0.1
 # LOOKAHEAD_WORDS words, which are held so that a phrase of up to LOOKAHEAD_WORDS + 1 words ("kill
 # yourself", "you should do it") is checked whole before any of it shows. A sentence end, or the
 # end of the reply, releases all of it.
-# Within this many tokens of max_new_tokens, text is held until a sentence ends again: a reply cut by
-# the limit then ends at its last complete sentence, since released text is never taken back.
+# Within this many tokens of max_new_tokens (a quarter of the limit when that is less), text is held
+# until a sentence ends again: a reply cut by the limit then ends at its last complete sentence,
+# since released text is never taken back.
 LOOKAHEAD_WORDS = 3
 SENTENCE_TAIL_TOKENS = 32
 SENTENCE_ENDS = (".", "!", "?", "\n")
@@ -330,7 +331,8 @@ class WorkerService:
             if chunk.finish_reason == "length":  # end the reply at its last complete sentence
                 held = _cut_held(request.prefix + outcome.released, held)
             whole = bool(held) and (held.rstrip(" ").endswith(SENTENCE_ENDS) or bool(chunk.finish_reason))
-            near_limit = max(pieces, outcome.completion_tokens) >= request.max_new_tokens - SENTENCE_TAIL_TOKENS
+            tail = min(SENTENCE_TAIL_TOKENS, request.max_new_tokens // 4)
+            near_limit = max(pieces, outcome.completion_tokens) >= request.max_new_tokens - tail
             cut = len(held) if whole else (0 if near_limit else releasable(held))
             if cut > 0:
                 verdict = self.safety.check_reply(outcome.released + held)

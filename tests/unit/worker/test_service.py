@@ -257,7 +257,7 @@ async def test_decoding_settings_the_user_chose_win_over_the_registry_defaults(t
 
 
 async def _streamed_and_done(tmp_path: Path, pieces: list[str], finish_reason: str,
-                             max_new_tokens: int = 8) -> tuple[str, DoneEvent]:
+                             max_new_tokens: int = 4) -> tuple[str, DoneEvent]:
     service, broker = _service(tmp_path, ScriptedModel(pieces, finish_reason=finish_reason))
     job = _job("I had a rough day").model_copy(update={"params": DecodingParams(max_new_tokens=max_new_tokens)})
     await service._generate(job, resumed=False)
