@@ -39,6 +39,7 @@ BLOCK_MS = 10_000  # how long one XREAD waits when nothing happens; changes end 
 SUBSCRIBER_BUFFER = 1024
 READ_COUNT = 512  # per stream and XREAD
 WAKE_TTL_S = 600  # a dead process's wake stream goes by itself
+CLOSE_WAIT_S = 2.0
 
 log = logging.getLogger(__name__)
 Entries = list[tuple[str, AnyEvent]]
@@ -89,13 +90,17 @@ class EventSubscription:
 
 
 class EventHub:
-    """The per-process reader of job event streams (see the module docstring)."""
+    """The per-process reader of job event streams (see the module docstring).
+
+    ``reader`` is a client for it alone, whose socket timeout outlasts ``block_ms``;
+    ``commands`` (the broker's pool) sends the wake-ups.
+    """
 
     def __init__(
         self, reader: aioredis.Redis, commands: aioredis.Redis, backoff: AbstractBackoff, *,
         block_ms: int = BLOCK_MS, buffer_size: int = SUBSCRIBER_BUFFER,
     ) -> None:
-        self._reader, self._commands = reader, commands  # reader: a connection of its own
+        self._reader, self._commands = reader, commands
         self._backoff = backoff
         self._block_ms, self.buffer_size = block_ms, buffer_size
         self._wake_stream = f"{contract.KEY_PREFIX}:events-wake:{uuid.uuid4().hex}"
@@ -147,17 +152,20 @@ class EventHub:
 
     async def close(self) -> None:
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
         self._fail_all(BrokerError("the broker was closed"))
         self._subscribers.clear()
+        task, self._task = self._task, None
+        if task is not None:
+            # Woken, the reader sees no one left and ends; the cancel is for a reader backing off
+            # (redis-py can lose a cancellation that lands while a command takes its connection).
+            await self.changed()
+            task.cancel()
+            await asyncio.wait({task}, timeout=CLOSE_WAIT_S)
         await self._reader.aclose()
 
     async def _run(self) -> None:
         failures = 0
-        while self._subscribers:
+        while self._subscribers and not self._closed:
             try:
                 reply = await self._read(self._read_plan())
             except (RedisConnectionError, RedisTimeoutError) as exc:

@@ -18,6 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from attune import contract
 from attune.broker.base import AnyEvent, AnyJob, AnyResult, Delivery, ResultDelivery
+from attune.broker.redis_events import BLOCK_MS as EVENTS_BLOCK_MS
 from attune.broker.redis_events import EventHub, EventSubscription
 from attune.contract import ControlCommand, WorkerInfo
 
@@ -54,7 +55,8 @@ class RedisBroker:
 
     def __init__(self, url: str, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._redis = _client(url, max_connections)
-        self._events = EventHub(_client(url, 1), self._redis, _backoff())
+        # The reader's socket timeout outlasts its XREAD's block (redis-py's default, 5 s, would not).
+        self._events = EventHub(_client(url, 1, socket_timeout_s=EVENTS_BLOCK_MS / 1000 + 5), self._redis, _backoff())
         self._groups_ready: set[tuple[str, str]] = set()
 
     async def ping(self) -> bool:
@@ -299,9 +301,10 @@ def _backoff() -> ExponentialBackoff:
     return ExponentialBackoff(cap=RECONNECT_BACKOFF_CAP_S, base=RECONNECT_BACKOFF_BASE_S)
 
 
-def _client(url: str, max_connections: int) -> aioredis.Redis:
+def _client(url: str, max_connections: int, socket_timeout_s: float | None = None) -> aioredis.Redis:
+    timeouts = {} if socket_timeout_s is None else {"socket_timeout": socket_timeout_s}
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=POOL_TIMEOUT_S, decode_responses=True,
+        url, max_connections=max_connections, timeout=POOL_TIMEOUT_S, decode_responses=True, **timeouts,
         retry=Retry(_backoff(), RECONNECT_RETRIES), retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
     )
