@@ -122,6 +122,8 @@ class EventHub:
     async def subscribe(self, job_id: str, after: str) -> AsyncIterator[EventSubscription]:
         if self._closed:
             raise BrokerError("the broker is closed")
+        if not _is_event_id(after):  # Redis would refuse the whole XREAD, and every subscriber with it
+            raise BrokerError(f"not an event id: {after!r}")
         subscription = EventSubscription(self, contract.events_stream(job_id), after)
         self._subscribers.setdefault(subscription.stream, set()).add(subscription)
         try:
@@ -223,3 +225,8 @@ class EventHub:
         for peers in self._subscribers.values():
             for peer in peers:
                 peer.fail(error)
+
+
+def _is_event_id(text: str) -> bool:
+    ms, dash, seq = text.partition("-")
+    return all(part.isascii() and part.isdigit() and int(part) < 2**64 for part in ([ms, seq] if dash else [ms]))

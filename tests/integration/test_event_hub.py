@@ -15,9 +15,11 @@ import pytest
 from redis import asyncio as aioredis
 from redis.backoff import ExponentialBackoff
 
+from attune.broker.base import BrokerError
 from attune.broker.redis_events import EventHub, EventSubscription
 from attune.broker.redis_streams import RedisBroker
 from attune.contract import TokenEvent
+from tests.integration.conftest import REDIS_DB as DB
 from tests.integration.test_redis_restart import PrivateRedis
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -48,6 +50,16 @@ async def _follow(broker: RedisBroker, job_id: str, count: int, subscribed: asyn
         return [event.text for _, event in await _collect(events, count, 60)]
 
 
+async def _following(stack: contextlib.AsyncExitStack, broker: RedisBroker, jobs: list[str]) -> list[EventSubscription]:
+    """Subscribed to each job, its first event ("before") received."""
+    subscriptions = [await stack.enter_async_context(broker.subscribe_events(job, "0")) for job in jobs]
+    for job in jobs:
+        await broker.publish(job, TokenEvent(index=0, text="before"))
+    for events in subscriptions:
+        assert [e.text for _, e in await _collect(events, 1, 10)] == ["before"]
+    return subscriptions
+
+
 async def test_hundreds_of_subscribers_share_one_reader_on_a_small_pool(broker: RedisBroker, redis_url: str) -> None:
     jobs = [uuid.uuid4().hex for _ in range(SUBSCRIBERS)]
     ready = [asyncio.Event() for _ in jobs]
@@ -56,8 +68,7 @@ async def test_hundreds_of_subscribers_share_one_reader_on_a_small_pool(broker: 
     for index in range(5):  # every job streams at once, as a busy worker pool would
         await asyncio.gather(*(broker.publish(job, TokenEvent(index=index, text=f"{job}:{index}")) for job in jobs))
     async with aioredis.from_url(redis_url) as admin:
-        db = int(redis_url.rsplit("/", 1)[1])
-        connected = [c for c in await admin.client_list() if int(c["db"]) == db]
+        connected = [c for c in await admin.client_list() if int(c["db"]) == DB]
     commands = [c["cmd"] for c in connected]
     assert commands.count("xread") == 1  # the reader, the only one blocked; besides it the pool's 20 at most
     assert len(connected) <= POOL + 3, commands  # ... this look and the redis_url fixture's
@@ -94,17 +105,16 @@ async def test_subscribers_survive_a_killed_connection_and_continue_from_their_c
     broker: RedisBroker, redis_url: str
 ) -> None:
     jobs = [uuid.uuid4().hex for _ in range(20)]
-    admin = aioredis.from_url(redis_url)
+    admin = aioredis.from_url(redis_url, decode_responses=True)
     try:
         async with contextlib.AsyncExitStack() as stack:
-            subscriptions = [await stack.enter_async_context(broker.subscribe_events(job, "0")) for job in jobs]
-            for job in jobs:
-                await broker.publish(job, TokenEvent(index=0, text="before"))
-            for events in subscriptions:
-                assert [e.text for _, e in await _collect(events, 1, 10)] == ["before"]
+            subscriptions = await _following(stack, broker, jobs)
 
-            killed = await admin.client_kill_filter(_type="normal", skipme=True)
-            assert killed >= 1  # the reader's connection, blocked in its XREAD, among them
+            # CLIENT KILL of every connection to this DB (the Redis is shared: other DBs' clients are left alone)
+            mine = [c for c in await admin.client_list() if int(c["db"]) == DB and c["cmd"] != "client|list"]
+            assert "xread" in [c["cmd"] for c in mine]  # the reader, blocked in its XREAD, among them
+            for client in mine:
+                await admin.client_kill_filter(_id=client["id"])
             for job in jobs:
                 for index in (1, 2):
                     await broker.publish(job, TokenEvent(index=index, text=f"after {index}"))
@@ -121,11 +131,7 @@ async def test_subscribers_survive_a_redis_restart(tmp_path: Path) -> None:
     try:
         jobs = [uuid.uuid4().hex for _ in range(5)]
         async with contextlib.AsyncExitStack() as stack:
-            subscriptions = [await stack.enter_async_context(broker.subscribe_events(job, "0")) for job in jobs]
-            for job in jobs:
-                await broker.publish(job, TokenEvent(index=0, text="before"))
-            for events in subscriptions:
-                assert [e.text for _, e in await _collect(events, 1, 10)] == ["before"]
+            subscriptions = await _following(stack, broker, jobs)
 
             server.shutdown_nosave()
             await asyncio.sleep(8)  # longer than redis-py's own retries: the reader backs off and tries again
@@ -162,6 +168,16 @@ async def test_a_slow_subscriber_holds_a_bounded_buffer_and_misses_nothing(redis
         await broker.close()
 
 
+async def test_a_malformed_cursor_is_refused_alone(broker: RedisBroker) -> None:
+    job = uuid.uuid4().hex
+    async with broker.subscribe_events(job, "0") as events:
+        with pytest.raises(BrokerError, match="not an event id"):
+            async with broker.subscribe_events(uuid.uuid4().hex, "1-x"):
+                pass
+        await broker.publish(job, TokenEvent(index=0, text="still read"))
+        assert [e.text for _, e in await events.next(2000)] == ["still read"]
+
+
 async def test_the_reader_stops_without_subscribers_and_close_ends_subscriptions(redis_url: str) -> None:
     commands = aioredis.from_url(redis_url, decode_responses=True)
     hub = EventHub(aioredis.from_url(redis_url, decode_responses=True), commands, ExponentialBackoff(), block_ms=200)
@@ -176,7 +192,7 @@ async def test_the_reader_stops_without_subscribers_and_close_ends_subscriptions
             waiting = asyncio.create_task(events.next(5000))
             await asyncio.sleep(0.1)
             await hub.close()
-            with pytest.raises(Exception, match="closed"):
+            with pytest.raises(BrokerError, match="closed"):
                 await asyncio.wait_for(waiting, 2)
     finally:
         await commands.aclose()
