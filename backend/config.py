@@ -27,6 +27,13 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "ATTUNE_DATABASE_URL")
     )
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "ATTUNE_REDIS_URL"))
+    redis_max_connections: int = Field(
+        default=64, ge=4,
+        description="The broker's Redis connection pool, for short commands and the persister's blocking claim. "
+        "Sockets never hold one: every job they follow is read by one XREAD per process on a connection of its "
+        "own (attune/broker/redis_events.py), so this need not grow with users. A command finding the pool busy "
+        "waits for a free connection (up to 10 s) instead of failing.",
+    )
     secret_key: str | None = Field(default=None, repr=False)
     access_token_minutes: int = 60 * 24 * 7
     cors_origins: list[str] = Field(default_factory=list)

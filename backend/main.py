@@ -39,7 +39,7 @@ def _clients(settings: Settings) -> tuple[Broker, ResponseCache]:
     from attune.broker.redis_streams import RedisBroker
 
     assert settings.redis_url is not None
-    return RedisBroker(settings.redis_url), RedisCache(settings.redis_url)
+    return RedisBroker(settings.redis_url, settings.redis_max_connections), RedisCache(settings.redis_url)
 
 
 def create_app(settings: Settings | None = None, embedded_worker: bool | None = None) -> FastAPI:

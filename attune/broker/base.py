@@ -8,13 +8,16 @@ Semantics both honour:
   acked, and a pending job idle for longer than ``min_idle_ms`` can be re-claimed by
   another worker (the first one died);
 * a job's events form an ordered, replayable log: any reader, on any backend replica,
-  can read it from the start or resume after the last id it saw;
+  can read it from the start or resume after the last id it saw; a socket follows it with
+  ``subscribe_events``, which costs no pooled connection while it waits (RedisBroker reads
+  every subscribed stream with one ``XREAD`` per process: ``attune/broker/redis_events.py``);
 * finished results go to one results log consumed by the backends' ``persisters`` group,
   so a reply is persisted even when no client is listening any more.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -54,8 +57,22 @@ class ResultDelivery:
     delivery_id: str
 
 
+def event_id_key(entry_id: str) -> tuple[int, int]:
+    """The order of event ids ("<ms>-<seq>", or "0"): compare these, never the strings."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 class BrokerError(RuntimeError):
     """The broker could not be reached or refused an operation."""
+
+
+class EventSubscription(Protocol):
+    """A job's event log followed from a cursor; each batch continues where the last one ended."""
+
+    async def next(self, block_ms: int) -> list[tuple[str, AnyEvent]]:
+        """The events after those already returned, waiting up to ``block_ms`` for one ([] if none came)."""
+        ...
 
 
 class Broker(Protocol):
@@ -79,7 +96,13 @@ class Broker(Protocol):
     # per-job event log (worker -> any backend replica)
     async def publish(self, job_id: str, event: AnyEvent) -> str: ...
 
-    async def read_events(self, job_id: str, after: str, block_ms: int) -> list[tuple[str, AnyEvent]]: ...
+    async def read_events(self, job_id: str, after: str, block_ms: int) -> list[tuple[str, AnyEvent]]:
+        """One read of a job's log after ``after``; to follow a job as it runs, subscribe instead."""
+        ...
+
+    def subscribe_events(self, job_id: str, after: str) -> AbstractAsyncContextManager[EventSubscription]:
+        """Follow a job's events after ``after`` ("0": from the start) for as long as the block lasts."""
+        ...
 
     async def last_event(self, job_id: str) -> AnyEvent | None:
         """The newest event of a job (None: it has none, or its log expired)."""

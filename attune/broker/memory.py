@@ -7,14 +7,15 @@ that loop too, and its model compute runs in engine threads that never touch the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from attune.broker.base import AnyEvent, AnyJob, AnyResult, Delivery, ResultDelivery
+from attune.broker.base import AnyEvent, AnyJob, AnyResult, Delivery, ResultDelivery, event_id_key
 from attune.contract import ControlCommand, WorkerInfo
 
 EVENTS_TTL_S = 3600
@@ -36,6 +37,19 @@ class _Log:
     entries: list[tuple[str, object]] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     touched_at: float = field(default_factory=time.monotonic)
+
+
+class _LogSubscription:
+    """Follows one job's log from a cursor; waiting costs nothing but a wait on the log's condition."""
+
+    def __init__(self, logs: dict[str, _Log], job_id: str, after: str) -> None:
+        self._logs, self._job_id, self._cursor = logs, job_id, after
+
+    async def next(self, block_ms: int) -> list[tuple[str, AnyEvent]]:
+        found = await _read_log(self._logs[self._job_id], self._cursor, block_ms)  # looked up each time: logs expire
+        if found:
+            self._cursor = found[-1][0]
+        return found  # type: ignore[return-value]
 
 
 class _Group:
@@ -132,6 +146,10 @@ class MemoryBroker:
     async def read_events(self, job_id: str, after: str, block_ms: int) -> list[tuple[str, AnyEvent]]:
         return await _read_log(self._events[job_id], after, block_ms)  # type: ignore[return-value]
 
+    @contextlib.asynccontextmanager
+    async def subscribe_events(self, job_id: str, after: str) -> AsyncIterator[_LogSubscription]:
+        yield _LogSubscription(self._events, job_id, after)
+
     def _expire_old_logs(self) -> None:
         horizon = time.monotonic() - EVENTS_TTL_S
         for job_id in [j for j, log in self._events.items() if log.touched_at < horizon]:
@@ -208,13 +226,8 @@ class MemoryBroker:
 def _after(entries: list[tuple[str, object]], after: str) -> list[tuple[str, object]]:
     if after == "0":
         return list(entries)
-    key = _id_key(after)
-    return [(entry_id, item) for entry_id, item in entries if _id_key(entry_id) > key]
-
-
-def _id_key(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
+    key = event_id_key(after)
+    return [(entry_id, item) for entry_id, item in entries if event_id_key(entry_id) > key]
 
 
 async def _read_log(log: _Log, after: str, block_ms: int) -> list[tuple[str, object]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import TypeVar
 
@@ -17,6 +18,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from attune import contract
 from attune.broker.base import AnyEvent, AnyJob, AnyResult, Delivery, ResultDelivery
+from attune.broker.redis_events import BLOCK_MS as EVENTS_BLOCK_MS
+from attune.broker.redis_events import EventHub, EventSubscription
 from attune.contract import ControlCommand, WorkerInfo
 
 # Per-job event logs are short-lived: long enough for a client to reconnect and replay.
@@ -32,6 +35,11 @@ RECONNECT_RETRIES = 6
 RECONNECT_BACKOFF_BASE_S = 0.05
 RECONNECT_BACKOFF_CAP_S = 2.0
 HEALTH_CHECK_INTERVAL_S = 15
+# The pool is for short commands (and each worker's or persister's one blocking claim): sockets
+# follow jobs through the EventHub's own connection. A burst beyond it waits for a free
+# connection, up to POOL_TIMEOUT_S, rather than failing with "Too many connections".
+DEFAULT_MAX_CONNECTIONS = 64
+POOL_TIMEOUT_S = 10.0
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,14 +48,15 @@ T = TypeVar("T")
 class RedisBroker:
     """Survives a Redis restart with no process restarted: redis-py reconnects (with backoff),
     and a consumer group that vanished with the data (``NOGROUP``) is created again on the
-    spot, so workers and persisters go on consuming and new turns are answered."""
+    spot, so workers and persisters go on consuming and new turns are answered.
 
-    def __init__(self, url: str, max_connections: int | None = None) -> None:
-        retry = Retry(ExponentialBackoff(cap=RECONNECT_BACKOFF_CAP_S, base=RECONNECT_BACKOFF_BASE_S), RECONNECT_RETRIES)
-        self._redis = aioredis.from_url(
-            url, decode_responses=True, retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError],
-            health_check_interval=HEALTH_CHECK_INTERVAL_S, max_connections=max_connections,
-        )
+    Commands share a pool of ``max_connections``; job events are followed through one
+    ``EventHub`` per broker, on one more connection of its own (``subscribe_events``)."""
+
+    def __init__(self, url: str, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+        self._redis = _client(url, max_connections)
+        # The reader's socket timeout outlasts its XREAD's block (redis-py's default, 5 s, would not).
+        self._events = EventHub(_client(url, 1, socket_timeout_s=EVENTS_BLOCK_MS / 1000 + 5), self._redis, _backoff())
         self._groups_ready: set[tuple[str, str]] = set()
 
     async def ping(self) -> bool:
@@ -201,6 +210,9 @@ class RedisBroker:
             for entry_id, fields in entries
         ]
 
+    def subscribe_events(self, job_id: str, after: str) -> AbstractAsyncContextManager[EventSubscription]:
+        return self._events.subscribe(job_id, after)
+
     async def last_event(self, job_id: str) -> AnyEvent | None:
         entries = await self._redis.xrevrange(contract.events_stream(job_id), count=1)
         return contract.event_adapter.validate_json(entries[0][1]["event"]) if entries else None
@@ -281,5 +293,20 @@ class RedisBroker:
         ]
 
     async def close(self) -> None:
+        await self._events.close()
         await self._redis.aclose()
+
+
+def _backoff() -> ExponentialBackoff:
+    return ExponentialBackoff(cap=RECONNECT_BACKOFF_CAP_S, base=RECONNECT_BACKOFF_BASE_S)
+
+
+def _client(url: str, max_connections: int, socket_timeout_s: float | None = None) -> aioredis.Redis:
+    timeouts = {} if socket_timeout_s is None else {"socket_timeout": socket_timeout_s}
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=POOL_TIMEOUT_S, decode_responses=True, **timeouts,
+        retry=Retry(_backoff(), RECONNECT_RETRIES), retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=HEALTH_CHECK_INTERVAL_S,
+    )
+    return aioredis.Redis.from_pool(pool)
 

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 OnDone = Callable[[DoneEvent], Awaitable[dict[str, Any] | None]]  # stores the reply; the frame to send
 OnError = Callable[[ErrorEvent], Awaitable[None]]
-EVENT_POLL_MS = 2000
+EVENT_POLL_MS = 2000  # how often a relay with nothing to send checks the first-token timeout
 CACHED_CHUNK_WORDS = 3
 
 
@@ -194,40 +194,42 @@ async def relay(
 ) -> None:
     """Forward a job's events to the socket until its reply is finished and stored.
 
+    The events come through a broker subscription: waiting for them holds no Redis connection
+    (one reader per process serves every socket, ``attune/broker/redis_events.py``).
     ``on_done`` stores the reply and returns the ``done`` frame (default: a chat turn's reply);
     ``tag`` is added to every frame (a comparison's id and slot).
     """
     tag = tag or {}
-    waited_since = time.monotonic()
-    while True:
-        events = await state.broker.read_events(job_id, after, EVENT_POLL_MS)
-        if not events:
-            if time.monotonic() - waited_since > state.settings.first_token_timeout_s:
-                timeout = ErrorEvent(job_id=job_id, code="generation_failed",
-                                     message="No worker answered in time; your message is saved, try again later.")
-                if on_error is not None:
-                    await on_error(timeout)
-                await send({"type": "error", "code": timeout.code, "job_id": job_id, "message": timeout.message, **tag})
-                return
-            continue
+    async with state.broker.subscribe_events(job_id, after) as subscription:
         waited_since = time.monotonic()
-        for event_id, event in events:
-            after = event_id
-            if isinstance(event, EmotionEvent):
-                await send({"type": "emotion", "job_id": job_id, "emotion": event.emotion.model_dump(), "event_id": event_id, **tag})
-            elif isinstance(event, TokenEvent):
-                await send({"type": "token", "job_id": job_id, "index": event.index, "text": event.text, "event_id": event_id, **tag})
-            elif isinstance(event, DoneEvent):
-                frame = await (on_done or _store_chat_reply(state))(event)
-                if frame is not None:
-                    await send({**frame, "event_id": event_id, **tag})
-                return
-            elif isinstance(event, ErrorEvent):
-                ERRORS.labels(process="backend", code=event.code).inc()
-                if on_error is not None:
-                    await on_error(event)
-                await send({"type": "error", "code": event.code, "message": event.message, "job_id": job_id, "event_id": event_id, **tag})
-                return
+        while True:
+            events = await subscription.next(EVENT_POLL_MS)
+            if not events:
+                if time.monotonic() - waited_since > state.settings.first_token_timeout_s:
+                    timeout = ErrorEvent(job_id=job_id, code="generation_failed",
+                                         message="No worker answered in time; your message is saved, try again later.")
+                    if on_error is not None:
+                        await on_error(timeout)
+                    await send({"type": "error", "code": timeout.code, "job_id": job_id, "message": timeout.message, **tag})
+                    return
+                continue
+            waited_since = time.monotonic()
+            for event_id, event in events:
+                if isinstance(event, EmotionEvent):
+                    await send({"type": "emotion", "job_id": job_id, "emotion": event.emotion.model_dump(), "event_id": event_id, **tag})
+                elif isinstance(event, TokenEvent):
+                    await send({"type": "token", "job_id": job_id, "index": event.index, "text": event.text, "event_id": event_id, **tag})
+                elif isinstance(event, DoneEvent):
+                    frame = await (on_done or _store_chat_reply(state))(event)
+                    if frame is not None:
+                        await send({**frame, "event_id": event_id, **tag})
+                    return
+                elif isinstance(event, ErrorEvent):
+                    ERRORS.labels(process="backend", code=event.code).inc()
+                    if on_error is not None:
+                        await on_error(event)
+                    await send({"type": "error", "code": event.code, "message": event.message, "job_id": job_id, "event_id": event_id, **tag})
+                    return
 
 
 def _store_chat_reply(state: AppState) -> OnDone:

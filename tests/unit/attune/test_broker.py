@@ -117,3 +117,27 @@ async def test_cancel_and_heartbeats(broker) -> None:  # type: ignore[no-untyped
     info = WorkerInfo(worker_id="w1", host="h", pid=1, models=["m"], started_at=0.0)
     await broker.heartbeat(info, ttl_s=5)
     assert [w.worker_id for w in await broker.workers()] == ["w1"]
+
+
+async def test_a_subscription_gets_the_backlog_then_follows_live(broker) -> None:  # type: ignore[no-untyped-def]
+    job_id = uuid.uuid4().hex
+    ids = [await broker.publish(job_id, TokenEvent(index=i, text=f"t{i}")) for i in range(3)]
+    async with broker.subscribe_events(job_id, ids[0]) as events:
+        assert [e.text for _, e in await events.next(1000)] == ["t1", "t2"]
+        assert await events.next(100) == []  # nothing new: an empty batch when the wait is over
+        later = asyncio.create_task(events.next(3000))
+        await asyncio.sleep(0.1)
+        live_id = await broker.publish(job_id, TokenEvent(index=3, text="t3"))
+        assert await asyncio.wait_for(later, 2) == [(live_id, TokenEvent(index=3, text="t3"))]
+
+
+async def test_subscribers_of_one_job_each_keep_their_own_cursor(broker) -> None:  # type: ignore[no-untyped-def]
+    job_id = uuid.uuid4().hex
+    first = await broker.publish(job_id, TokenEvent(index=0, text="a"))
+    async with broker.subscribe_events(job_id, "0") as everything, broker.subscribe_events(job_id, first) as rest:
+        await broker.publish(job_id, TokenEvent(index=1, text="b"))
+        seen_all: list[str] = []
+        while len(seen_all) < 2:
+            seen_all += [e.text for _, e in await everything.next(1000)]
+        assert seen_all == ["a", "b"]
+        assert [e.text for _, e in await rest.next(1000)] == ["b"]
