@@ -443,7 +443,7 @@ def _model_card(config: Config, summary: dict[str, Any]) -> str:
     return f"""# qwen-empathetic (QLoRA adapter + EmotionHead + StrategyHead)
 
 Base `{config.base_model}` ({config.quantization}); LoRA r {config.lora_r}, alpha {config.lora_alpha},
-dropout {config.lora_dropout}; style tokens trained as embedding rows of the adapter.
+dropout {config.lora_dropout}; style tokens {"trained as" if config.train_style_tokens else "kept at the mean embedding of their words, stored as"} embedding rows of the adapter.
 Loss weights: LM {weights.lm}, emotion {weights.emotion}, strategy {weights.strategy}, KL {weights.safety}.
 
 - train examples: {summary['train_examples']}, validation examples: {summary['valid_examples']}, steps {summary['steps']}

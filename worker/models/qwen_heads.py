@@ -197,16 +197,21 @@ def load_with_heads(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any, An
     if not has_heads(artifact):
         raise ModelUnavailable(f"{spec.name}: {artifact} has no heads.pt/head_labels.json")
     weights = spec.weights or _adapter_base(artifact)
-    base, _ = load_pretrained(dataclasses.replace(spec, kind="causal_lm", weights=weights, adapter=None), context)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(artifact)
-    except (OSError, ValueError) as error:
-        raise ModelUnavailable(f"{spec.name}: cannot load the tokenizer from {artifact}: {error}") from error
+    base, base_tokenizer = load_pretrained(
+        dataclasses.replace(spec, kind="causal_lm", weights=weights, adapter=None), context)
+    heads = Heads.load(artifact, device=context.device)
+    if (artifact / "tokenizer_config.json").is_file():
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(artifact)
+        except (OSError, ValueError) as error:
+            raise ModelUnavailable(f"{spec.name}: cannot load the tokenizer from {artifact}: {error}") from error
+    else:  # a shipped artifact leaves the base's tokenizer out: the style tokens are added in training's order
+        tokenizer = base_tokenizer
+        tokenizer.add_tokens(heads.labels.style_tokens, special_tokens=False)
     if len(tokenizer) > base.get_input_embeddings().weight.shape[0]:
         base.resize_token_embeddings(len(tokenizer), mean_resizing=False)
     model = PeftModel.from_pretrained(base, str(artifact), is_trainable=False)
     model.eval()
-    heads = Heads.load(artifact, device=context.device)
     return model, tokenizer, heads
 
 

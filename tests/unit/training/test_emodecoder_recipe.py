@@ -99,3 +99,16 @@ def test_examples_keep_the_last_turns_and_label_only_the_reply(tiny_llama_dir: P
     batch = collate(examples, tokenizer.pad_token_id, torch.device("cpu"))
     reply = batch["labels"][1][batch["labels"][1] != -100].tolist()
     assert tokenizer.decode(reply, skip_special_tokens=True) == "It sounds like you loved her very much."
+
+
+async def test_an_artifact_shipped_without_its_tokenizer_uses_the_bases(trained: Path, tmp_path: Path):
+    import shutil
+
+    shipped = tmp_path / "shipped"
+    shutil.copytree(trained, shipped, ignore=shutil.ignore_patterns("tokenizer"))
+    model = EmoDecoderModel(ModelSpec(name="emodecoder", kind="emodecoder", weights=str(shipped)),
+                            LoadContext(home=trained))
+    request = GenerationRequest(request_id="y", history=[ChatTurn(role="user", content="My exam went badly.")],
+                                max_new_tokens=4, seed=1)
+    chunks = [chunk async for chunk in model.stream(request)]
+    assert chunks[-1].finish_reason in ("stop", "length") and chunks[-1].completion_tokens > 0

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from pathlib import Path
 
@@ -45,6 +46,28 @@ async def test_artifact_serves_through_the_qwen_heads_kind(artifact, tiny_qwen2_
     assert chunks[-1].extras["emotion"] in labels["emotions"]
     assert chunks[-1].extras["strategy"] in labels["strategies"]
     model.unload()
+
+
+async def test_an_artifact_shipped_without_its_tokenizer_adds_the_style_tokens_to_the_bases(
+        artifact, tiny_qwen2_dir, tmp_path):
+    import shutil
+
+    shipped = tmp_path / "shipped"
+    shutil.copytree(artifact, shipped, ignore=shutil.ignore_patterns("tokenizer*", "vocab.json", "merges.txt",
+                                                                      "special_tokens_map.json", "added_tokens.json",
+                                                                      "chat_template.jinja"))
+    assert not (shipped / "tokenizer_config.json").exists()
+    spec = ModelSpec(name="qwen-empathetic", kind="qwen_heads", weights=str(tiny_qwen2_dir), adapter=str(shipped),
+                     generation={"temperature": 0.0, "max_new_tokens": 4})
+    shipped_model = QwenHeadsModel(spec, LoadContext(home=tmp_path, device="cpu"))
+    reference = QwenHeadsModel(dataclasses.replace(spec, adapter=str(artifact)), LoadContext(home=tmp_path, device="cpu"))
+    request = GenerationRequest(request_id="s", temperature=0.0, max_new_tokens=4, seed=3,
+                                history=[ChatTurn(role="user", content="I feel so alone lately.")])
+    shipped_text = "".join([c.text async for c in shipped_model.stream(request)])
+    reference_text = "".join([c.text async for c in reference.stream(request)])
+    assert shipped_text == reference_text
+    shipped_model.unload()
+    reference.unload()
 
 
 def test_safety_weight_adds_the_kl_term(tiny_qwen2_dir, tmp_path):

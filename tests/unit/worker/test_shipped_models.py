@@ -11,7 +11,15 @@ from worker.models.base import GenerationRequest
 from worker.registry import ModelManager, Registry
 
 REPO = Path(__file__).resolve().parents[3]
-ADAPTER = REPO / "artifacts" / "psychotherapist-smollm2"
+ARTIFACTS = REPO / "artifacts"
+ADAPTER = ARTIFACTS / "psychotherapist-smollm2"
+# Each shipped model, the models.toml field that points at its folder, and the files it must hold.
+SHIPPED = {
+    "psychotherapist-smollm2": ("adapter", {"adapter_model.safetensors", "adapter_config.json"}),
+    "qwen-empathetic-smollm2": ("adapter", {"adapter_model.safetensors", "adapter_config.json", "heads.pt",
+                                            "head_labels.json"}),
+    "emodecoder": ("weights", {"emo_decoder.pt"}),  # the tokenizer is the base's
+}
 
 
 @pytest.fixture
@@ -20,17 +28,22 @@ def manager(tmp_path: Path) -> ModelManager:
     return ModelManager(registry, keep_alive_s=60, memory_budget_gb=8)
 
 
-def test_the_committed_adapter_is_available_without_training(manager):
-    status = {s.name: s for s in manager.statuses()}["psychotherapist-smollm2"]
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_every_shipped_model_is_available_without_training(manager, name):
+    status = {s.name: s for s in manager.statuses()}[name]
     assert status.state == "available", status.reason
-    assert Path(manager.spec("psychotherapist-smollm2").adapter) == ADAPTER
+    field, _ = SHIPPED[name]
+    assert Path(getattr(manager.spec(name), field)).parent == ARTIFACTS
 
 
-def test_the_committed_adapter_is_small_and_holds_no_base_weights():
-    files = {f.name: f.stat().st_size for f in ADAPTER.iterdir() if f.is_file()}
-    assert {"adapter_model.safetensors", "adapter_config.json", "run_manifest.json", "MODEL_CARD.md"} <= set(files)
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_every_shipped_artifact_is_small_and_holds_no_base_weights(manager, name):
+    field, needed = SHIPPED[name]
+    folder = Path(getattr(manager.spec(name), field))
+    files = {str(f.relative_to(folder)): f.stat().st_size for f in folder.rglob("*") if f.is_file()}
+    assert needed | {"run_manifest.json", "MODEL_CARD.md"} <= set(files)
     assert sum(files.values()) < 8 * 1024**2
-    assert not {"model.safetensors", "pytorch_model.bin"} & set(files)
+    assert not {"model.safetensors", "pytorch_model.bin"} & {Path(f).name for f in files}
 
 
 @pytest.mark.parametrize(("name", "needs"), [
@@ -59,3 +72,17 @@ async def test_the_worker_loads_the_committed_adapter_and_answers(manager):
         assert text and chunks[-1].completion_tokens > 0
     finally:
         await manager.unload("psychotherapist-smollm2")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["qwen-empathetic-smollm2", "emodecoder"])
+async def test_the_worker_loads_the_other_shipped_models_and_answers(manager, name):
+    model = await manager.get(name)
+    try:
+        request = GenerationRequest(request_id=f"shipped-{name}", temperature=0.0, max_new_tokens=32,
+                                    history=[ChatTurn(role="user", content="I failed my driving test again.")])
+        chunks = [chunk async for chunk in model.stream(request)]
+        assert "".join(chunk.text for chunk in chunks).strip()
+        assert chunks[-1].completion_tokens > 0
+    finally:
+        await manager.unload(name)

@@ -132,10 +132,13 @@ class EmoDecoderModel:
             if checkpoint.get("format") != CHECKPOINT_FORMAT:
                 raise ModelUnavailable(f"{checkpoint_path} has format {checkpoint.get('format')}, this worker reads "
                                        f"{CHECKPOINT_FORMAT}; rebuild it with: {BUILD_COMMAND} --out {self.directory}")
-            base, _ = load_base(checkpoint["base"]["weights"], checkpoint["base"]["gguf_file"], self.home, self.device)
+            base, base_tokenizer = load_base(checkpoint["base"]["weights"], checkpoint["base"]["gguf_file"], self.home,
+                                             self.device)
             model = EmoDecoder(base, EmoDecoderConfig.from_dict(checkpoint["architecture"]))
             model.load_trainable_state_dict(checkpoint["state_dict"])
-            self._tokenizer = AutoTokenizer.from_pretrained(self.directory / TOKENIZER_DIR)
+            # A shipped artifact leaves the base's own tokenizer out (the recipe adds no tokens).
+            tokenizer_dir = self.directory / TOKENIZER_DIR
+            self._tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir) if tokenizer_dir.is_dir() else base_tokenizer
             self._generation = dict(checkpoint["generation"])
             self._run_id = str(checkpoint["run_id"])
             self._model = model.to(self.device).eval()
