@@ -51,11 +51,12 @@ describe('ChatPanel', () => {
   });
 
   it('shows history with emotion badges and streams a new reply with a Stop button', async () => {
-    stubHistory({ newest: { items: [message(1, 'user', 'hello', { emotion: { label: 'joy', scores: { joy: 0.9 } } }), message(2, 'assistant', 'Hi **there**')], next_before: null } });
+    const clear = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [] };
+    stubHistory({ newest: { items: [message(1, 'user', 'hello', { emotion: { label: 'joy', scores: { joy: 0.9 } } }), message(2, 'assistant', 'Hi **there**', { reply_to_id: 1, safety: clear })], next_before: null } });
     renderWithProviders(<ChatPanel session={session} />);
     expect(await screen.findByText('hello')).toBeInTheDocument();
     expect(screen.getByText('there').tagName).toBe('STRONG');
-    expect(screen.getByText('joy')).toBeInTheDocument();
+    expect(screen.getByTestId('emotion-badge')).toHaveTextContent('you feel joy 90%');
     expect(server.current.url).toMatch(/\/ws\/chat\/s1$/);
 
     act(() => server.handshake());
@@ -73,7 +74,7 @@ describe('ChatPanel', () => {
     });
     expect(screen.getByText('That sounds hard')).toBeInTheDocument();
     expect(screen.getByTestId('typing-indicator')).toBeInTheDocument();
-    expect(screen.getByText('sadness')).toBeInTheDocument();
+    expect(screen.getAllByTestId('emotion-badge').at(-1)).toHaveTextContent('you feel sadness 70%');
 
     await userEvent.click(screen.getByRole('button', { name: 'Stop' }));
     expect(server.sentBy().at(-1)).toEqual({ type: 'cancel', job_id: 'j1' });
@@ -205,5 +206,27 @@ describe('ChatPanel', () => {
     expect(await screen.findByText('The chosen answer is now part of the conversation.')).toBeInTheDocument();
     expect(calls.find((call) => call.method === 'PUT')?.body).toEqual({ choice: 'b' });
     expect(screen.getByRole('button', { name: 'B is better' })).toHaveAttribute('aria-pressed', 'true');
+  });
+
+  it('badges only confident readings, the top two when close, and nothing cheerful on a turn the safety layer flagged', async () => {
+    const fixed = { crisis: true, toxic: false, level: 'ideation' as const, fixed_reply: true, reasons: [], resources: [] };
+    const clear = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [] };
+    stubHistory({
+      newest: {
+        items: [
+          message(1, 'user', "I don't want to live anymore", { emotion: { label: 'anger', scores: { anger: 0.41, sadness: 0.33, fear: 0.2 } } }),
+          message(2, 'assistant', "You don't have to go through this alone.", { reply_to_id: 1, safety: fixed }),
+          message(3, 'user', 'nobody at my new school likes me', { emotion: { label: 'love', scores: { love: 0.62, sadness: 0.3 } } }),
+          message(4, 'assistant', 'That sounds lonely.', { reply_to_id: 3, safety: { ...fixed, crisis: false, level: 'none', fixed_reply: false, session_risk: true } }),
+          message(5, 'user', 'my exams are tomorrow', { emotion: { label: 'fear', scores: { fear: 0.52, sadness: 0.45 } } }),
+          message(6, 'assistant', 'You have prepared well.', { reply_to_id: 5, safety: clear, emotion: { label: 'joy', scores: { joy: 0.38, neutral: 0.3 } } }),
+        ],
+        next_before: null,
+      },
+    });
+    renderWithProviders(<ChatPanel session={session} />);
+    await screen.findByText('my exams are tomorrow');
+    const badges = screen.getAllByTestId('emotion-badge').map((badge) => badge.textContent);
+    expect(badges).toEqual(['you feel fear 52% · sadness 45%']);
   });
 });
