@@ -1,7 +1,7 @@
 import { act, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MessagePublic, SessionPublic } from '@/lib/protocol';
+import type { DoneFrame, MessagePublic, SafetyVerdict, SessionPublic } from '@/lib/protocol';
 import { installFakeChatServer, uninstallFakeChatServer, type FakeChatServer } from '@/test/fake-chat-server';
 import { renderWithProviders, stubApi } from '@/test/render';
 import { ChatPanel } from './ChatPanel';
@@ -16,6 +16,13 @@ function message(id: number, role: MessagePublic['role'], content: string, extra
   };
 }
 
+const CLEAR: SafetyVerdict = { crisis: false, toxic: false, level: 'none', reasons: [], resources: [] };
+
+/** The `done` of a reply that passed the safety layer. */
+function replyDone(reply: MessagePublic, eventId: string): DoneFrame {
+  return { type: 'done', job_id: 'j1', message: reply, cached: false, timings: { ttft_ms: 10, duration_ms: 20 }, safety: CLEAR, alignment: 0.8, finish_reason: 'stop', event_id: eventId };
+}
+
 let server: FakeChatServer;
 
 beforeEach(() => {
@@ -27,6 +34,15 @@ function stubHistory(pages: Record<string, { items: MessagePublic[]; next_before
   return stubApi({
     'GET /api/sessions/s1/messages': (url) => pages[url.searchParams.get('before') ?? 'newest'],
     'GET /api/models': () => [{ name: 'smollm2', kind: 'causal_lm', state: 'loaded', reason: null, default: true, description: null }],
+    'GET /api/limits': () => ({ message_chars: 4000, journal_chars: 10_000 }),
+  });
+}
+
+/** A history that changes between fetches, as it does when a reply is stored after the page loaded. */
+function stubReloaded(items: () => MessagePublic[]) {
+  return stubApi({
+    'GET /api/sessions/s1/messages': () => ({ items: items(), next_before: null }),
+    'GET /api/models': () => [],
     'GET /api/limits': () => ({ message_chars: 4000, journal_chars: 10_000 }),
   });
 }
@@ -228,5 +244,35 @@ describe('ChatPanel', () => {
     await screen.findByText('my exams are tomorrow');
     const badges = screen.getAllByTestId('emotion-badge').map((badge) => badge.textContent);
     expect(badges).toEqual(['you feel fear 52% · sadness 45%']);
+  });
+
+  it('shows the emotion of a message whose reply was resumed after a reload as soon as the reply finishes', async () => {
+    let stored = false;
+    const sadness = { label: 'sadness', scores: { sadness: 0.81, fear: 0.1 } };
+    stubReloaded(() => [message(1, 'user', 'I failed my driving test', stored ? { emotion: sadness } : {})]);
+    renderWithProviders(<ChatPanel session={session} />);
+    await screen.findByText('I failed my driving test');
+    act(() => server.handshake([{ job_id: 'j1', user_message_id: 1 }]));
+    expect(server.sentBy()).toContainEqual({ type: 'resume', job_id: 'j1' });
+    act(() => {
+      server.push({ type: 'emotion', job_id: 'j1', message_id: 1, emotion: sadness, event_id: '1-0' });
+      server.push({ type: 'token', job_id: 'j1', index: 0, text: 'I am sorry.', event_id: '2-0' });
+    });
+    expect(screen.getByTestId('emotion-badge')).toHaveTextContent('you feel sadness 81%');
+    stored = true;
+    act(() => server.push(replyDone(message(2, 'assistant', 'I am sorry.', { reply_to_id: 1 }), '3-0')));
+    expect(screen.getByTestId('emotion-badge')).toHaveTextContent('you feel sadness 81%');
+  });
+
+  it('after a reload, a reply that finished before the resume (its done alone) still brings its message emotion', async () => {
+    let stored = false;
+    const reply = message(2, 'assistant', 'Congratulations!', { reply_to_id: 1, safety: CLEAR });
+    stubReloaded(() => (stored ? [message(1, 'user', 'I got the job!', { emotion: { label: 'joy', scores: { joy: 0.93 } } }), reply] : [message(1, 'user', 'I got the job!')]));
+    renderWithProviders(<ChatPanel session={session} />);
+    await screen.findByText('I got the job!');
+    act(() => server.handshake([{ job_id: 'j1', user_message_id: 1 }]));
+    stored = true;
+    act(() => server.push(replyDone(reply, '5-0')));
+    expect(await screen.findByTestId('emotion-badge')).toHaveTextContent('you feel joy 93%');
   });
 });

@@ -78,7 +78,9 @@ export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder,
             key={message.id}
             role={message.role}
             content={message.content}
-            emotion={message.emotion}
+            // A message fetched while its reply was being written was stored without its emotion
+            // and verdict (both are written with the reply): the live turn carries them.
+            emotion={message.emotion ?? turnOf.get(message.id)?.emotion}
             alignment={message.alignment}
             safety={message.role === 'user' ? userVerdict(replies.get(message.id), turnOf.get(message.id)) : message.safety}
             status={message.status}
