@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 import urllib.request
@@ -16,26 +15,10 @@ from attune import observability
 from attune.observability import (
     CHAT_TURNS,
     bind_log_context,
-    configure_logging,
     log_context,
     render_metrics,
     serve_metrics,
 )
-
-
-@pytest.fixture
-def json_logs(capsys: pytest.CaptureFixture[str]):
-    """Configure JSON logging for the test and return a reader of the records written so far."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    configure_logging("worker", json=True)
-
-    def records() -> list[dict]:
-        return [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
-
-    yield records
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
 
 
 def _sample(exposition: str, name: str, **labels: str) -> float:

@@ -82,10 +82,15 @@ def listener_entries(conversations: list[Conversation], listener_turns: str = "a
     return entries
 
 
-def encode_unique(encoder: SentenceEncoder, texts: list[str], config: Config) -> np.ndarray:
-    """Embed each distinct text once (short replies such as "That's great!" recur hundreds of times)."""
+def encode_unique(encoder: SentenceEncoder, texts: list[str], config: Config, what: str, step: tuple[int, int]) -> np.ndarray:
+    """Embed each distinct text once (short replies such as "That's great!" recur hundreds of times).
+
+    ``what`` and ``step`` (n of N) label the progress bar, so the next bar's 0 % does not look
+    like the build starting over.
+    """
     unique = list(dict.fromkeys(texts))
-    vectors = encoder.encode(unique, batch_size=config.batch_size, progress=config.progress)
+    label = f"embedding {len(unique):,} {what} ({step[0]}/{step[1]})"
+    vectors = encoder.encode(unique, batch_size=config.batch_size, progress=config.progress, label=label)
     position = {text: i for i, text in enumerate(unique)}
     return vectors[[position[text] for text in texts]]
 
@@ -147,12 +152,18 @@ def finetune(encoder: SentenceEncoder, entries: list[Entry], config: Config, run
     encoder.model.eval()
 
 
+def embedding_steps(config: Config) -> int:
+    """How many embedding passes a build makes: validation contexts and replies, then the index's."""
+    return 2 if config.eval_conversations == 0 else 4
+
+
 def evaluate(encoder: SentenceEncoder, config: Config) -> dict[str, float]:
     if config.eval_conversations == 0:
         return {}
+    total = embedding_steps(config)
     entries = listener_entries(load_conversations("valid", config.eval_conversations))
-    contexts = encode_unique(encoder, [entry.context for entry in entries], config)
-    replies = encode_unique(encoder, [entry.reply for entry in entries], config)
+    contexts = encode_unique(encoder, [entry.context for entry in entries], config, "validation contexts", (1, total))
+    replies = encode_unique(encoder, [entry.reply for entry in entries], config, "validation replies", (2, total))
     candidates = min(config.eval_candidates, len(entries))
     score = precision_at_1(contexts, replies, candidates, config.seed)
     return {f"p_at_1_{candidates}": round(100 * score, 2), "eval_pairs": len(entries)}
@@ -178,8 +189,9 @@ def run(config: Config) -> Path:
     metrics = evaluate(encoder, config)
     if metrics:
         tracker.log("eval", 0, **metrics)
-    reply_vectors = encode_unique(encoder, [entry.reply for entry in entries], config)
-    context_vectors = encode_unique(encoder, [entry.context for entry in entries], config)
+    total = embedding_steps(config)
+    reply_vectors = encode_unique(encoder, [entry.reply for entry in entries], config, "listener replies", (total - 1, total))
+    context_vectors = encode_unique(encoder, [entry.context for entry in entries], config, "speaker turns", (total, total))
     fingerprint = hashlib.sha256(reply_vectors.astype(np.float16).tobytes()).hexdigest()[:12]
     info = {"format": INDEX_FORMAT, "encoder": encoder_reference, "max_length": config.max_length,
             "count": len(entries), "dim": int(reply_vectors.shape[1]), "fingerprint": fingerprint}

@@ -84,8 +84,12 @@ class SentenceEncoder:
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=-1)
 
-    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """float32 unit vectors, one row per text; batches of similar length so padding stays short."""
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False,
+               label: str = "embedding") -> np.ndarray:
+        """float32 unit vectors, one row per text; batches of similar length so padding stays short.
+
+        ``label`` names the progress bar: a build runs several, each starting from 0 %.
+        """
         import torch
         from tqdm import tqdm
 
@@ -93,7 +97,7 @@ class SentenceEncoder:
         vectors = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
         starts = range(0, len(texts), batch_size)
         with torch.inference_mode():
-            for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
+            for start in tqdm(starts, desc=label, unit="batch", disable=not progress):
                 rows = order[start:start + batch_size]
                 vectors[rows] = self.embed(self.tokenize([texts[i] for i in rows])).float().cpu().numpy()
         return vectors

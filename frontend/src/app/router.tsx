@@ -1,33 +1,50 @@
-import { createBrowserRouter, Navigate } from 'react-router-dom';
+import { createBrowserRouter, Navigate, type RouteObject } from 'react-router-dom';
+import { Spinner } from '@/components/Spinner';
 import { AuthForm } from '@/features/auth';
 import { RequireAdmin, RequireSignedIn, RequireSignedOut } from './guards';
 import { Layout } from './Layout';
 
-export const router = createBrowserRouter([
+function AppLoading() {
+  return (
+    <div className="flex min-h-screen items-center justify-center">
+      <Spinner label="Loading Attune" />
+    </div>
+  );
+}
+
+export const routes: RouteObject[] = [
   {
-    element: <RequireSignedOut />,
-    children: [
-      { path: '/login', element: <AuthForm mode="login" /> },
-      { path: '/signup', element: <AuthForm mode="signup" /> },
-    ],
-  },
-  {
-    element: <RequireSignedIn />,
+    // Shown while the first page's code loads (its route is lazy); without it React Router warns on every load.
+    HydrateFallback: AppLoading,
     children: [
       {
-        element: <Layout />,
+        element: <RequireSignedOut />,
         children: [
-          { path: '/', element: <Navigate to="/chat" replace /> },
-          // Each page's code (markdown, charts) loads when the page is first opened.
-          { path: '/chat/:sessionId?', lazy: async () => ({ Component: (await import('@/features/chat')).ChatPage }) },
-          { path: '/journal', lazy: async () => ({ Component: (await import('@/features/journal')).JournalPage }) },
+          { path: '/login', element: <AuthForm mode="login" /> },
+          { path: '/signup', element: <AuthForm mode="signup" /> },
+        ],
+      },
+      {
+        element: <RequireSignedIn />,
+        children: [
           {
-            element: <RequireAdmin />,
-            children: [{ path: '/admin', lazy: async () => ({ Component: (await import('@/features/admin')).AdminPage }) }],
+            element: <Layout />,
+            children: [
+              { path: '/', element: <Navigate to="/chat" replace /> },
+              // Each page's code (markdown, charts) loads when the page is first opened.
+              { path: '/chat/:sessionId?', lazy: async () => ({ Component: (await import('@/features/chat')).ChatPage }) },
+              { path: '/journal', lazy: async () => ({ Component: (await import('@/features/journal')).JournalPage }) },
+              {
+                element: <RequireAdmin />,
+                children: [{ path: '/admin', lazy: async () => ({ Component: (await import('@/features/admin')).AdminPage }) }],
+              },
+              { path: '*', element: <p className="p-6">Page not found.</p> },
+            ],
           },
-          { path: '*', element: <p className="p-6">Page not found.</p> },
         ],
       },
     ],
   },
-]);
+];
+
+export const router = createBrowserRouter(routes);

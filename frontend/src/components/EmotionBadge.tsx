@@ -1,3 +1,5 @@
+import { percent, type ShownEmotion } from '@/lib/emotion-confidence';
+
 // Colours for the six journal moods. The chat classifier's 28 GoEmotions labels take the colour
 // of their Ekman family (the dataset's own ekman_mapping); disgust and neutral get the plain style.
 const MOOD_STYLES: Record<string, string> = {
@@ -39,6 +41,18 @@ export function EmotionBadge({ label, title, prefix }: { label: string; title?: 
     <span title={title} className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ${emotionStyle(label)}`}>
       {prefix && <span className="mr-1 font-normal opacity-75">{prefix}</span>}
       {label}
+    </span>
+  );
+}
+
+/** A classifier's reading with its confidence: "sadness 72%", or "sadness 52% · fear 45%" when close. */
+export function ReadingBadge({ shown, prefix }: { shown: ShownEmotion[]; prefix: string }) {
+  const [top] = shown;
+  if (!top) return null;
+  return (
+    <span data-testid="emotion-badge" className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ${emotionStyle(top.label)}`}>
+      <span className="mr-1 font-normal opacity-75">{prefix}</span>{' '}
+      {shown.map((item) => `${item.label} ${percent(item.score)}`).join(' · ')}
     </span>
   );
 }

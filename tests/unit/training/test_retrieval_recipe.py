@@ -12,7 +12,7 @@ import pytest
 from training.cli import main as cli_main
 from training.common.run import read_metrics
 from training.data.empathetic import EMOTIONS, load_conversations
-from training.recipes.retrieval import listener_entries, precision_at_1
+from training.recipes.retrieval import Config, embedding_steps, encode_unique, listener_entries, precision_at_1
 from worker.models.base import LoadContext, ModelSpec
 from worker.models.retrieval import RetrievalIndex, RetrievalResponder
 
@@ -43,6 +43,26 @@ def test_precision_at_1_is_perfect_for_matching_pairs_and_near_chance_for_noise(
     assert precision_at_1(vectors, vectors, candidates=100, seed=0) == 1.0
     shuffled = vectors[rng.permutation(200)]
     assert precision_at_1(vectors, shuffled, candidates=100, seed=0) < 0.1
+
+
+class _RecordingEncoder:
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False, label: str = "") -> np.ndarray:
+        self.labels.append(label)
+        return np.zeros((len(texts), 4), dtype=np.float32)
+
+
+def test_each_embedding_bar_says_what_it_embeds_and_which_pass_of_how_many_it_is() -> None:
+    encoder = _RecordingEncoder()
+    config = Config()
+    total = embedding_steps(config)
+    vectors = encode_unique(encoder, ["That's great!", "That's great!", "Oh no."], config,  # type: ignore[arg-type]
+                            "listener replies", (total - 1, total))
+    assert vectors.shape == (3, 4)
+    assert encoder.labels == [f"embedding 2 listener replies ({total - 1}/{total})"]
+    assert (total, embedding_steps(Config(eval_conversations=0))) == (4, 2)
 
 
 @pytest.fixture(scope="module")

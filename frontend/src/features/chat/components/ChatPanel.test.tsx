@@ -1,7 +1,7 @@
 import { act, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MessagePublic, SessionPublic } from '@/lib/protocol';
+import type { DoneFrame, MessagePublic, SafetyVerdict, SessionPublic } from '@/lib/protocol';
 import { installFakeChatServer, uninstallFakeChatServer, type FakeChatServer } from '@/test/fake-chat-server';
 import { renderWithProviders, stubApi } from '@/test/render';
 import { ChatPanel } from './ChatPanel';
@@ -16,6 +16,13 @@ function message(id: number, role: MessagePublic['role'], content: string, extra
   };
 }
 
+const CLEAR: SafetyVerdict = { crisis: false, toxic: false, level: 'none', reasons: [], resources: [] };
+
+/** The `done` of a reply that passed the safety layer. */
+function replyDone(reply: MessagePublic, eventId: string): DoneFrame {
+  return { type: 'done', job_id: 'j1', message: reply, cached: false, timings: { ttft_ms: 10, duration_ms: 20 }, safety: CLEAR, alignment: 0.8, finish_reason: 'stop', event_id: eventId };
+}
+
 let server: FakeChatServer;
 
 beforeEach(() => {
@@ -27,6 +34,15 @@ function stubHistory(pages: Record<string, { items: MessagePublic[]; next_before
   return stubApi({
     'GET /api/sessions/s1/messages': (url) => pages[url.searchParams.get('before') ?? 'newest'],
     'GET /api/models': () => [{ name: 'smollm2', kind: 'causal_lm', state: 'loaded', reason: null, default: true, description: null }],
+    'GET /api/limits': () => ({ message_chars: 4000, journal_chars: 10_000 }),
+  });
+}
+
+/** A history that changes between fetches, as it does when a reply is stored after the page loaded. */
+function stubReloaded(items: () => MessagePublic[]) {
+  return stubApi({
+    'GET /api/sessions/s1/messages': () => ({ items: items(), next_before: null }),
+    'GET /api/models': () => [],
     'GET /api/limits': () => ({ message_chars: 4000, journal_chars: 10_000 }),
   });
 }
@@ -51,11 +67,12 @@ describe('ChatPanel', () => {
   });
 
   it('shows history with emotion badges and streams a new reply with a Stop button', async () => {
-    stubHistory({ newest: { items: [message(1, 'user', 'hello', { emotion: { label: 'joy', scores: { joy: 0.9 } } }), message(2, 'assistant', 'Hi **there**')], next_before: null } });
+    const clear = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [] };
+    stubHistory({ newest: { items: [message(1, 'user', 'hello', { emotion: { label: 'joy', scores: { joy: 0.9 } } }), message(2, 'assistant', 'Hi **there**', { reply_to_id: 1, safety: clear })], next_before: null } });
     renderWithProviders(<ChatPanel session={session} />);
     expect(await screen.findByText('hello')).toBeInTheDocument();
     expect(screen.getByText('there').tagName).toBe('STRONG');
-    expect(screen.getByText('joy')).toBeInTheDocument();
+    expect(screen.getByTestId('emotion-badge')).toHaveTextContent('you feel joy 90%');
     expect(server.current.url).toMatch(/\/ws\/chat\/s1$/);
 
     act(() => server.handshake());
@@ -73,7 +90,7 @@ describe('ChatPanel', () => {
     });
     expect(screen.getByText('That sounds hard')).toBeInTheDocument();
     expect(screen.getByTestId('typing-indicator')).toBeInTheDocument();
-    expect(screen.getByText('sadness')).toBeInTheDocument();
+    expect(screen.getAllByTestId('emotion-badge').at(-1)).toHaveTextContent('you feel sadness 70%');
 
     await userEvent.click(screen.getByRole('button', { name: 'Stop' }));
     expect(server.sentBy().at(-1)).toEqual({ type: 'cancel', job_id: 'j1' });
@@ -205,5 +222,57 @@ describe('ChatPanel', () => {
     expect(await screen.findByText('The chosen answer is now part of the conversation.')).toBeInTheDocument();
     expect(calls.find((call) => call.method === 'PUT')?.body).toEqual({ choice: 'b' });
     expect(screen.getByRole('button', { name: 'B is better' })).toHaveAttribute('aria-pressed', 'true');
+  });
+
+  it('badges only confident readings, the top two when close, and nothing cheerful on a turn the safety layer flagged', async () => {
+    const fixed = { crisis: true, toxic: false, level: 'ideation' as const, fixed_reply: true, reasons: [], resources: [] };
+    const clear = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [] };
+    stubHistory({
+      newest: {
+        items: [
+          message(1, 'user', "I don't want to live anymore", { emotion: { label: 'anger', scores: { anger: 0.41, sadness: 0.33, fear: 0.2 } } }),
+          message(2, 'assistant', "You don't have to go through this alone.", { reply_to_id: 1, safety: fixed }),
+          message(3, 'user', 'nobody at my new school likes me', { emotion: { label: 'love', scores: { love: 0.62, sadness: 0.3 } } }),
+          message(4, 'assistant', 'That sounds lonely.', { reply_to_id: 3, safety: { ...fixed, crisis: false, level: 'none', fixed_reply: false, session_risk: true } }),
+          message(5, 'user', 'my exams are tomorrow', { emotion: { label: 'fear', scores: { fear: 0.52, sadness: 0.45 } } }),
+          message(6, 'assistant', 'You have prepared well.', { reply_to_id: 5, safety: clear, emotion: { label: 'joy', scores: { joy: 0.38, neutral: 0.3 } } }),
+        ],
+        next_before: null,
+      },
+    });
+    renderWithProviders(<ChatPanel session={session} />);
+    await screen.findByText('my exams are tomorrow');
+    const badges = screen.getAllByTestId('emotion-badge').map((badge) => badge.textContent);
+    expect(badges).toEqual(['you feel fear 52% · sadness 45%']);
+  });
+
+  it('shows the emotion of a message whose reply was resumed after a reload as soon as the reply finishes', async () => {
+    let stored = false;
+    const sadness = { label: 'sadness', scores: { sadness: 0.81, fear: 0.1 } };
+    stubReloaded(() => [message(1, 'user', 'I failed my driving test', stored ? { emotion: sadness } : {})]);
+    renderWithProviders(<ChatPanel session={session} />);
+    await screen.findByText('I failed my driving test');
+    act(() => server.handshake([{ job_id: 'j1', user_message_id: 1 }]));
+    expect(server.sentBy()).toContainEqual({ type: 'resume', job_id: 'j1' });
+    act(() => {
+      server.push({ type: 'emotion', job_id: 'j1', message_id: 1, emotion: sadness, event_id: '1-0' });
+      server.push({ type: 'token', job_id: 'j1', index: 0, text: 'I am sorry.', event_id: '2-0' });
+    });
+    expect(screen.getByTestId('emotion-badge')).toHaveTextContent('you feel sadness 81%');
+    stored = true;
+    act(() => server.push(replyDone(message(2, 'assistant', 'I am sorry.', { reply_to_id: 1 }), '3-0')));
+    expect(screen.getByTestId('emotion-badge')).toHaveTextContent('you feel sadness 81%');
+  });
+
+  it('after a reload, a reply that finished before the resume (its done alone) still brings its message emotion', async () => {
+    let stored = false;
+    const reply = message(2, 'assistant', 'Congratulations!', { reply_to_id: 1, safety: CLEAR });
+    stubReloaded(() => (stored ? [message(1, 'user', 'I got the job!', { emotion: { label: 'joy', scores: { joy: 0.93 } } }), reply] : [message(1, 'user', 'I got the job!')]));
+    renderWithProviders(<ChatPanel session={session} />);
+    await screen.findByText('I got the job!');
+    act(() => server.handshake([{ job_id: 'j1', user_message_id: 1 }]));
+    stored = true;
+    act(() => server.push(replyDone(reply, '5-0')));
+    expect(await screen.findByTestId('emotion-badge')).toHaveTextContent('you feel joy 93%');
   });
 });

@@ -24,7 +24,13 @@ export function ComparisonCard({ comparison, sessionId, onChosen }: { comparison
   const finished = comparison.phase === 'done';
   return (
     <section aria-label="Comparison" data-testid="comparison" data-phase={comparison.phase} className="rounded-lg border border-indigo-200 bg-indigo-50/50 p-2">
-      <MessageBubble role="user" content={comparison.content} emotion={comparison.sides.a.emotion ?? comparison.sides.b.emotion} error={comparison.phase === 'failed' ? comparison.error : null} />
+      <MessageBubble
+        role="user"
+        content={comparison.content}
+        emotion={comparison.sides.a.emotion ?? comparison.sides.b.emotion}
+        safety={(comparison.sides.a.reply ?? comparison.sides.b.reply)?.safety}
+        error={comparison.phase === 'failed' ? comparison.error : null}
+      />
       {comparison.phase !== 'failed' && (
         <div className="mt-2 grid gap-2 md:grid-cols-2">
           {SLOTS.map((slot) => {

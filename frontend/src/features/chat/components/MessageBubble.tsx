@@ -1,4 +1,5 @@
-import { EmotionBadge } from '@/components/EmotionBadge';
+import { ReadingBadge } from '@/components/EmotionBadge';
+import { emotionToShow, watchedBySafety } from '@/lib/emotion-confidence';
 import type { EmotionReading, SafetyVerdict } from '@/lib/protocol';
 import { CrisisResources } from './CrisisResources';
 import { Markdown } from './Markdown';
@@ -8,6 +9,7 @@ export interface BubbleProps {
   content: string;
   emotion?: EmotionReading | null;
   alignment?: number | null;
+  /** The turn's verdict: a user message gets its reply's; `undefined` while the reply is still coming. */
   safety?: SafetyVerdict | null;
   status?: string;
   model?: string | null;
@@ -16,11 +18,6 @@ export interface BubbleProps {
   error?: string | null;
   /** `length`: the reply reached its token limit and was cut back to its last complete sentence. */
   finishReason?: string | null;
-}
-
-function topScore(emotion: EmotionReading): string {
-  const score = emotion.scores[emotion.label];
-  return score === undefined ? emotion.label : `${emotion.label} ${(score * 100).toFixed(0)}%`;
 }
 
 /** Why a stored reply ended (`message.extras.finish_reason`), when the server said. */
@@ -61,6 +58,7 @@ export function MessageBubble({ role, content, emotion, alignment, safety, statu
   // A fixed text of the safety layer is not the model's words: no reply emotion, no alignment.
   const fixed = role === 'assistant' && (kind !== null || safety?.fixed_reply === true);
   const followUp = role === 'assistant' && kind === null && safety?.session_risk === true && (safety.resources?.length ?? 0) > 0;
+  const shownEmotion = fixed ? [] : emotionToShow(emotion, watchedBySafety(safety));
   const headings = safety?.language === 'es' ? SAFETY_HEADINGS.es : SAFETY_HEADINGS.en;
   const shell =
     role === 'user'
@@ -104,7 +102,7 @@ export function MessageBubble({ role, content, emotion, alignment, safety, statu
         </p>
       )}
       <div className="mt-1 flex flex-wrap items-center gap-1">
-        {emotion && !fixed && <EmotionBadge label={emotion.label} prefix={role === 'user' ? 'you feel' : 'reply'} title={topScore(emotion)} />}
+        <ReadingBadge shown={shownEmotion} prefix={role === 'user' ? 'you feel' : 'reply'} />
         {role === 'assistant' && !fixed && alignment !== null && alignment !== undefined && (
           <span className="rounded-full bg-teal-100 px-2 py-0.5 text-xs font-medium text-teal-900" title="How well the reply's emotion matches yours">
             alignment {alignment.toFixed(2)}

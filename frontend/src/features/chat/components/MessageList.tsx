@@ -1,7 +1,7 @@
 import { useLayoutEffect, useRef, type ReactNode } from 'react';
 import { Button } from '@/components/Button';
 import { Spinner } from '@/components/Spinner';
-import type { MessagePublic } from '@/lib/protocol';
+import type { MessagePublic, SafetyVerdict } from '@/lib/protocol';
 import type { LiveTurn } from '../hooks/live-turns';
 import { finishReasonOf, MessageBubble } from './MessageBubble';
 
@@ -16,6 +16,12 @@ interface Props {
 }
 
 const NEAR_EDGE_PX = 80;
+
+/** The safety verdict on a user message, which travels with its reply; `undefined` until that arrives. */
+function userVerdict(reply: MessagePublic | undefined, turn: LiveTurn | undefined): SafetyVerdict | null | undefined {
+  if (reply) return reply.safety;
+  return turn?.phase === 'done' ? turn.safety : undefined;
+}
 
 export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder, children }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
@@ -51,6 +57,8 @@ export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder,
   });
 
   const historyIds = new Set(history.map((message) => message.id));
+  const replies = new Map(history.filter((message) => message.reply_to_id !== null).map((message) => [message.reply_to_id, message]));
+  const turnOf = new Map(turns.filter((turn) => turn.userMessageId !== null).map((turn) => [turn.userMessageId, turn]));
   return (
     <div ref={scroller} onScroll={onScroll} className="flex-1 overflow-y-auto px-3 py-4" aria-label="Conversation" role="log" aria-live="polite" aria-busy={loadingOlder}>
       <div className="mb-3 flex justify-center">
@@ -70,9 +78,11 @@ export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder,
             key={message.id}
             role={message.role}
             content={message.content}
-            emotion={message.emotion}
+            // A message fetched while its reply was being written was stored without its emotion
+            // and verdict (both are written with the reply): the live turn carries them.
+            emotion={message.emotion ?? turnOf.get(message.id)?.emotion}
             alignment={message.alignment}
-            safety={message.safety}
+            safety={message.role === 'user' ? userVerdict(replies.get(message.id), turnOf.get(message.id)) : message.safety}
             status={message.status}
             model={message.model}
             cached={message.cached}
@@ -85,7 +95,7 @@ export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder,
           const streaming = turn.phase === 'streaming';
           return (
             <div key={turn.clientId ?? turn.jobId ?? position} className="flex flex-col gap-3">
-              {showUser && <MessageBubble role="user" content={turn.content ?? ''} emotion={turn.emotion} error={turn.phase === 'failed' && !turn.jobId ? turn.error : null} />}
+              {showUser && <MessageBubble role="user" content={turn.content ?? ''} emotion={turn.emotion} safety={userVerdict(undefined, turn)} error={turn.phase === 'failed' && !turn.jobId ? turn.error : null} />}
               {showReply && (turn.phase !== 'failed' || turn.jobId) && (
                 <MessageBubble
                   role="assistant"

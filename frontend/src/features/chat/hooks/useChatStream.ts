@@ -36,6 +36,8 @@ export function useChatStream(sessionId: string, firstMessage?: FirstMessage) {
     dispatch({ type: 'reset' });
     dispatchComparison({ type: 'reset' });
     setNotice(null);
+    // Replies resumed after a reload: their user message came from history before its emotion was stored.
+    const resumed = new Set<string>();
     const socket = new ChatSocket({ url: `${env.wsUrl}/ws/chat/${sessionId}`, getToken });
     socketRef.current = socket;
     const unsubscribe = socket.subscribe((event) => {
@@ -45,7 +47,10 @@ export function useChatStream(sessionId: string, firstMessage?: FirstMessage) {
           if (event.status === 'unauthorized') setToken(null);
           return;
         case 'ready':
-          for (const job of event.frame.in_flight) dispatch({ type: 'resumed', jobId: job.job_id, userMessageId: job.user_message_id });
+          for (const job of event.frame.in_flight) {
+            resumed.add(job.job_id);
+            dispatch({ type: 'resumed', jobId: job.job_id, userMessageId: job.user_message_id });
+          }
           return;
         case 'delta':
           return dispatch({ type: 'delta', jobId: event.jobId, text: event.text });
@@ -54,6 +59,8 @@ export function useChatStream(sessionId: string, firstMessage?: FirstMessage) {
           return void queryClient.invalidateQueries({ queryKey: chatKeys.messages(sessionId) });
         case 'done':
           dispatch({ type: 'done', frame: event.frame });
+          // A reply already stored when resumed comes as `done` alone, without its emotion frame.
+          if (resumed.delete(event.frame.job_id)) void queryClient.invalidateQueries({ queryKey: chatKeys.messages(sessionId) });
           return void queryClient.invalidateQueries({ queryKey: chatKeys.sessions });
         case 'error':
           if (!event.frame.client_id && !event.frame.job_id) setNotice(event.frame.message);
