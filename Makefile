@@ -9,7 +9,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 REMOTE_TEST_STAMP := $(VENV)/.remote-test-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Built wheels that outlive a checkout or a venv (llama-cpp-python compiles for ~11 minutes).
-WHEELHOUSE ?= $(HOME)/.cache/attune/wheels
+WHEELHOUSE ?= $(HOME)/.cache/attune/wheels-portable
+# llama.cpp's default native build uses every instruction the CPU lists; on a VM that lists AMX
+# without enabling it for processes, the first decode dies with SIGILL. Build for AVX2 instead.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 FRONTEND_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -38,7 +41,7 @@ $(REMOTE_TEST_STAMP): $(STAMP)
 	@mkdir -p $(WHEELHOUSE)
 	@ls $(WHEELHOUSE)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
 	  echo "Building llama-cpp-python 0.3.36 once (about 11 minutes on 2 cores); the wheel is kept in $(WHEELHOUSE)"
-	$(BIN)/pip wheel --quiet --no-deps --find-links $(WHEELHOUSE) -w $(WHEELHOUSE) "llama-cpp-python==0.3.36"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet --no-cache-dir --no-deps --find-links $(WHEELHOUSE) -w $(WHEELHOUSE) "llama-cpp-python==0.3.36"
 	$(BIN)/pip install --quiet --find-links $(WHEELHOUSE) -e ".[dev,remote-test]"
 	rm -f $(VENV)/.remote-test-* && touch $@
 
