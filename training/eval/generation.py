@@ -214,7 +214,7 @@ def head_accuracy(model: Any, requests: Sequence[Any], exchanges: Sequence[Excha
     labels = model._heads.labels
     hits = {"emotion": [], "strategy": []}
     for request, exchange in zip(requests, exchanges, strict=True):
-        emotion_probs, strategy_probs = model.head_probabilities(model.prompt_ids(request, request.max_new_tokens), 0)
+        emotion_probs, strategy_probs = model.planning_probabilities(model.prompt_ids(request, request.max_new_tokens))
         if exchange.emotion in labels.emotions:
             hits["emotion"].append(labels.emotions[_argmax(emotion_probs)] == exchange.emotion)
         if exchange.strategy in labels.strategies:

@@ -47,7 +47,7 @@ from training.losses.qwen import (
     strategy_loss,
 )
 from training.recipes import psychotherapist as sft
-from worker.models.heads import HeadLabels, Heads, masked_mean
+from worker.models.heads import HeadLabels, Heads, conversation_start, end_of_turn_ids, masked_mean
 
 DEFAULT_CONFIG = "qwen2.5-3b"
 
@@ -190,6 +190,7 @@ def encode_examples(examples: list[sft.ReplyExample], tokenizer: Any, labels: He
                     seed: int) -> list[dict[str, Any]]:
     """Token ids, LM labels, head labels and the masks the heads and the KL term pool over."""
     rng = random.Random(seed)
+    end_of_turn = end_of_turn_ids(tokenizer)
     features = []
     for example in examples:
         styled = rng.random() >= config.style_dropout
@@ -202,13 +203,19 @@ def encode_examples(examples: list[sft.ReplyExample], tokenizer: Any, labels: He
         features.append({
             "input_ids": encoded.input_ids,
             "labels": sft.lm_labels(encoded),
-            "context_mask": [1] * encoded.prompt_length + [0] * (length - encoded.prompt_length),
+            "context_mask": _context_mask(encoded, length, end_of_turn),
             "reply_mask": [0] * reply_start + [1] * (length - reply_start),
             "styled": int(styled),
             "emotion_label": labels.emotions.index(example.emotion) if example.emotion else IGNORE_INDEX,
             "strategy_label": labels.strategies.index(example.strategy) if example.strategy else IGNORE_INDEX,
         })
     return features
+
+
+def _context_mask(encoded: sft.EncodedReply, length: int, end_of_turn: frozenset[int]) -> list[int]:
+    """The conversation before the reply, without the system turn every example shares."""
+    start = conversation_start(encoded.input_ids[: encoded.prompt_length], end_of_turn)
+    return [0] * start + [1] * (encoded.prompt_length - start) + [0] * (length - encoded.prompt_length)
 
 
 def add_style_tokens(model: Any, tokenizer: Any, labels: HeadLabels) -> list[int]:
@@ -428,7 +435,7 @@ def _refit_heads(config: Config, out_dir: Path) -> Path:
     summary = dict(earlier["summary"]) if earlier else {}
     summary.update(_fit_and_score_heads(config, wrapped, tokenizer, labels, valid_features, training_run, step))
     summary["heads_refit"]["before"] = before
-    summary["lm_run_id"] = earlier["run_id"] if earlier else None
+    summary["lm_run_id"] = (earlier["summary"].get("lm_run_id") or earlier["run_id"]) if earlier else None
     wrapped.heads.save(out_dir)
     training_run.finish(summary)
     training_run.write_model_card(_model_card(config, summary))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -24,6 +25,28 @@ def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean over the positions where ``mask`` is true: (batch, seq, hidden) -> (batch, hidden), float32."""
     weights = mask.to(torch.float32).unsqueeze(-1)
     return (hidden.float() * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+def conversation_start(token_ids: list[int], end_of_turn_ids: set[int] | frozenset[int]) -> int:
+    """Where the conversation begins: after the first end-of-turn token (the system turn's), else 0.
+
+    The planning view pools from here, not from 0: every prompt opens with the same system turn,
+    which would otherwise be a large, constant share of the mean the heads read. (The ChatML
+    templates of SmolLM2 and Qwen2.5 always open with a system turn, a default one if none is given.)
+    """
+    for position, token_id in enumerate(token_ids):
+        if token_id in end_of_turn_ids:
+            return position + 1
+    return 0
+
+
+def end_of_turn_ids(tokenizer: Any) -> frozenset[int]:
+    """The tokens that end a chat turn (``<|im_end|>`` in ChatML templates, else EOS)."""
+    ids = {tokenizer.eos_token_id}
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(im_end, int) and im_end != tokenizer.unk_token_id:
+        ids.add(im_end)
+    return frozenset(i for i in ids if i is not None)
 
 
 class PooledHead(nn.Module):

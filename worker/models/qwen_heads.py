@@ -29,6 +29,7 @@ from typing import Any
 from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
 from worker.models.causal_lm import CausalLM, load_pretrained
 from worker.models.emotion_map import affinity
+from worker.models.heads import conversation_start, end_of_turn_ids
 
 STRATEGY_GUIDANCE = {
     "Question": "ask one gentle, open question",
@@ -67,6 +68,7 @@ class QwenHeadsModel(CausalLM):
         super().__init__(spec, context)
         self._heads: Any = None
         self._style_token_ids: tuple[int, ...] = ()
+        self._end_of_turn_ids: frozenset[int] = frozenset()
         self._forward_lock = threading.Lock()
         self._safety: Any = _safety_filter()
 
@@ -74,6 +76,7 @@ class QwenHeadsModel(CausalLM):
         model, tokenizer, heads = load_with_heads(self.spec, self.context)
         self._heads = heads
         self._style_token_ids = tuple(tokenizer.convert_tokens_to_ids(heads.labels.style_tokens))
+        self._end_of_turn_ids = end_of_turn_ids(tokenizer)
         return model, tokenizer
 
     def unload(self) -> None:
@@ -109,7 +112,7 @@ class QwenHeadsModel(CausalLM):
 
     def plan(self, prompt: list[int], request: GenerationRequest) -> Plan:
         """Step 1: the heads' emotion (blended with the user's classified emotion) and strategy."""
-        emotion_probs, strategy_probs = self.head_probabilities(prompt, reply_start=0)
+        emotion_probs, strategy_probs = self.planning_probabilities(prompt)
         labels = self._heads.labels
         if request.user_emotion is not None:
             fit = affinity(request.user_emotion.scores)
@@ -133,6 +136,10 @@ class QwenHeadsModel(CausalLM):
         emotion_ok = labels.emotions.index(plan.emotion) in _top_k(emotion_probs, top_k)
         strategy_ok = labels.strategies.index(plan.strategy) in _top_k(strategy_probs, top_k)
         return not (emotion_ok and strategy_ok)
+
+    def planning_probabilities(self, prompt: list[int]) -> tuple[list[float], list[float]]:
+        """The heads on the conversation before the reply (its system turn left out, as in training)."""
+        return self.head_probabilities(prompt, reply_start=conversation_start(prompt, self._end_of_turn_ids))
 
     def head_probabilities(self, token_ids: list[int], reply_start: int) -> tuple[list[float], list[float]]:
         """Both heads' distributions over the pooled hidden states of ``token_ids[reply_start:]``."""

@@ -143,7 +143,11 @@ describe('Attune in a browser', () => {
     const partials = await page.evaluate(() => window.__partials.size);
     assert.ok(partials >= 2, `the reply arrived in pieces (saw ${partials} partial states)`);
     // The user's message carries its detected emotion; the reply its emotion and alignment.
-    await page.getByRole('article', { name: 'Your message' }).first().getByText('you feel').waitFor();
+    // The tests' tiny classifiers are rarely sure: the reading arrives either way, and is badged
+    // only when the classifier is (the rule itself is checked in emotion-confidence.test.ts).
+    const mine = page.locator('article[data-role="user"][data-emotion]').first();
+    await mine.waitFor();
+    if ((await mine.getAttribute('data-emotion')) === 'shown') await mine.getByText('you feel').waitFor();
     await reply.getByText(/^alignment -?\d\.\d\d$/).waitFor();
     await screenshot(page, 'chat');
   });

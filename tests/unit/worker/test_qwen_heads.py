@@ -104,3 +104,11 @@ def tiny_qwen2_dir_adapter_only(tiny_qwen2_dir, tmp_path) -> Path:
     from tests.fixtures.tiny_models import build_lora_adapter
 
     return build_lora_adapter(tiny_qwen2_dir, tmp_path / "plain-lora")
+
+
+def test_the_planning_view_leaves_out_the_system_turn_every_prompt_shares():
+    from worker.models.heads import conversation_start
+
+    end = frozenset({2})
+    assert conversation_start([1, 9, 9, 9, 2, 1, 7, 7, 2, 1], end) == 5  # after the system turn's end
+    assert conversation_start([1, 7, 7], end) == 0  # no system turn: the whole prompt

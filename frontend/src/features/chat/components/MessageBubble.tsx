@@ -76,6 +76,8 @@ export function MessageBubble({ role, content, emotion, alignment, safety, statu
       data-role={role}
       data-status={streaming ? 'streaming' : status}
       data-safety-level={kind ?? undefined}
+      // Whether a reading arrived and was shown or held back as unsure (tests and styling read it).
+      data-emotion={emotion ? (shownEmotion.length > 0 ? 'shown' : 'withheld') : undefined}
       className={`max-w-[85%] rounded-lg px-3 py-2 text-sm shadow-sm sm:max-w-[75%] ${shell}`}
     >
       {kind && (
