@@ -26,6 +26,7 @@ loadable by the worker's ``qwen_heads`` kind (``worker/models/qwen_heads.py``).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -246,19 +247,26 @@ def freeze_style_tokens(model: nn.Module) -> None:
             parameter.requires_grad_(False)
 
 
-@torch.no_grad()
-def head_accuracy(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int,
-                  batch_size: int) -> dict[str, float]:
-    """Accuracy of each head on the conversation view (planning) and the unstyled reply view (reflection)."""
+def _forward_views(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int
+                   ) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor, dict[str, torch.Tensor]]]:
+    """Each batch, its last hidden states and the masks of both views: the conversation (planning)
+    and the unstyled reply (reflection)."""
     model.eval()
     device = next(model.lm.parameters()).device
-    hits: dict[str, list[bool]] = {}
     for start in range(0, len(features), batch_size):
         batch = {k: v.to(device) for k, v in sft.pad_batch(features[start:start + batch_size], pad_token_id).items()}
         hidden = model.lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                           output_hidden_states=True).hidden_states[-1]
-        views = {"context": batch["context_mask"].bool(),
-                 "reply": batch["reply_mask"].bool() & ~batch["styled"].bool().unsqueeze(1)}
+        yield batch, hidden, {"context": batch["context_mask"].bool(),
+                              "reply": batch["reply_mask"].bool() & ~batch["styled"].bool().unsqueeze(1)}
+
+
+@torch.no_grad()
+def head_accuracy(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int,
+                  batch_size: int) -> dict[str, float]:
+    """Accuracy of each head on the conversation view (planning) and the unstyled reply view (reflection)."""
+    hits: dict[str, list[bool]] = {}
+    for batch, hidden, views in _forward_views(model, features, pad_token_id, batch_size):
         for head_name, head, labels in (("emotion", model.emotion_head, batch["emotion_label"]),
                                         ("strategy", model.strategy_head, batch["strategy_label"])):
             for view, mask in views.items():
@@ -272,15 +280,8 @@ def head_accuracy(model: LMWithHeads, features: list[dict[str, Any]], pad_token_
 def pooled_states(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int,
                   batch_size: int) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Per view ("context", "reply"): the masked means of the last hidden states and both label vectors."""
-    model.eval()
-    device = next(model.lm.parameters()).device
     views: dict[str, list[list[torch.Tensor]]] = {"context": [[], [], []], "reply": [[], [], []]}
-    for start in range(0, len(features), batch_size):
-        batch = {k: v.to(device) for k, v in sft.pad_batch(features[start:start + batch_size], pad_token_id).items()}
-        hidden = model.lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                          output_hidden_states=True).hidden_states[-1]
-        masks = {"context": batch["context_mask"].bool(),
-                 "reply": batch["reply_mask"].bool() & ~batch["styled"].bool().unsqueeze(1)}
+    for batch, hidden, masks in _forward_views(model, features, pad_token_id, batch_size):
         for view, mask in masks.items():
             keep = mask.any(dim=1)
             views[view][0].append(masked_mean(hidden, mask)[keep].cpu())
