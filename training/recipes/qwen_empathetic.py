@@ -26,8 +26,8 @@ loadable by the worker's ``qwen_heads`` kind (``worker/models/qwen_heads.py``).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
