@@ -186,7 +186,7 @@ async def test_lora_adapter_loads_over_its_base_and_changes_the_reply(tiny_t5_di
     model.load()
     try:
         assert isinstance(model._model, PeftModel)
-        text, chunks = await reply(model, chat_request(max_new_tokens=12))
+        text, _ = await reply(model, chat_request(max_new_tokens=12))
     finally:
         model.unload()
     base, tokenizer = reference
@@ -204,3 +204,38 @@ def test_emotibot_is_listed_unavailable_on_a_fresh_install_with_its_setup(tmp_pa
     reason = availability(spec)
     assert reason is not None and "google/flan-t5-base" in reason
     assert "hf download google/flan-t5-base" in reason and "attune train emotibot-responder" in reason
+
+
+async def test_a_chat_turn_through_the_worker_conditions_the_t5_on_the_classified_emotion(
+        tiny_t5_dir, classifier_dirs, tmp_path, reference):
+    from attune.broker.memory import MemoryBroker
+    from attune.contract import DoneEvent, EmotionEvent, GenerateJob, TokenEvent
+    from tests.fixtures.classifiers import registry_entries
+    from worker.config import WorkerSettings
+    from worker.registry import ModelManager
+    from worker.service import WorkerService
+
+    registry_file = tmp_path / "models.toml"
+    registry_file.write_text(f'default_chat = "emotibot"\n[models.emotibot]\nkind = "seq2seq"\nweights = "{tiny_t5_dir}"\n'
+                             'generation = { temperature = 0.0, max_new_tokens = 64 }\n\n'
+                             + registry_entries(classifier_dirs))
+    manager = ModelManager(Registry.from_file(registry_file, tmp_path), keep_alive_s=600, memory_budget_gb=2)
+    broker = MemoryBroker()
+    service = WorkerService(WorkerSettings(home=tmp_path, models_file=registry_file), broker, manager)
+    job = GenerateJob(session_id="s", user_message_id=1, model="emotibot",
+                      history=[ChatTurn(role="user", content=MESSAGE)])
+    try:
+        await service._generate(job, resumed=False)
+        events = [event for _, event in await broker.read_events(job.job_id, "0", block_ms=0)]
+    finally:
+        await manager.unload("emotibot")
+    (emotion,) = [e.emotion for e in events if isinstance(e, EmotionEvent)]
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.finish_reason in ("stop", "length")
+    assert "".join(e.text for e in events if isinstance(e, TokenEvent)) == done.content
+    model, tokenizer = reference
+    prompt = emotibot_prompt(emotion.label, MESSAGE)  # the label the worker's classifier read
+    assert done.prompt_tokens == len(tokenizer(prompt).input_ids)
+    expected = tokenizer.decode(reference_ids(model, tokenizer, prompt, 64), skip_special_tokens=True)
+    assert expected.startswith(done.content)  # the worker may end a reply at the token limit on a sentence
+    assert done.content and done.user_emotion.label == emotion.label
