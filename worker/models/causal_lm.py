@@ -1,9 +1,10 @@
 """Causal LMs (plain, GGUF, 4-bit NF4, PEFT adapters) served through the continuous batching engine.
 
-``load_pretrained`` is the one loading path for kinds ``causal_lm`` and ``peft_causal_lm``: a hub
-id or a local directory, optionally a GGUF file converted once into the cache, optionally
-quantized with bitsandbytes, optionally with a LoRA adapter on top. ``CausalLM`` turns chat
-requests into prompts with the tokenizer's chat template and streams the engine's deltas.
+``load_pretrained`` is the one loading path for kinds ``causal_lm`` and ``peft_causal_lm`` (and
+the encoder-decoders of kind ``seq2seq``, ``worker.models.seq2seq``): a hub id or a local
+directory, optionally a GGUF file converted once into the cache, optionally quantized with
+bitsandbytes, optionally with a LoRA adapter on top. ``CausalLM`` turns chat requests into
+prompts with the tokenizer's chat template and streams the engine's deltas.
 """
 
 from __future__ import annotations
