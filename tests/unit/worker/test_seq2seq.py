@@ -97,6 +97,27 @@ async def test_rows_joining_and_leaving_the_batch_each_match_generate(tiny_t5_di
     assert engine.stats.peak_batch >= 2
 
 
+@pytest.mark.parametrize("rules", [{"repetition_penalty": 1.5}, {"no_repeat_ngram_size": 2}])
+async def test_the_engines_row_rules_match_generates_logits_processors(tiny_t5_dir, reference, rules):
+    model, tokenizer = reference
+    prompt_ids = tokenizer(emotibot_prompt("joy", "hi")).input_ids  # greedy, the tiny T5 repeats one word here
+    engine = Seq2SeqBatchEngine(model, tokenizer)
+    try:
+        stream = engine.submit("r", prompt_ids, SamplingParams(temperature=0.0, max_new_tokens=14, **rules))
+        got = list([output async for output in stream][-1].token_ids)
+    finally:
+        engine.shutdown()
+
+    def generate(**settings) -> list[int]:
+        with torch.no_grad():
+            out = model.generate(input_ids=torch.tensor([prompt_ids]), max_new_tokens=14, do_sample=False, **settings)
+        return [i for i in out[0, 1:].tolist() if i != tokenizer.pad_token_id]
+
+    assert got == generate(**rules)
+    assert got != generate()  # the rule changed the reply
+    assert len(set(generate())) < len(generate())
+
+
 def test_the_users_emotion_and_newest_message_make_the_founding_prompt(t5_chat, tiny_t5_dir):
     request = chat_request()
     assert t5_chat.prompt_text(request) == f"Respond empathetically to a person feeling sadness: {MESSAGE}"
