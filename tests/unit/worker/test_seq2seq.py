@@ -97,6 +97,24 @@ async def test_rows_joining_and_leaving_the_batch_each_match_generate(tiny_t5_di
     assert engine.stats.peak_batch >= 2
 
 
+async def test_a_row_that_meets_a_stop_token_leaves_while_the_others_decode_on(reference):
+    model, tokenizer = reference
+    prompts = [tokenizer(emotibot_prompt("sadness", text)).input_ids for text in (MESSAGE, "Work is awful")]
+    first_reply = reference_ids(model, tokenizer, emotibot_prompt("sadness", MESSAGE), 12)
+    stop = first_reply[2]  # the random T5 never says </s> early: make its third word the stop token
+    assert stop not in reference_ids(model, tokenizer, emotibot_prompt("sadness", "Work is awful"), 12)
+    engine = Seq2SeqBatchEngine(model, tokenizer, stop_token_ids={stop})
+    try:
+        streams = [engine.submit(f"r{i}", ids, SamplingParams(temperature=0.0, max_new_tokens=12))
+                   for i, ids in enumerate(prompts)]
+        finals = [[output async for output in stream][-1] for stream in streams]
+    finally:
+        engine.shutdown()
+    assert (finals[0].finish_reason, list(finals[0].token_ids)) == ("stop", first_reply[:3])
+    assert finals[1].finish_reason == "length"
+    assert list(finals[1].token_ids) == reference_ids(model, tokenizer, emotibot_prompt("sadness", "Work is awful"), 12)
+
+
 @pytest.mark.parametrize("rules", [{"repetition_penalty": 1.5}, {"no_repeat_ngram_size": 2}])
 async def test_the_engines_row_rules_match_generates_logits_processors(tiny_t5_dir, reference, rules):
     model, tokenizer = reference
