@@ -40,13 +40,14 @@ log = logging.getLogger(__name__)
 KINDS: dict[str, str] = {
     "causal_lm": "worker.models.causal_lm:CausalLM",
     "peft_causal_lm": "worker.models.causal_lm:CausalLM",
+    "seq2seq": "worker.models.seq2seq:Seq2SeqLM",
     "qwen_heads": "worker.models.qwen_heads:QwenHeadsModel",
     "emodecoder": "worker.models.emodecoder.serving:EmoDecoderModel",
     "retrieval": "worker.models.retrieval:RetrievalResponder",
     "classifier": "worker.models.classifier:TextClassifier",
     "openai": "worker.models.openai_compat:OpenAICompatModel",
 }
-CHAT_KINDS = {"causal_lm", "peft_causal_lm", "qwen_heads", "emodecoder", "retrieval", "openai"}
+CHAT_KINDS = {"causal_lm", "peft_causal_lm", "seq2seq", "qwen_heads", "emodecoder", "retrieval", "openai"}
 GIB = 1024**3
 
 

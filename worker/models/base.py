@@ -39,7 +39,7 @@ class ModelSpec:
     """One entry of ``models.toml``."""
 
     name: str
-    kind: str  # causal_lm | peft_causal_lm | qwen_heads | emodecoder | retrieval | classifier | openai
+    kind: str  # causal_lm | peft_causal_lm | seq2seq | qwen_heads | emodecoder | retrieval | classifier | openai
     weights: str | None = None  # hub id or local directory (relative paths resolve from the registry file)
     adapter: str | None = None  # PEFT adapter: hub id or local directory
     quantization: str = "none"  # none | nf4 | int8
