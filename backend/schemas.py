@@ -113,6 +113,8 @@ class ModelPublic(BaseModel):
     reason: str | None = None
     default: bool = False
     description: str | None = None
+    progress: float | None = None  # while building: the share done, 0..1
+    eta_s: float | None = None  # while building: seconds left, estimated
 
 
 # --- WebSocket frames, client -> server -------------------------------------------------
@@ -253,6 +255,8 @@ class AdminModelPublic(BaseModel):
     chat: bool
     description: str | None
     workers: list[str]
+    progress: float | None = None
+    eta_s: float | None = None
 
 
 class DefaultModelUpdate(CleanModel):

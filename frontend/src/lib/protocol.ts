@@ -96,7 +96,7 @@ export interface LimitsPublic {
   journal_chars: number;
 }
 
-export type ModelState = 'available' | 'loaded' | 'loading' | 'unavailable';
+export type ModelState = 'available' | 'loaded' | 'loading' | 'building' | 'unavailable';
 
 export interface ModelPublic {
   name: string;
@@ -105,6 +105,9 @@ export interface ModelPublic {
   reason: string | null;
   default: boolean;
   description: string | null;
+  /** While `building`: the share done (0..1) and the seconds left, estimated; else null. */
+  progress: number | null;
+  eta_s: number | null;
 }
 
 export const MOODS = ['joy', 'sadness', 'fear', 'anger', 'love', 'surprise'] as const;
@@ -145,6 +148,8 @@ export interface AdminModel {
   default: boolean;
   description: string | null;
   workers: string[];
+  progress: number | null;
+  eta_s: number | null;
 }
 
 export interface WorkerPublic {
