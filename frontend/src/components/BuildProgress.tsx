@@ -13,11 +13,11 @@ export function BuildProgress({ name, progress, etaSeconds }: { name: string; pr
         aria-valuemax={100}
         aria-valuenow={percent}
         aria-valuetext={text}
-        className="h-1.5 w-16 overflow-hidden rounded-full bg-slate-200 dark:bg-slate-700"
+        className="h-1.5 w-16 overflow-hidden rounded-full bg-slate-200"
       >
         <span className="block h-full bg-amber-500" style={{ width: `${percent}%` }} />
       </span>
-      <span className="text-xs text-slate-600 dark:text-slate-300">{text}</span>
+      <span className="text-xs text-slate-600">{text}</span>
     </span>
   );
 }

@@ -46,7 +46,7 @@ export function ModelsCard() {
                     <BuildProgress name={model.name} progress={model.progress} etaSeconds={model.eta_s} />
                   </p>
                 ) : (
-                  model.reason && <p className="text-xs text-slate-500 dark:text-slate-400">{model.reason}</p>
+                  model.reason && <p className="text-xs text-slate-500">{model.reason}</p>
                 )}
               </td>
               <td className={CELL}>{formatBytes(model.memory_bytes)}</td>

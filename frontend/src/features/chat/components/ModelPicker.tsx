@@ -16,7 +16,7 @@ export function ModelPicker({ sessionId, model }: { sessionId: string; model: st
   return (
     <div className="flex flex-col gap-1 text-xs">
       <div className="flex items-center gap-1">
-        <label htmlFor={id} className="text-slate-600 dark:text-slate-300">
+        <label htmlFor={id} className="text-slate-600">
           Model
         </label>
         <select
@@ -24,7 +24,7 @@ export function ModelPicker({ sessionId, model }: { sessionId: string; model: st
           value={model ?? ''}
           disabled={update.isPending}
           onChange={(event) => update.mutate({ id: sessionId, model: event.target.value || null })}
-          className="rounded border border-slate-300 bg-white px-1 py-0.5 text-xs dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100"
+          className="rounded border border-slate-300 bg-white px-1 py-0.5 text-xs"
         >
           <option value="">Server default{defaultModel ? ` (${defaultModel})` : ''}</option>
           {model && !listed && <option value={model}>{model} (unavailable)</option>}
