@@ -35,6 +35,10 @@ async function newPage(who, viewport = { width: 1280, height: 860 }) {
 
 async function startConversation(target) {
   await target.goto('/chat');
+  await target.locator('#composer').waitFor(); // the chat page's code has loaded
+  // On a phone the conversations, and their New button, are in a drawer.
+  const drawer = target.getByRole('button', { name: 'Conversations' });
+  if (await drawer.isVisible()) await drawer.click();
   await target.getByRole('button', { name: 'New conversation' }).click();
   await target.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
   await target.locator('[data-testid="connection-status"][data-status="open"]').waitFor();

@@ -261,8 +261,18 @@ describe('Attune looks and reads right', () => {
     assert.equal(await reply.getAttribute('aria-busy'), null, 'and announced once it is whole');
     assert.deepEqual(await lowContrast(page), [], 'the light chat reads well');
 
+    const headers = { Authorization: `Bearer ${await page.evaluate(() => localStorage.getItem('attune.token'))}` };
+    const long = `A long day (${RUN}). ${'I walked by the river and thought about everything that happened this year. '.repeat(12)}`;
+    assert.equal((await page.request.post('/api/journal', { headers, data: { text: long } })).status(), 201);
     await page.getByRole('link', { name: 'Journal' }).click();
     await page.getByLabel('New entry').waitFor();
+    const entry = page.getByTestId('journal-entry').filter({ hasText: `A long day (${RUN})` });
+    const unfold = entry.getByRole('button', { name: 'Show all' });
+    const folded = (await entry.boundingBox()).height;
+    await screenshot(page, 'journal-long-entry');
+    await unfold.click();
+    assert.ok((await entry.boundingBox()).height > folded + 50, 'a long entry is folded until Show all');
+    await entry.getByRole('button', { name: 'Show less' }).waitFor();
     assert.deepEqual(await unnamedControls(page), [], 'every control on the journal has a name');
     assert.deepEqual(await lowContrast(page), [], 'the light journal reads well');
   });
