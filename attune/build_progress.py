@@ -76,13 +76,13 @@ def _alive(pid: int) -> bool:
 class Reporter:
     """Writes one build's progress file, at most once a second (the last word always lands)."""
 
-    def __init__(self, target: Path, expected_s: float) -> None:
+    def __init__(self, target: Path, expected_s: float, step: str = "starting") -> None:
         self.path = progress_path(target)
         now = time.time()
-        self.progress = BuildProgress(name=target.name, step="starting", expected_s=expected_s,
+        self.progress = BuildProgress(name=target.name, step=step, expected_s=expected_s,
                                       started_at=now, updated_at=now, pid=os.getpid())
         self._written_at = 0.0
-        self.update(0.0, "starting", force=True)
+        self.update(0.0, step, force=True)
 
     def update(self, fraction: float, step: str, force: bool = False) -> None:
         now = time.time()

@@ -85,12 +85,15 @@ def _serve(args: argparse.Namespace) -> int:
     background_builds = []
     if not args.skip_prepare:
         # Only the default chat model is readied before the page opens; the rest is built behind it.
-        from training.prepare import start_background_builds
+        from training.prepare import announce_builds, missing_builds, start_background_builds
         from worker.config import WorkerSettings
         from worker.prepare import warm_default_chat_model
 
         warm_default_chat_model(WorkerSettings())
+        missing = missing_builds(settings.home)
         background_builds = start_background_builds(settings.home)
+        if background_builds:
+            announce_builds(settings.home, missing, background_builds[0])
     print(f"Attune is starting on http://{args.host}:{args.port} (embedded mode, data in {settings.home.resolve()})")
     try:
         uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port,

@@ -28,6 +28,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -99,8 +101,9 @@ def start_background_builds(home: Path, overrides: Sequence[str] = (),
     log_path = Path(home) / "logs" / "builds.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     minutes = sum(_minutes(name) for name in missing)
-    print(f"building {', '.join(missing)} in the background (about {minutes} minutes in all at low priority; "
-          f"progress on the admin's Models page and in `attune models`, log: {log_path})", flush=True)
+    print(f"first run: {', '.join(missing)} will be built in the background, one after another (about {minutes} minutes "
+          f"in all, at low priority; progress in the model picker, on the admin's Models page and in `attune models`; "
+          f"log: {log_path})", flush=True)
     command = [sys.executable, "-m", "training.prepare", *missing, "--home", str(home)]
     command += [argument for override in overrides for argument in ("--set", override)]
     with log_path.open("ab") as log:
@@ -108,6 +111,31 @@ def start_background_builds(home: Path, overrides: Sequence[str] = (),
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             # Its own session, so the terminal's Ctrl-C reaches only the service, which then stops it.
             start_new_session=True)]
+
+
+def announce_builds(home: Path, names: Sequence[str], child: subprocess.Popen, poll_s: float = 5.0) -> threading.Thread:
+    """In the terminal, one line as each background build starts and one as it lands (the log has the rest)."""
+
+    def follow() -> None:
+        for name in names:
+            target = Path(home) / "models" / name
+            started = None
+            while not _built(Path(home), name):
+                if child.poll() is not None:
+                    if child.returncode:
+                        print(f"the background build stopped (exit {child.returncode}); see {Path(home) / 'logs' / 'builds.log'}",
+                              flush=True)
+                    return
+                if started is None and build_progress.read(target) is not None:
+                    started = time.monotonic()
+                    print(f"building {name} in the background (about {_minutes(name)} minutes)", flush=True)
+                time.sleep(poll_s)
+            took = f" in {(time.monotonic() - started) / 60:.0f} min" if started is not None else ""
+            print(f"{name} is ready{took}", flush=True)
+
+    thread = threading.Thread(target=follow, name="announce-builds", daemon=True)
+    thread.start()
+    return thread
 
 
 def _minutes(name: str) -> int:
@@ -180,9 +208,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a field of the classifiers' quick configs")
     args = parser.parse_args(argv)
+    queue_behind(args.home, args.names)
     for name in args.names:
         build_in_background(args.home, name, args.overrides)
     return 0
+
+
+def queue_behind(home: Path, names: Sequence[str]) -> None:
+    """Each build after the first is reported as waiting its turn, with the time until it is done,
+    so a queued model reads "building — 0 %, about 14 min left (waiting for journal-mood)", not
+    "not found; build it"."""
+    ahead = 0.0
+    for previous, name in zip([None, *names], names, strict=False):
+        ahead += 60.0 * _minutes(name)
+        if previous is not None and not _built(home, name):
+            build_progress.Reporter(home / "models" / name, expected_s=ahead, step=f"waiting for {previous}")
 
 
 if __name__ == "__main__":

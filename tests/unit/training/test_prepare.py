@@ -74,3 +74,39 @@ def test_the_first_run_builds_what_is_missing_quick_ones_first(tmp_path: Path) -
     (tmp_path / "models" / "journal-mood" / "labels.json").write_text("{}")
     (tmp_path / "models" / "retrieval").mkdir()  # a directory without its index is not built
     assert prepare.missing_builds(tmp_path) == ["retrieval", "text-emotion"]
+
+
+class _Running:
+    returncode = None
+
+    def poll(self) -> None:
+        return None
+
+
+def test_the_terminal_hears_when_each_background_build_starts_and_lands(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    thread = prepare.announce_builds(tmp_path, ["journal-mood"], _Running(), poll_s=0.01)  # type: ignore[arg-type]
+    with build_progress.tracking(models / "journal-mood", expected_s=420):
+        deadline, heard = time.monotonic() + 10, ""
+        while "building journal-mood in the background (about 7 minutes)" not in heard and time.monotonic() < deadline:
+            heard += capsys.readouterr().out
+            time.sleep(0.01)
+        assert "building journal-mood in the background" in heard
+        (models / "journal-mood").mkdir()
+        (models / "journal-mood" / "labels.json").write_text("{}")
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert "journal-mood is ready in 0 min" in capsys.readouterr().out
+
+
+def test_a_build_waiting_its_turn_says_so_with_the_time_until_it_is_done(tmp_path: Path) -> None:
+    prepare.queue_behind(tmp_path, ["journal-mood", "retrieval", "text-emotion"])
+    assert build_progress.read(tmp_path / "models" / "journal-mood") is None  # first: its own build reports
+    retrieval = build_progress.read(tmp_path / "models" / "retrieval")
+    text_emotion = build_progress.read(tmp_path / "models" / "text-emotion")
+    assert retrieval is not None and retrieval.step == "waiting for journal-mood"
+    assert retrieval.expected_s == 60 * (7 + prepare.RETRIEVAL_MINUTES)
+    assert text_emotion is not None and text_emotion.step == "waiting for retrieval"
+    assert text_emotion.describe().startswith("building — 0 %, about 39 min left")
