@@ -32,14 +32,18 @@ class BuildProgress(BaseModel):
     started_at: float
     updated_at: float
     pid: int
+    # When the first progress was reported, and how much: the pace is measured from there, so the
+    # minutes of loading data and models before the first step do not count as slow progress.
+    measured_at: float | None = None
+    measured_fraction: float = 0.0
 
     def eta_s(self, now: float | None = None) -> float:
-        """Seconds left: measured from the pace so far once there is some, else the usual length."""
+        """Seconds left: from the pace so far once a hundredth is done, else the usual length."""
         now = time.time() if now is None else now
-        elapsed = max(0.0, now - self.started_at)
-        if self.fraction >= 0.05:
-            return max(0.0, elapsed * (1 - self.fraction) / self.fraction)
-        return max(0.0, self.expected_s - elapsed)
+        done = self.fraction - self.measured_fraction
+        if self.measured_at is not None and done >= 0.01:
+            return max(0.0, (now - self.measured_at) * (1 - self.fraction) / done)
+        return max(0.0, self.expected_s - max(0.0, now - self.started_at))
 
     def describe(self, now: float | None = None) -> str:
         minutes = round(self.eta_s(now) / 60)
@@ -86,6 +90,8 @@ class Reporter:
 
     def update(self, fraction: float, step: str, force: bool = False) -> None:
         now = time.time()
+        if self.progress.measured_at is None and fraction > 0:
+            self.progress.measured_at, self.progress.measured_fraction = now, fraction
         self.progress.fraction = min(1.0, max(self.progress.fraction, fraction))
         self.progress.step, self.progress.updated_at = step, now
         if force or now - self._written_at >= WRITE_EVERY_S:

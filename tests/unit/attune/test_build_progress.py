@@ -12,17 +12,21 @@ from worker.registry import ModelManager, Registry
 
 
 def _progress(fraction: float, elapsed_s: float, **fields: object) -> BuildProgress:
+    """``fraction`` done ``elapsed_s`` after the first step (which came a minute after the start)."""
     now = time.time()
     return BuildProgress(**{"name": "retrieval", "step": "embedding 19,533 listener replies (3/4)", "fraction": fraction,
-                            "expected_s": 420.0, "started_at": now - elapsed_s, "updated_at": now, "pid": os.getpid(),
-                            **fields})
+                            "expected_s": 420.0, "started_at": now - elapsed_s - 60, "updated_at": now, "pid": os.getpid(),
+                            "measured_at": now - elapsed_s if fraction else None, **fields})
 
 
 def test_the_time_left_follows_the_pace_once_there_is_one() -> None:
-    assert round(_progress(0.0, 60).eta_s()) == 360  # nothing measured yet: the usual length, less what has passed
-    assert round(_progress(0.4, 120).eta_s()) == 180  # 40 % in 2 min: 3 min to go
+    assert round(_progress(0.0, 0).eta_s()) == 360  # nothing measured yet: the usual length, less what has passed
+    assert round(_progress(0.005, 60).eta_s()) == 300  # too little to measure a pace by
+    assert round(_progress(0.4, 120).eta_s()) == 180  # 40 % in 2 min: 3 min to go, the minute of setup aside
     assert _progress(0.43, 181).describe().startswith("building — 43 %, about 4 min left (embedding")
     assert "less than a minute left" in _progress(0.99, 600).describe()
+    slow = _progress(0.02, 120)  # a starved build says so instead of keeping to the usual length
+    assert round(slow.eta_s() / 60) == 98
 
 
 def test_a_tracked_build_reports_until_it_ends(tmp_path: Path) -> None:
