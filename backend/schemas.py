@@ -99,6 +99,16 @@ class MessagePage(BaseModel):
     next_before: int | None
 
 
+class BuildPublic(BaseModel):
+    """A model, chat or classifier, that a first run is still building (``GET /api/builds``)."""
+
+    name: str
+    kind: str
+    progress: float
+    eta_s: float | None
+    reason: str | None
+
+
 class LimitsPublic(BaseModel):
     """The lengths the server enforces, in characters (code points), so a client shows the same ones."""
 

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from backend import model_catalog
 from backend.deps import CurrentUser, SessionDep, StateDep
-from backend.schemas import JOURNAL_MAX_CHARS, LimitsPublic, ModelPublic
+from backend.schemas import JOURNAL_MAX_CHARS, BuildPublic, LimitsPublic, ModelPublic
 
 router = APIRouter(tags=["health"])
 
@@ -55,6 +55,17 @@ async def list_models(_user: CurrentUser, state: StateDep, db: SessionDep) -> li
                     description=s.description, progress=s.progress, eta_s=s.eta_s)
         for s in sorted(statuses.values(), key=lambda s: s.name)
         if s.chat
+    ]
+
+
+@router.get("/api/builds", response_model=list[BuildPublic], tags=["models"])
+async def list_builds(_user: CurrentUser, state: StateDep) -> list[BuildPublic]:
+    """What a page waiting on a model shows meanwhile: the journal, while its mood classifier is built."""
+    statuses = await model_catalog.live_models(state.broker, state.settings)
+    return [
+        BuildPublic(name=s.name, kind=s.kind, progress=s.progress or 0.0, eta_s=s.eta_s, reason=s.reason)
+        for s in sorted(statuses.values(), key=lambda s: s.name)
+        if s.state == "building"
     ]
 
 

@@ -110,6 +110,15 @@ export interface ModelPublic {
   eta_s: number | null;
 }
 
+/** A model, chat or classifier, that a first run is still building (GET /api/builds). */
+export interface BuildPublic {
+  name: string;
+  kind: string;
+  progress: number;
+  eta_s: number | null;
+  reason: string | null;
+}
+
 export const MOODS = ['joy', 'sadness', 'fear', 'anger', 'love', 'surprise'] as const;
 export type Mood = (typeof MOODS)[number];
 
@@ -458,6 +467,7 @@ export const RECORD_FIELDS = {
   UserPublic: ['id', 'email', 'display_name', 'role', 'created_at'],
   SessionPublic: ['id', 'title', 'model', 'created_at', 'updated_at'],
   LimitsPublic: ['message_chars', 'journal_chars'],
+  BuildPublic: ['name', 'kind', 'progress', 'eta_s', 'reason'],
   MessagePublic: [
     'id',
     'session_id',
@@ -504,6 +514,7 @@ export const RECORD_FIELDS = {
   UserPublic: readonly (keyof UserPublic)[];
   SessionPublic: readonly (keyof SessionPublic)[];
   LimitsPublic: readonly (keyof LimitsPublic)[];
+  BuildPublic: readonly (keyof BuildPublic)[];
   MessagePublic: readonly (keyof MessagePublic)[];
   JournalEntryPublic: readonly (keyof JournalEntryPublic)[];
   RetagProgress: readonly (keyof RetagProgress)[];
@@ -520,6 +531,7 @@ export type ProtocolTablesComplete = [
   AssertNone<Missing<UserPublic, (typeof RECORD_FIELDS)['UserPublic'][number]>>,
   AssertNone<Missing<SessionPublic, (typeof RECORD_FIELDS)['SessionPublic'][number]>>,
   AssertNone<Missing<LimitsPublic, (typeof RECORD_FIELDS)['LimitsPublic'][number]>>,
+  AssertNone<Missing<BuildPublic, (typeof RECORD_FIELDS)['BuildPublic'][number]>>,
   AssertNone<Missing<MessagePublic, (typeof RECORD_FIELDS)['MessagePublic'][number]>>,
   AssertNone<Missing<JournalEntryPublic, (typeof RECORD_FIELDS)['JournalEntryPublic'][number]>>,
   AssertNone<Missing<RetagProgress, (typeof RECORD_FIELDS)['RetagProgress'][number]>>,

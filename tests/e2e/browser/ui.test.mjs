@@ -126,6 +126,11 @@ describe('Attune looks and reads right', () => {
     const first = Number(await bar.getAttribute('aria-valuenow'));
     assert.ok(first >= 10 && first < 100, `progress ${first} %`);
     await screenshot(page, 'chat-model-building');
+    // Any signed-in page can ask what is being built (the journal does, for its mood classifier).
+    const token = await page.evaluate(() => localStorage.getItem('attune.token'));
+    const builds = await (await page.request.get('/api/builds', { headers: { Authorization: `Bearer ${token}` } })).json();
+    const build = builds.find((candidate) => candidate.name === BUILDING);
+    assert.ok(build && build.progress >= 0.1 && build.eta_s > 0 && /^building — /.test(build.reason), JSON.stringify(builds));
     // It moves without a reload (the picker re-reads the models while one builds).
     await page.waitForFunction(
       ([name, before]) => Number(document.querySelector(`[data-testid="build-${name}"] [role="progressbar"]`)?.getAttribute('aria-valuenow')) > before,
