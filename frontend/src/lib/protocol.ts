@@ -96,7 +96,7 @@ export interface LimitsPublic {
   journal_chars: number;
 }
 
-export type ModelState = 'available' | 'loaded' | 'loading' | 'unavailable';
+export type ModelState = 'available' | 'loaded' | 'loading' | 'building' | 'unavailable';
 
 export interface ModelPublic {
   name: string;
@@ -105,6 +105,18 @@ export interface ModelPublic {
   reason: string | null;
   default: boolean;
   description: string | null;
+  /** While `building`: the share done (0..1) and the seconds left, estimated; else null. */
+  progress: number | null;
+  eta_s: number | null;
+}
+
+/** A model, chat or classifier, that a first run is still building (GET /api/builds). */
+export interface BuildPublic {
+  name: string;
+  kind: string;
+  progress: number;
+  eta_s: number | null;
+  reason: string | null;
 }
 
 export const MOODS = ['joy', 'sadness', 'fear', 'anger', 'love', 'surprise'] as const;
@@ -145,6 +157,8 @@ export interface AdminModel {
   default: boolean;
   description: string | null;
   workers: string[];
+  progress: number | null;
+  eta_s: number | null;
 }
 
 export interface WorkerPublic {
@@ -453,6 +467,7 @@ export const RECORD_FIELDS = {
   UserPublic: ['id', 'email', 'display_name', 'role', 'created_at'],
   SessionPublic: ['id', 'title', 'model', 'created_at', 'updated_at'],
   LimitsPublic: ['message_chars', 'journal_chars'],
+  BuildPublic: ['name', 'kind', 'progress', 'eta_s', 'reason'],
   MessagePublic: [
     'id',
     'session_id',
@@ -499,6 +514,7 @@ export const RECORD_FIELDS = {
   UserPublic: readonly (keyof UserPublic)[];
   SessionPublic: readonly (keyof SessionPublic)[];
   LimitsPublic: readonly (keyof LimitsPublic)[];
+  BuildPublic: readonly (keyof BuildPublic)[];
   MessagePublic: readonly (keyof MessagePublic)[];
   JournalEntryPublic: readonly (keyof JournalEntryPublic)[];
   RetagProgress: readonly (keyof RetagProgress)[];
@@ -515,6 +531,7 @@ export type ProtocolTablesComplete = [
   AssertNone<Missing<UserPublic, (typeof RECORD_FIELDS)['UserPublic'][number]>>,
   AssertNone<Missing<SessionPublic, (typeof RECORD_FIELDS)['SessionPublic'][number]>>,
   AssertNone<Missing<LimitsPublic, (typeof RECORD_FIELDS)['LimitsPublic'][number]>>,
+  AssertNone<Missing<BuildPublic, (typeof RECORD_FIELDS)['BuildPublic'][number]>>,
   AssertNone<Missing<MessagePublic, (typeof RECORD_FIELDS)['MessagePublic'][number]>>,
   AssertNone<Missing<JournalEntryPublic, (typeof RECORD_FIELDS)['JournalEntryPublic'][number]>>,
   AssertNone<Missing<RetagProgress, (typeof RECORD_FIELDS)['RetagProgress'][number]>>,
