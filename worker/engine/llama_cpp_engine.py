@@ -59,12 +59,13 @@ class LlamaCppEngine(StepEngine):
         if not self._model:
             raise ModelUnavailable(f"llama.cpp cannot load {gguf_path}")
         self._adapter = None
+        self.lora_path = Path(lora_path) if lora_path is not None else None
         self._ctx = None
         self._batch = None
         try:
             self._open_context(max_batch_size, context_tokens, threads)
-            if lora_path is not None:
-                self._set_lora(Path(lora_path))
+            if self.lora_path is not None:
+                self._set_lora(self.lora_path)
         except BaseException:
             self._free()
             raise
