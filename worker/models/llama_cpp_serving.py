@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("torch", "llama_cpp")
 LLAMA_CPP_KINDS = ("causal_lm", "peft_causal_lm")
-DEFAULT_CONTEXT_TOKENS = 1024  # per sequence; llama.cpp reserves every sequence's cells up front
+DEFAULT_CONTEXT_TOKENS = 2048  # per sequence (a 4000-character message and a reply fit); reserved up front
 
 
 def cpu_threads(spec: ModelSpec) -> int:
@@ -51,11 +51,8 @@ def uses_llama_cpp(spec: ModelSpec, context: LoadContext) -> bool:
     return True
 
 
-def load_llama_cpp_engine(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any]:
-    """(LlamaCppEngine, tokenizer) for ``spec``; ModelUnavailable says why not."""
-    from transformers import AutoTokenizer
-
-    from worker.engine.llama_cpp_engine import LlamaCppEngine
+def prepared_files(spec: ModelSpec, context: LoadContext) -> tuple[Path, Path, Path | None]:
+    """(GGUF, tokenizer directory, GGUF LoRA or None), building the cached ones on first use."""
     from worker.models.causal_lm import checked_reference
     from worker.models.gguf import gguf_file_path, tokenizer_checkpoint
 
@@ -75,6 +72,16 @@ def load_llama_cpp_engine(spec: ModelSpec, context: LoadContext) -> tuple[Any, A
         lora = exported_lora(adapter, gguf_path, context.home / "cache" / "gguf-lora")
         if (adapter / "tokenizer_config.json").is_file():  # an adapter trained with its own chat template
             tokenizer_source = adapter
+    return gguf_path, tokenizer_source, lora
+
+
+def load_llama_cpp_engine(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any]:
+    """(LlamaCppEngine, tokenizer) for ``spec``; ModelUnavailable says why not."""
+    from transformers import AutoTokenizer
+
+    from worker.engine.llama_cpp_engine import LlamaCppEngine
+
+    gguf_path, tokenizer_source, lora = prepared_files(spec, context)
     try:
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
     except (OSError, ValueError) as error:
