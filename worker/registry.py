@@ -35,6 +35,7 @@ from worker.models.base import (
     ModelSpec,
     ModelUnavailable,
 )
+from worker.models.llama_cpp_serving import check_engine_option
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ def _spec(name: str, entry: dict[str, Any], home: Path, base_dir: Path) -> Model
     if unknown:
         raise ValueError(f"models.toml: model {name!r} has unknown generation settings {sorted(unknown)} "
                          f"(known: {', '.join(sorted({*DECODING_FIELDS, *GENERATION_EXTRAS}))})")
+    options = dict(entry.get("options", {}))
+    check_engine_option(name, kind, options)
     spec = ModelSpec(
         name=name,
         kind=kind,
@@ -114,7 +117,7 @@ def _spec(name: str, entry: dict[str, Any], home: Path, base_dir: Path) -> Model
         description=entry.get("description", ""),
         chat=entry.get("chat", kind in CHAT_KINDS),
         generation=generation,
-        options=dict(entry.get("options", {})),
+        options=options,
         setup=entry.get("setup", ""),
     )
     try:

@@ -24,7 +24,8 @@ import torch
 from transformers import DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput
 
-from worker.engine.batch_engine import BatchEngine, RequestStream, _Sequence
+from worker.engine.batch_engine import BatchEngine, RequestStream
+from worker.engine.step_loop import Sequence
 from worker.engine.kv_batch import KVBatch, _left_pad
 from worker.engine.sampling import SamplingParams
 
@@ -100,7 +101,7 @@ class Seq2SeqBatchEngine(BatchEngine):
     def _new_batch(self) -> EncoderDecoderBatch:
         return EncoderDecoderBatch()
 
-    def _prefill(self, sequence: _Sequence) -> tuple[torch.Tensor, tuple[Any, ...]]:
+    def _prefill(self, sequence: Sequence) -> tuple[torch.Tensor, tuple[Any, ...]]:
         input_ids = torch.tensor([sequence.prompt_ids], device=self.device)
         attention_mask = torch.ones_like(input_ids)
         encoder_states = self._encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -130,10 +131,10 @@ class Seq2SeqBatchEngine(BatchEngine):
         )
         return output.logits[:, -1].float()
 
-    def _finish(self, sequence: _Sequence, reason: str) -> None:
+    def _finish(self, sequence: Sequence, reason: str) -> None:
         self._decoder_prefixes.pop(sequence.request_id, None)  # a request cancelled before its prefill
         super()._finish(sequence, reason)
 
-    def _fail(self, sequence: _Sequence, error: Exception) -> None:
+    def _fail(self, sequence: Sequence, error: Exception) -> None:
         self._decoder_prefixes.pop(sequence.request_id, None)
         super()._fail(sequence, error)

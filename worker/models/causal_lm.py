@@ -16,7 +16,6 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -75,14 +74,16 @@ def _configure_threads(spec: ModelSpec, device: str) -> None:
 
     if device != "cpu":
         return
+    from worker.models.llama_cpp_serving import cpu_threads
+
     # Intra-op threads are process-wide; use every core this process may run on unless told otherwise
     # (the entry's num_threads, or OMP_NUM_THREADS: on a busy machine extra threads spin and stall).
-    threads = int(spec.options.get("num_threads") or os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0)))
+    threads = cpu_threads(spec)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 
 
-def _checked_reference(reference: str, what: str) -> str:
+def checked_reference(reference: str, what: str) -> str:
     """A local path must exist; anything else is taken as a hub id."""
     path = Path(reference).expanduser()
     if path.is_absolute() or reference.startswith((".", "~")):
@@ -93,7 +94,7 @@ def _checked_reference(reference: str, what: str) -> str:
 
 
 def _weights_source(reference: str, spec: ModelSpec, context: LoadContext) -> str:
-    reference = _checked_reference(reference, "weights")
+    reference = checked_reference(reference, "weights")
     gguf_file = spec.options.get("gguf_file")
     if not gguf_file:
         return reference
@@ -159,7 +160,7 @@ def _load_with_adapter(spec: ModelSpec, context: LoadContext, device: str) -> tu
         from peft import PeftConfig, PeftModel
     except ImportError as error:
         raise ModelUnavailable(f"{spec.name} needs the peft package: pip install peft") from error
-    adapter = _checked_reference(spec.adapter, "adapter")
+    adapter = checked_reference(spec.adapter, "adapter")
     try:
         peft_config = PeftConfig.from_pretrained(adapter)
     except (OSError, ValueError) as error:
@@ -230,8 +231,14 @@ class CausalLM:
         return self._engine is not None
 
     def load(self) -> None:
+        from worker.models.llama_cpp_serving import load_llama_cpp_engine, uses_llama_cpp
+
         with self._load_lock:
             if self._engine is not None:
+                return
+            if uses_llama_cpp(self.spec, self.context):
+                self._engine, self._tokenizer = load_llama_cpp_engine(self.spec, self.context)
+                self._version = None
                 return
             model, tokenizer = self._load_weights()
             self._engine = self._new_engine(
@@ -274,7 +281,8 @@ class CausalLM:
     def memory_bytes(self) -> int:
         model = self._model
         if model is None:
-            return 0
+            engine = self._engine
+            return engine.memory_bytes() if hasattr(engine, "memory_bytes") else 0
         tensors = [*model.parameters(), *model.buffers()]
         return sum(t.numel() * t.element_size() for t in tensors)
 
@@ -294,6 +302,7 @@ class CausalLM:
         messages = self.messages(request)
         context_limit = int(
             self.spec.options.get("max_context_tokens")
+            or getattr(self._engine, "context_tokens", 0)  # llama.cpp: the cells each sequence holds
             or getattr(self._model.config, "max_position_embeddings", 0)
             or 1 << 30
         )

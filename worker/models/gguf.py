@@ -3,7 +3,8 @@
 transformers can read a GGUF file directly, but it de-quantizes every tensor and parses the
 vocabulary on each load (tens of seconds). The first load therefore writes an ordinary
 ``save_pretrained`` directory keyed by the file's content hash; later loads read that, and a
-changed GGUF file gets a new directory instead of stale weights.
+changed GGUF file gets a new directory instead of stale weights. A model served by llama.cpp
+reads the GGUF itself and needs only the tokenizer: ``tokenizer_checkpoint`` saves just that.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _HASH_CHUNK = 8 << 20
 _DONE_MARKER = "conversion.json"
 
 
-def _content_hash(path: Path, cache_root: Path) -> str:
+def content_hash(path: Path, cache_root: Path) -> str:
     """sha256 of the file, remembered per (path, size, mtime) so multi-GB files are hashed once."""
     stat = path.stat()
     memo_path = cache_root / "hashes.json"
@@ -44,20 +45,67 @@ def _content_hash(path: Path, cache_root: Path) -> str:
     return digest.hexdigest()
 
 
+def gguf_file_path(source_dir: str | Path, gguf_file: str) -> Path:
+    gguf_path = Path(source_dir) / gguf_file
+    if not gguf_path.is_file():
+        raise ModelUnavailable(f"GGUF file {gguf_path} does not exist")
+    return gguf_path
+
+
+def _cache_target(source_dir: str | Path, gguf_file: str, cache_root: Path) -> tuple[Path, Path]:
+    gguf_path = gguf_file_path(source_dir, gguf_file)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    return gguf_path, cache_root / f"{gguf_path.stem}-{content_hash(gguf_path, cache_root)[:16]}"
+
+
 def converted_checkpoint(source_dir: str | Path, gguf_file: str, cache_root: Path) -> Path:
     """The HF checkpoint directory for ``source_dir/gguf_file``, converting it on first use.
 
     Keyed by the file's content, so every model built on the same GGUF shares one copy."""
-    gguf_path = Path(source_dir) / gguf_file
-    if not gguf_path.is_file():
-        raise ModelUnavailable(f"GGUF file {gguf_path} does not exist")
-    cache_root.mkdir(parents=True, exist_ok=True)
-    target = cache_root / f"{gguf_path.stem}-{_content_hash(gguf_path, cache_root)[:16]}"
+    gguf_path, target = _cache_target(source_dir, gguf_file, cache_root)
     if (target / _DONE_MARKER).is_file():
         log.info("using converted GGUF checkpoint %s", target)
         return target
     _convert(gguf_path, target)
     return target
+
+
+def tokenizer_checkpoint(source_dir: str | Path, gguf_file: str, cache_root: Path) -> Path:
+    """A HF directory holding the GGUF's tokenizer (what llama.cpp serving needs, without the weights):
+    the converted checkpoint when there is one, else the tokenizer alone, saved once."""
+    gguf_path, target = _cache_target(source_dir, gguf_file, cache_root)
+    if (target / _DONE_MARKER).is_file():
+        return target
+    tokenizer_dir = target.with_name(f"{target.name}-tokenizer")
+    if (tokenizer_dir / _DONE_MARKER).is_file():
+        return tokenizer_dir
+    from transformers import AutoTokenizer
+
+    staging = _staging(tokenizer_dir)
+    try:
+        AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name).save_pretrained(staging)
+        _publish(staging, tokenizer_dir, {"source": str(gguf_path), "tokenizer_only": True})
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return tokenizer_dir
+
+
+def _staging(target: Path) -> Path:
+    """A private directory to build ``target`` in, renamed at the end, so a crash or a second worker
+    doing the same at the same time never leaves a half-written directory behind."""
+    staging = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def _publish(staging: Path, target: Path, marker: dict) -> None:
+    (staging / _DONE_MARKER).write_text(json.dumps(marker))
+    try:
+        staging.rename(target)
+    except OSError:
+        if not (target / _DONE_MARKER).is_file():
+            raise
+        log.info("another process finished %s first", target.name)
 
 
 def _convert(gguf_path: Path, target: Path) -> None:
@@ -66,10 +114,7 @@ def _convert(gguf_path: Path, target: Path) -> None:
 
     started = time.perf_counter()
     log.info("converting %s into %s (first load only; this takes a while)", gguf_path, target)
-    # Convert into a private directory and rename at the end, so a crash or a second worker
-    # converting at the same time never leaves a half-written checkpoint behind.
-    staging = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = _staging(target)
     try:
         gguf_model = AutoModelForCausalLM.from_pretrained(
             gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
@@ -87,13 +132,7 @@ def _convert(gguf_path: Path, target: Path) -> None:
         model.save_pretrained(staging)
         AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name).save_pretrained(staging)
         seconds = time.perf_counter() - started
-        (staging / _DONE_MARKER).write_text(json.dumps({"source": str(gguf_path), "seconds": round(seconds, 1)}))
-        try:
-            staging.rename(target)
-        except OSError:
-            if not (target / _DONE_MARKER).is_file():
-                raise
-            log.info("another process finished converting %s first", gguf_path.name)
+        _publish(staging, target, {"source": str(gguf_path), "seconds": round(seconds, 1)})
         log.info("converted %s in %.1fs", gguf_path.name, seconds)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

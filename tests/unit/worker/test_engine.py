@@ -9,8 +9,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from worker.engine import BatchEngine, EngineOutput, SamplingParams
-from worker.models.base import ModelBusy
+from tests.unit.worker.engine_checks import check_busy_beyond_batch_and_queue, collect
+from worker.engine import BatchEngine, SamplingParams
 
 GREEDY = SamplingParams(temperature=0.0, max_new_tokens=12)
 
@@ -42,15 +42,6 @@ def prompt_ids(tokenizer, question: str) -> list[int]:
         [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
     )
     return tokenizer(text, add_special_tokens=False).input_ids
-
-
-async def collect(stream) -> tuple[str, EngineOutput]:
-    text = ""
-    async for output in stream:
-        text += output.text
-        if output.finish_reason:
-            return text, output
-    raise AssertionError("the stream ended without a finish reason")
 
 
 def generate_one_at_a_time(model, ids: list[int], max_new_tokens: int, stop_ids) -> list[int]:
@@ -142,20 +133,7 @@ async def test_cancel_stops_within_a_step_and_frees_the_slot(llama, engine):
 async def test_submit_beyond_batch_and_queue_raises_busy(llama):
     model, tokenizer = llama
     engine = BatchEngine(model, tokenizer, max_batch_size=1, max_queued=1)
-    try:
-        ids = prompt_ids(tokenizer, QUESTIONS[0])
-        forever = SamplingParams(temperature=0.0, max_new_tokens=2000)
-        first, second = engine.submit("a", ids, forever), engine.submit("b", ids, forever)
-        with pytest.raises(ModelBusy):
-            engine.submit("c", ids, forever)
-        engine.cancel("a")
-        assert (await collect(first))[1].finish_reason == "cancelled"
-        third = engine.submit("c", ids, GREEDY)  # a slot is free again
-        engine.cancel("b")
-        assert (await collect(second))[1].finish_reason == "cancelled"
-        assert (await collect(third))[1].finish_reason in {"stop", "length"}
-    finally:
-        engine.shutdown()
+    await check_busy_beyond_batch_and_queue(engine, prompt_ids(tokenizer, QUESTIONS[0]))
 
 
 async def test_stop_token_ends_the_reply_with_stop(llama):

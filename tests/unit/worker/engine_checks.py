@@ -1,0 +1,34 @@
+"""Checks every continuous batching engine must pass, whatever runs its forward pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.engine import EngineOutput, SamplingParams
+from worker.models.base import ModelBusy
+
+
+async def collect(stream) -> tuple[str, EngineOutput]:
+    text = ""
+    async for output in stream:
+        text += output.text
+        if output.finish_reason:
+            return text, output
+    raise AssertionError("the stream ended without a finish reason")
+
+
+async def check_busy_beyond_batch_and_queue(engine, ids: list[int]) -> None:
+    """``engine`` has one slot and a queue of one: a third request is refused until a slot frees."""
+    try:
+        forever = SamplingParams(temperature=0.0, max_new_tokens=200)
+        first, second = engine.submit("a", ids, forever), engine.submit("b", ids, forever)
+        with pytest.raises(ModelBusy):
+            engine.submit("c", ids, forever)
+        engine.cancel("a")
+        assert (await collect(first))[1].finish_reason == "cancelled"
+        third = engine.submit("c", ids, SamplingParams(temperature=0.0, max_new_tokens=4))  # a slot is free again
+        engine.cancel("b")
+        assert (await collect(second))[1].finish_reason == "cancelled"
+        assert (await collect(third))[1].finish_reason in {"stop", "length"}
+    finally:
+        engine.shutdown()
