@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import random
@@ -187,8 +188,18 @@ def reference_perplexity(model: Any, requests: Sequence[Any], references: Sequen
     from worker.models.causal_lm import CausalLM
     from worker.models.seq2seq import Seq2SeqLM
 
-    if not isinstance(model, CausalLM) or model._model is None:
+    if not isinstance(model, CausalLM):
         return None
+    if model._model is None:  # served by llama.cpp: score the same weights through their PyTorch twin
+        if model.spec.options.get("engine") != "llama_cpp":
+            return None
+        twin = type(model)(dataclasses.replace(model.spec, options={**model.spec.options, "engine": "torch"}),
+                           model.context)
+        twin.load()
+        try:
+            return reference_perplexity(twin, requests, references)
+        finally:
+            twin.unload()
     import torch
 
     network, tokenizer = model._model, model._tokenizer
