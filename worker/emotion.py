@@ -49,9 +49,9 @@ class FaceReader:
             return None, "no face-emotion model is configured"
         try:
             model = await self.models.get(self.name)
-        except ModelUnavailable as exc:
+        except ModelUnavailable as exc:  # the detail (paths, setup) is for the operator, not the chat
             log.info("face classifier %s unavailable: %s", self.name, exc)
-            return None, f"the face-emotion model is unavailable: {exc}"
+            return None, "the face-emotion model is not available on this server"
         assert isinstance(model, ImageClassifier)
         try:
             data = base64.b64decode(image.data, validate=True)

@@ -28,6 +28,28 @@ export interface ErrorBody {
 export interface EmotionReading {
   label: string;
   scores: Record<string, number>;
+  /** Only on a user message sent with a photo: how the text's and the face's readings were fused. */
+  fusion?: FusedEmotion | null;
+}
+
+export type FusionSource = 'fused_aligned' | 'fused_conflict' | 'text_only';
+
+/** docs/protocol.md, "Photos". */
+export interface FusedEmotion {
+  source: FusionSource;
+  confidence: number;
+  text: EmotionReading & { model?: string | null };
+  face: (EmotionReading & { model?: string | null }) | null;
+  face_error: string | null;
+}
+
+export type ImageMediaType = 'image/jpeg' | 'image/png' | 'image/webp';
+
+/** A message's photo: read by the worker in memory, never stored. */
+export interface ImageUpload {
+  media_type: ImageMediaType;
+  /** The bytes, base64 (standard alphabet, padded). */
+  data: string;
 }
 
 export type CrisisResource = Record<string, string>;
@@ -94,6 +116,9 @@ export interface MessagePage {
 export interface LimitsPublic {
   message_chars: number;
   journal_chars: number;
+  /** The largest photo a message may carry, decoded, in bytes (0: photos are off). */
+  image_bytes: number;
+  image_types: ImageMediaType[];
 }
 
 export type ModelState = 'available' | 'loaded' | 'loading' | 'unavailable';
@@ -211,6 +236,8 @@ export interface MessageFrame {
   params?: DecodingParams;
   /** The browser's locale ("es-MX"): which country's crisis lines a crisis reply lists. */
   locale?: string;
+  /** A photo of the person for this turn's emotion. */
+  image?: ImageUpload;
 }
 export interface CancelFrame {
   type: 'cancel';
@@ -283,6 +310,8 @@ export interface DoneFrame {
 export type FinishReason = 'stop' | 'length' | 'cancelled' | 'safety';
 export const ERROR_CODES = [
   'bad_request',
+  'bad_image',
+  'image_too_large',
   'rate_limited',
   'model_unavailable',
   'busy',
@@ -425,7 +454,7 @@ type FieldTable<U extends { type: string }> = { [K in U['type']]: readonly Field
 
 export const CLIENT_FRAME_FIELDS = {
   auth: ['token'],
-  message: ['client_id', 'content', 'model', 'params', 'locale'],
+  message: ['client_id', 'content', 'model', 'params', 'locale', 'image'],
   cancel: ['job_id'],
   resume: ['job_id', 'after'],
   ping: [],
@@ -452,7 +481,8 @@ export const SERVER_FRAME_FIELDS = {
 export const RECORD_FIELDS = {
   UserPublic: ['id', 'email', 'display_name', 'role', 'created_at'],
   SessionPublic: ['id', 'title', 'model', 'created_at', 'updated_at'],
-  LimitsPublic: ['message_chars', 'journal_chars'],
+  LimitsPublic: ['message_chars', 'journal_chars', 'image_bytes', 'image_types'],
+  FusedEmotion: ['source', 'confidence', 'text', 'face', 'face_error'],
   MessagePublic: [
     'id',
     'session_id',
@@ -499,6 +529,7 @@ export const RECORD_FIELDS = {
   UserPublic: readonly (keyof UserPublic)[];
   SessionPublic: readonly (keyof SessionPublic)[];
   LimitsPublic: readonly (keyof LimitsPublic)[];
+  FusedEmotion: readonly (keyof FusedEmotion)[];
   MessagePublic: readonly (keyof MessagePublic)[];
   JournalEntryPublic: readonly (keyof JournalEntryPublic)[];
   RetagProgress: readonly (keyof RetagProgress)[];
@@ -515,6 +546,7 @@ export type ProtocolTablesComplete = [
   AssertNone<Missing<UserPublic, (typeof RECORD_FIELDS)['UserPublic'][number]>>,
   AssertNone<Missing<SessionPublic, (typeof RECORD_FIELDS)['SessionPublic'][number]>>,
   AssertNone<Missing<LimitsPublic, (typeof RECORD_FIELDS)['LimitsPublic'][number]>>,
+  AssertNone<Missing<FusedEmotion, (typeof RECORD_FIELDS)['FusedEmotion'][number]>>,
   AssertNone<Missing<MessagePublic, (typeof RECORD_FIELDS)['MessagePublic'][number]>>,
   AssertNone<Missing<JournalEntryPublic, (typeof RECORD_FIELDS)['JournalEntryPublic'][number]>>,
   AssertNone<Missing<RetagProgress, (typeof RECORD_FIELDS)['RetagProgress'][number]>>,

@@ -120,6 +120,6 @@ async def test_an_unreadable_photo_or_a_missing_model_leaves_text_only(tmp_path:
     unbuilt = FaceReader(_manager(tmp_path / "other", tmp_path / "missing"), "face-emotion")
     fused = await unbuilt.fuse(text, broken)
     assert fused.fusion.source == "text_only"
-    assert fused.fusion.face_error.startswith("the face-emotion model is unavailable: weights not found")
+    assert fused.fusion.face_error == "the face-emotion model is not available on this server"
     unnamed = await FaceReader(unbuilt.models, "no-such-model").fuse(text, broken)
     assert unnamed.fusion.face_error == "no face-emotion model is configured"

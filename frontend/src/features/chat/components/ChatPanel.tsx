@@ -59,6 +59,7 @@ export function ChatPanel({ session, firstMessage }: { session: SessionPublic; f
         replying={stream.isReplying}
         disabled={stream.connection.status === 'not_found'}
         autoFocus={firstMessage !== undefined}
+        allowPhoto={!compareMode.enabled}
       />
     </section>
   );
