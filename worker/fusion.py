@@ -1,11 +1,14 @@
 """The user's emotion for a turn with a photo: the text's reading fused with the face's (late fusion).
 
 The text classifier speaks GoEmotions' 28 labels (or the 6 journal moods); the face classifier
-FER2013's 7. The text's distribution is first folded onto the 7 face classes (GoEmotions' own
-Ekman grouping; the journal moods by name), then the two are mixed, ``TEXT_WEIGHT`` to the text:
+FER2013's 7. The text's label names a face class through GoEmotions' own Ekman grouping (the
+journal moods by name), and its scores fold onto the 7 classes: each class gets its best-scoring
+text label (the best, not the sum: GoEmotions' sigmoids are independent, and summing would let
+"happy", which twelve labels name, win every time), normalised. The two are then mixed,
+``TEXT_WEIGHT`` to the text:
 
-* ``fused_aligned``: both modalities name the same class. That class is the label, and its
-  confidence rises above either reading's: 1 - (1 - p_text)(1 - p_face), two independent
+* ``fused_aligned``: the text's label and the face's name the same class. That class is the label,
+  and its confidence rises above either reading's: 1 - (1 - p_text)(1 - p_face), two independent
   witnesses agreeing.
 * ``fused_conflict``: they name different classes. The label is the mixture's top class, its
   confidence the mixture's score (never above the stronger reading); both readings are kept so
@@ -42,13 +45,19 @@ _EKMAN = {
 TEXT_TO_FACE: dict[str, str] = {text: face for face, texts in _EKMAN.items() for text in texts}
 
 
+def face_class(label: str) -> str | None:
+    """The face class a text label names (None: it names none)."""
+    label = label.lower()
+    return TEXT_TO_FACE.get(label, label if label in FACE_LABELS else None)
+
+
 def fold_text(scores: Mapping[str, float]) -> dict[str, float]:
     """The text's distribution over the face classes (sums to 1); empty when no label folds."""
     folded = dict.fromkeys(FACE_LABELS, 0.0)
     for label, score in scores.items():
-        target = TEXT_TO_FACE.get(label.lower(), label.lower() if label.lower() in folded else None)
+        target = face_class(label)
         if target is not None:
-            folded[target] += max(0.0, float(score))
+            folded[target] = max(folded[target], float(score))
     return _normalised(folded)
 
 
@@ -59,7 +68,7 @@ def fuse(text: EmotionReading, face: EmotionReading | None, face_error: str | No
     if face is None or not folded_text or not folded_face:
         reason = face_error if face is None else "the text's emotion labels do not match the face classes"
         return text_only(text, reason, face)
-    text_label, face_label = _top(folded_text), _top(folded_face)
+    text_label, face_label = face_class(text.label) or _top(folded_text), _top(folded_face)
     mixed = {label: round(TEXT_WEIGHT * folded_text[label] + (1 - TEXT_WEIGHT) * folded_face[label], 6)
              for label in FACE_LABELS}
     if text_label == face_label:

@@ -168,6 +168,8 @@ export interface AdminModel {
   reason: string | null;
   memory_bytes: number | null;
   default: boolean;
+  /** Answers chat turns (classifiers and the face model do not): only these can be the default. */
+  chat: boolean;
   description: string | null;
   workers: string[];
 }

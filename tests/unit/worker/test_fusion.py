@@ -18,10 +18,11 @@ def _text(scores: dict[str, float]) -> EmotionReading:
 
 
 def test_goemotions_labels_fold_onto_the_face_classes_by_their_ekman_group():
-    folded = fold_text({"gratitude": 0.3, "joy": 0.3, "grief": 0.2, "curiosity": 0.1, "neutral": 0.1})
-    assert folded["happy"] == pytest.approx(0.6)
-    assert folded["sad"] == pytest.approx(0.2)
-    assert folded["surprise"] == pytest.approx(0.1)
+    # each class takes its best text label: twelve labels name "happy", and they must not add up
+    folded = fold_text({"gratitude": 0.3, "joy": 0.4, "grief": 0.2, "curiosity": 0.1, "neutral": 0.1})
+    assert folded["happy"] == pytest.approx(0.4 / 0.8)
+    assert folded["sad"] == pytest.approx(0.2 / 0.8)
+    assert folded["surprise"] == pytest.approx(0.1 / 0.8)
     assert sum(folded.values()) == pytest.approx(1.0)
     # the journal moods fold too; labels that name no face class are ignored
     assert fold_text({"love": 0.5, "sadness": 0.5})["happy"] == pytest.approx(0.5)
@@ -58,6 +59,15 @@ def test_a_strong_face_can_outweigh_a_hesitant_text_but_the_conflict_is_still_re
     fused = fuse(_text({"sadness": 0.4, "joy": 0.35, "neutral": 0.25}), _face("happy", 0.95))
     assert fused.fusion.source == "fused_conflict"
     assert fused.label == "happy"
+
+
+def test_agreement_is_the_texts_own_label_against_the_face_not_a_crowd_of_small_scores():
+    # GoEmotions says neutral, though many positive labels score a little: that is not "happy"
+    text = _text({"neutral": 0.5, "joy": 0.3, "approval": 0.3, "admiration": 0.3, "gratitude": 0.3})
+    fused = fuse(text, _face("happy", 0.95))
+    assert fused.fusion.source == "fused_conflict"
+    assert fused.fusion.text.label == "neutral" and fused.label == "happy"
+    assert fuse(text, _face("neutral", 0.6)).fusion.source == "fused_aligned"
 
 
 def test_an_unread_photo_leaves_the_text_reading_with_the_reason():

@@ -14,7 +14,7 @@ const STATE_STYLE: Record<string, string> = {
   unavailable: 'bg-slate-200 text-slate-700',
 };
 
-const isChatModel = (model: AdminModel) => !/classifier/i.test(model.kind);
+const isChatModel = (model: AdminModel) => model.chat;
 
 export function ModelsCard() {
   const models = useAdminModels();
