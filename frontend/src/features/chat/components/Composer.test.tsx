@@ -106,4 +106,47 @@ describe('Composer', () => {
     await screen.findByLabelText('Message');
     await waitFor(() => expect(screen.queryByLabelText('Attach a photo')).not.toBeInTheDocument());
   });
+
+  describe('a webcam snapshot', () => {
+    const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 9, 9, 9]);
+    afterEach(() => vi.restoreAllMocks());
+
+    function stubCamera(getUserMedia: () => Promise<unknown>) {
+      vi.stubGlobal('navigator', { ...navigator, mediaDevices: { getUserMedia: vi.fn(getUserMedia) } });
+    }
+
+    it('asks for the camera only after saying why, and sends the snapshot with the next message', async () => {
+      const track = { stop: vi.fn() };
+      stubCamera(async () => ({ getTracks: () => [track] }));
+      vi.spyOn(HTMLMediaElement.prototype, 'play').mockResolvedValue();
+      vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockReturnValue(null);
+      vi.spyOn(HTMLCanvasElement.prototype, 'toBlob').mockImplementation((done) => done(new Blob([JPEG], { type: 'image/jpeg' })));
+      const onSend = renderComposer();
+      await userEvent.click(await screen.findByRole('button', { name: 'Camera' }));
+      const dialog = screen.getByRole('dialog', { name: 'Camera snapshot' });
+      expect(dialog).toHaveTextContent('is not stored. Your browser will ask to use the camera.');
+      expect(navigator.mediaDevices.getUserMedia).not.toHaveBeenCalled();
+      await userEvent.click(screen.getByRole('button', { name: 'Allow camera' }));
+      expect(navigator.mediaDevices.getUserMedia).toHaveBeenCalledWith({ video: { facingMode: 'user' }, audio: false });
+      await userEvent.click(await screen.findByRole('button', { name: 'Take snapshot' }));
+      expect(track.stop).toHaveBeenCalled(); // the camera is off as soon as the snapshot is taken
+      expect(await screen.findByTestId('attached-photo')).toHaveTextContent('Photo attached: snapshot.jpg');
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+      await paste('me, right now');
+      await userEvent.keyboard('{Enter}');
+      expect(onSend).toHaveBeenCalledWith('me, right now', { media_type: 'image/jpeg', data: base64(JPEG) });
+    });
+
+    it('says so when the camera is not allowed', async () => {
+      stubCamera(async () => {
+        throw new DOMException('denied', 'NotAllowedError');
+      });
+      renderComposer();
+      await userEvent.click(await screen.findByRole('button', { name: 'Camera' }));
+      await userEvent.click(screen.getByRole('button', { name: 'Allow camera' }));
+      expect(await screen.findByRole('alert')).toHaveTextContent('The camera was not allowed. You can still attach a photo');
+      await userEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    });
+  });
 });

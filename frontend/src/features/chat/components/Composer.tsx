@@ -5,6 +5,7 @@ import { useLimits } from '@/hooks/useLimits';
 import { charCount } from '@/lib/limits';
 import type { ImageUpload } from '@/lib/protocol';
 import { formatBytes, readPhoto, type AttachedPhoto } from '../lib/photo';
+import { CameraSnapshot } from './CameraSnapshot';
 
 interface Props {
   /** `photo`: a picture of the person for this turn's emotion, when one is attached. */
@@ -22,6 +23,7 @@ export function Composer({ onSend, onStop, replying, disabled, autoFocus = false
   const [text, setText] = useState(initialText);
   const [photo, setPhoto] = useState<AttachedPhoto | null>(null);
   const [photoError, setPhotoError] = useState<string | null>(null);
+  const [camera, setCamera] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
   const limits = useLimits().data;
   const limit = limits?.message_chars;
@@ -40,14 +42,19 @@ export function Composer({ onSend, onStop, replying, disabled, autoFocus = false
     setPhoto(null);
   };
 
-  const attach = async (event: ChangeEvent<HTMLInputElement>) => {
-    const file = event.target.files?.[0];
-    event.target.value = ''; // the same file can be picked again after removing it
-    if (!file || !limits) return;
+  const attachFile = async (file: File) => {
+    if (!limits) return;
     const read = await readPhoto(file, limits);
     setPhoto('photo' in read ? read.photo : null);
     setPhotoError('error' in read ? read.error : null);
   };
+
+  const attach = async (event: ChangeEvent<HTMLInputElement>) => {
+    const file = event.target.files?.[0];
+    event.target.value = ''; // the same file can be picked again after removing it
+    if (file) await attachFile(file);
+  };
+  const cameraAvailable = typeof navigator !== 'undefined' && typeof navigator.mediaDevices?.getUserMedia === 'function';
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) submit(event);
@@ -89,6 +96,11 @@ export function Composer({ onSend, onStop, replying, disabled, autoFocus = false
             >
               Photo
             </Button>
+            {cameraAvailable && (
+              <Button variant="secondary" onClick={() => setCamera(true)} aria-expanded={camera}>
+                Camera
+              </Button>
+            )}
           </>
         )}
         {replying ? (
@@ -101,6 +113,15 @@ export function Composer({ onSend, onStop, replying, disabled, autoFocus = false
           </Button>
         )}
       </div>
+      {camera && photosOn && (
+        <CameraSnapshot
+          onSnapshot={(file) => {
+            setCamera(false);
+            void attachFile(file);
+          }}
+          onClose={() => setCamera(false)}
+        />
+      )}
       {photo && photosOn && (
         <p className="flex items-center gap-2 text-xs text-slate-600" data-testid="attached-photo">
           <span>
