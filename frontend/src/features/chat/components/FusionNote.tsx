@@ -1,10 +1,14 @@
-import { percent } from '@/lib/emotion-confidence';
+import { isCheerful, percent } from '@/lib/emotion-confidence';
 import type { FusedEmotion } from '@/lib/protocol';
 
-/** How a message sent with a photo was read: both readings, and whether they agree (docs/protocol.md, "Photos"). */
-export function FusionNote({ fusion }: { fusion: FusedEmotion }) {
+/**
+ * How a message sent with a photo was read: both readings, and whether they agree (docs/protocol.md,
+ * "Photos"). On a turn the safety layer watches, a cheerful reading is left out, as the badges do.
+ */
+export function FusionNote({ fusion, watched = false }: { fusion: FusedEmotion; watched?: boolean }) {
   const { source, text, face } = fusion;
-  const readings = `words: ${text.label}${face ? ` · face: ${face.label}` : ''}`;
+  const named = (label: string) => (watched && isCheerful(label) ? '…' : label);
+  const readings = `words: ${named(text.label)}${face ? ` · face: ${named(face.label)}` : ''}`;
   const summary =
     source === 'fused_aligned'
       ? `words and face agree (${percent(fusion.confidence)})`
