@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="embedded default: API, UI and worker in one process")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--skip-prepare", action="store_true", help="do not build missing classifier/retrieval artifacts first")
+    serve.add_argument("--skip-prepare", action="store_true", help="do not ready the default chat model nor build the missing classifiers and retrieval index")
     api = commands.add_parser("api", help="the API process (several may run behind nginx)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
@@ -93,13 +93,16 @@ def _serve(args: argparse.Namespace) -> int:
     upgrade(settings.resolved_database_url)
     background_builds = []
     if not args.skip_prepare:
-        from training.prepare import ensure_default_artifacts, start_background_builds
+        # Only the default chat model is readied before the page opens; the rest is built behind it.
+        from training.prepare import announce_builds, missing_builds, start_background_builds
         from worker.config import WorkerSettings
         from worker.prepare import warm_default_chat_model
 
-        ensure_default_artifacts(settings.home, progress=True)
         warm_default_chat_model(WorkerSettings())
+        missing = missing_builds(settings.home)
         background_builds = start_background_builds(settings.home)
+        if background_builds:
+            announce_builds(settings.home, missing, background_builds[0])
     print(f"Attune is starting on http://{args.host}:{args.port} (embedded mode, data in {settings.home.resolve()})")
     try:
         uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port,
@@ -196,7 +199,8 @@ def _models(_args: argparse.Namespace) -> int:
     for status in manager.statuses():
         mark = "*" if status.default else " "
         detail = f": {status.reason}" if status.reason else ""
-        print(f"{mark} {status.name:<{width}}  {status.kind:<15} {status.state}{detail}")
+        state = status.reason if status.state == "building" else f"{status.state}{detail}"
+        print(f"{mark} {status.name:<{width}}  {status.kind:<15} {state}")
     print("(* the default chat model)")
     return 0
 

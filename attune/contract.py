@@ -245,8 +245,16 @@ result_adapter: TypeAdapter[DoneEvent | ErrorEvent | ClassifyResult] = TypeAdapt
 class ModelStatus(BaseModel):
     name: str
     kind: str
-    state: Literal["available", "loaded", "loading", "unavailable"]
+    state: Literal["available", "loaded", "loading", "building", "unavailable"]
     reason: str | None = None
+    # While ``building``: the share done (0..1) and the seconds left, estimated (attune/build_progress.py).
+    progress: float | None = None
+    eta_s: float | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Can take a job now (a model still being built cannot, any more than an unavailable one)."""
+        return self.state not in ("unavailable", "building")
     version: str | None = None
     memory_bytes: int | None = None
     default: bool = False

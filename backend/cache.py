@@ -14,8 +14,8 @@ from collections import OrderedDict
 from typing import Protocol
 
 from pydantic import BaseModel
-from redis import asyncio as aioredis
 
+from attune.broker.redis_streams import DEFAULT_MAX_CONNECTIONS, redis_client
 from attune.contract import ChatTurn, DecodingParams, EmotionReading, SafetyVerdict
 
 PREFIX = "attune:cache:"
@@ -75,7 +75,7 @@ def _stats(hits: int, misses: int, entries: int) -> CacheStats:
 
 class RedisCache:
     def __init__(self, url: str) -> None:
-        self._redis = aioredis.from_url(url, decode_responses=True)
+        self._redis = redis_client(url, DEFAULT_MAX_CONNECTIONS)
 
     async def get(self, key: str) -> CachedReply | None:
         raw = await self._redis.get(PREFIX + key)

@@ -11,7 +11,7 @@ from attune.contract import ModelStatus, WorkerInfo
 from backend import crud
 from backend.config import Settings
 
-_STATE_RANK = {"loaded": 3, "loading": 2, "available": 1, "unavailable": 0}
+_STATE_RANK = {"loaded": 4, "loading": 3, "available": 2, "building": 1, "unavailable": 0}
 
 
 async def live_workers(broker: Broker, stale_s: float) -> list[WorkerInfo]:

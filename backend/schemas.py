@@ -99,6 +99,16 @@ class MessagePage(BaseModel):
     next_before: int | None
 
 
+class BuildPublic(BaseModel):
+    """A model, chat or classifier, that a first run is still building (``GET /api/builds``)."""
+
+    name: str
+    kind: str
+    progress: float
+    eta_s: float | None
+    reason: str | None
+
+
 class LimitsPublic(BaseModel):
     """The lengths the server enforces, in characters (code points), so a client shows the same ones."""
 
@@ -115,6 +125,8 @@ class ModelPublic(BaseModel):
     reason: str | None = None
     default: bool = False
     description: str | None = None
+    progress: float | None = None  # while building: the share done, 0..1
+    eta_s: float | None = None  # while building: seconds left, estimated
 
 
 # --- WebSocket frames, client -> server -------------------------------------------------
@@ -264,6 +276,8 @@ class AdminModelPublic(BaseModel):
     chat: bool
     description: str | None
     workers: list[str]
+    progress: float | None = None
+    eta_s: float | None = None
 
 
 class DefaultModelUpdate(CleanModel):

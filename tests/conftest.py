@@ -6,4 +6,4 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-pytest_plugins = ["tests.fixtures.tiny_models", "tests.fixtures.classifiers"]
+pytest_plugins = ["tests.fixtures.tiny_models", "tests.fixtures.tiny_t5", "tests.fixtures.classifiers"]

@@ -26,6 +26,7 @@ RECIPES = {
     "psychotherapist": "training.recipes.psychotherapist",
     "qwen-empathetic": "training.recipes.qwen_empathetic",
     "emodecoder": "training.recipes.emodecoder",
+    "emotibot-responder": "training.recipes.emotibot_responder",
     "face-emotion": "training.recipes.face_emotion",
 }
 

@@ -3,7 +3,8 @@
 Models load on first use (in a thread, one load per model at a time), stay loaded while
 used, and are unloaded after ``keep_alive_s`` idle or when loading another would exceed
 the memory budget (least recently used first). A model that cannot load is reported
-``unavailable`` with its reason; it never takes the worker down.
+``unavailable`` with its reason, or ``building`` with its progress while ``attune serve``'s
+first-run builder makes its artifact; it never takes the worker down.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attune import build_progress
 from attune.contract import ChatTurn, DecodingParams, EmotionReading, ModelStatus
 from attune.observability import MODEL_LOAD_SECONDS, MODEL_MEMORY_BYTES
 from attune.packages import PACKAGE_PLACEHOLDER, PackageMissing, expand_packages
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 KINDS: dict[str, str] = {
     "causal_lm": "worker.models.causal_lm:CausalLM",
     "peft_causal_lm": "worker.models.causal_lm:CausalLM",
+    "seq2seq": "worker.models.seq2seq:Seq2SeqLM",
     "qwen_heads": "worker.models.qwen_heads:QwenHeadsModel",
     "emodecoder": "worker.models.emodecoder.serving:EmoDecoderModel",
     "retrieval": "worker.models.retrieval:RetrievalResponder",
@@ -48,7 +51,7 @@ KINDS: dict[str, str] = {
     "image_emotion": "worker.models.image_classifier:ImageEmotionClassifier",
     "openai": "worker.models.openai_compat:OpenAICompatModel",
 }
-CHAT_KINDS = {"causal_lm", "peft_causal_lm", "qwen_heads", "emodecoder", "retrieval", "openai"}
+CHAT_KINDS = {"causal_lm", "peft_causal_lm", "seq2seq", "qwen_heads", "emodecoder", "retrieval", "openai"}
 GIB = 1024**3
 
 
@@ -164,6 +167,9 @@ def _missing(spec: ModelSpec) -> str | None:
             return f"{label}: install the package {ref.split(':', 1)[1]!r}"
         if is_local(ref):
             if not Path(ref).exists():  # the entry's setup line, when it has one, says how to build them
+                build = build_progress.read(Path(ref))
+                if build is not None:
+                    return build.describe()
                 hint = "" if spec.setup else "; build them with `attune prepare` or `attune train`"
                 return f"{label} not found at {ref}{hint}"
         elif not _in_hub_cache(ref, "adapter_config.json" if label == "adapter" else "config.json"):
@@ -174,6 +180,16 @@ def _missing(spec: ModelSpec) -> str | None:
         key_env = spec.options.get("api_key_env", "OPENAI_API_KEY")
         if spec.options.get("requires_key", True) and not os.environ.get(key_env):
             return f"set {key_env} to use this remote model"
+    return None
+
+
+def build_of(spec: ModelSpec) -> build_progress.BuildProgress | None:
+    """The first-run build making this model's missing local weights or adapter, if one is running."""
+    for ref in (spec.weights, spec.adapter):
+        if ref is not None and ref.startswith("/") and not Path(ref).exists():
+            build = build_progress.read(Path(ref))
+            if build is not None:
+                return build
     return None
 
 
@@ -194,6 +210,9 @@ class _Probe:
         self._seen: dict[str, tuple[float, str | None, str]] = {}
 
     def __call__(self, spec: ModelSpec) -> tuple[str | None, str]:
+        if build_of(spec) is not None:  # probed afresh while it builds, so it is available the moment it lands
+            self._seen.pop(spec.name, None)
+            return availability(spec), spec_version(spec)
         cached = self._seen.get(spec.name)
         if cached and time.monotonic() - cached[0] < PROBE_TTL_S:
             return cached[1], cached[2]
@@ -362,6 +381,9 @@ class ModelManager:
             unavailable, version = self._probe(spec)
             reason = None if slot.instance is not None else (unavailable or slot.error)
             state = "loaded" if slot.instance is not None else ("loading" if slot.lock.locked() else ("unavailable" if reason else "available"))
+            build = build_of(spec) if state == "unavailable" else None
+            if build is not None:  # fresher than the probe's reason, which is cached
+                state, reason = "building", build.describe()
             out.append(
                 ModelStatus(
                     name=name,
@@ -373,6 +395,8 @@ class ModelManager:
                     default=name == self.registry.default_chat,
                     chat=spec.chat,
                     description=spec.description or None,
+                    progress=round(build.fraction, 3) if build else None,
+                    eta_s=round(build.eta_s()) if build else None,
                 )
             )
         return out

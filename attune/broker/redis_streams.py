@@ -54,9 +54,9 @@ class RedisBroker:
     ``EventHub`` per broker, on one more connection of its own (``subscribe_events``)."""
 
     def __init__(self, url: str, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
-        self._redis = _client(url, max_connections)
+        self._redis = redis_client(url, max_connections)
         # The reader's socket timeout outlasts its XREAD's block (redis-py's default, 5 s, would not).
-        self._events = EventHub(_client(url, 1, socket_timeout_s=EVENTS_BLOCK_MS / 1000 + 5), self._redis, _backoff())
+        self._events = EventHub(redis_client(url, 1, socket_timeout_s=EVENTS_BLOCK_MS / 1000 + 5), self._redis, _backoff())
         self._groups_ready: set[tuple[str, str]] = set()
 
     async def ping(self) -> bool:
@@ -301,7 +301,11 @@ def _backoff() -> ExponentialBackoff:
     return ExponentialBackoff(cap=RECONNECT_BACKOFF_CAP_S, base=RECONNECT_BACKOFF_BASE_S)
 
 
-def _client(url: str, max_connections: int, socket_timeout_s: float | None = None) -> aioredis.Redis:
+def redis_client(url: str, max_connections: int, socket_timeout_s: float | None = None) -> aioredis.Redis:
+    """A client that rides out lost connections: every Redis client of a process should be one.
+
+    redis-py's own default retries a command on a dead connection 0 times, so after a blip
+    (every client killed, a Redis-side timeout) each pooled connection fails its next command."""
     timeouts = {} if socket_timeout_s is None else {"socket_timeout": socket_timeout_s}
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=POOL_TIMEOUT_S, decode_responses=True, **timeouts,

@@ -134,7 +134,7 @@ def _photo(frame: MessageFrame, max_bytes: int) -> ImageAttachment | None:
 def check_chat_model(statuses: dict[str, ModelStatus], model: str) -> ModelStatus | None:
     """The live status of a model that can take a chat turn; rejects one no worker can serve."""
     status = statuses.get(model)
-    if status is not None and (status.state == "unavailable" or not status.chat):
+    if status is not None and (not status.usable or not status.chat):
         raise TurnRejected("model_unavailable", f"Model {model!r} cannot chat: {status.reason or 'not a chat model'}.")
     if status is None and statuses:
         raise TurnRejected("model_unavailable", f"No worker serves model {model!r}.")

@@ -98,7 +98,7 @@ async def acknowledge(state: AppState, comparison: Comparison, client_id: str, c
 
 
 def _other_chat_model(statuses: dict[str, ModelStatus], first: str) -> str | None:
-    usable = [s for s in statuses.values() if s.chat and s.state != "unavailable" and s.name != first]
+    usable = [s for s in statuses.values() if s.chat and s.usable and s.name != first]
     usable.sort(key=lambda s: (not s.default, s.state != "loaded", s.name))
     return usable[0].name if usable else None
 

@@ -18,7 +18,7 @@ import redis
 
 from tests.e2e.harness import ManagedProcess, free_port, wait_for_port
 from tests.integration.conftest import OUTPUT, attune
-from tests.support.chat_client import ChatSocket, history, new_session, sign_up, wait_ready
+from tests.support.chat_client import Account, ChatSocket, history, new_session, sign_up, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -48,6 +48,15 @@ class PrivateRedis:
         assert self.process is not None
         self.process.process.wait(timeout=10)  # type: ignore[union-attr]
 
+    def kill_clients(self) -> int:
+        """``CLIENT KILL`` every connection but this one, as a network blip would cut them; how many."""
+        with redis.Redis(port=self.port, decode_responses=True) as admin:
+            me = admin.client_id()
+            others = [c for c in admin.client_list() if int(c["id"]) != me]
+            for client in others:
+                admin.client_kill_filter(_id=client["id"])
+        return len(others)
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
@@ -61,7 +70,7 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.stop()
 
 
-async def _answered(account, session_id: str, timeout_s: float) -> dict:  # type: ignore[no-untyped-def]
+async def answered_turn(account, session_id: str, timeout_s: float) -> dict:  # type: ignore[no-untyped-def]
     chat = await ChatSocket.open(account, session_id)
     try:
         await chat.say(f"Are you still there? {uuid.uuid4().hex[:6]}")
@@ -70,6 +79,24 @@ async def _answered(account, session_id: str, timeout_s: float) -> dict:  # type
         await chat.close()
     assert turn.of("error") == [], turn.of("error")
     return turn.done
+
+
+def start_stack(env: dict[str, str], tag: str) -> tuple[str, ManagedProcess, ManagedProcess]:
+    """An ``attune api`` and an ``attune worker`` on ``env``, logging to ``api-<tag>.log`` and ``worker-<tag>.log``."""
+    port = free_port()
+    api = ManagedProcess(f"api-{tag}", attune("api", "--port", str(port)), OUTPUT / f"api-{tag}.log", env=env).start()
+    worker = ManagedProcess(f"worker-{tag}", attune("worker"), OUTPUT / f"worker-{tag}.log", env=env).start()
+    return f"http://127.0.0.1:{port}", api, worker
+
+
+async def first_turn(base_url: str, api: ManagedProcess) -> tuple[Account, str]:
+    """Once the stack is up: a new account and session, whose first turn was answered."""
+    wait_for_port(int(base_url.rsplit(":", 1)[1]), 60, api.alive)
+    await wait_ready(base_url)
+    account = await sign_up(base_url)
+    session_id = await new_session(account)
+    await answered_turn(account, session_id, 120)
+    return account, session_id
 
 
 async def _ready(base_url: str, timeout_s: float) -> dict:  # type: ignore[type-arg]
@@ -85,23 +112,16 @@ async def _ready(base_url: str, timeout_s: float) -> dict:  # type: ignore[type-
 async def test_a_redis_restart_heals_without_restarting_anything(stack_env: dict[str, str], private_redis: PrivateRedis) -> None:
     env = {**stack_env, "REDIS_URL": private_redis.url, "ATTUNE_REPAIR_INTERVAL_S": "2",
            "ATTUNE_REPAIR_GRACE_S": str(REPAIR_GRACE_S)}
-    port = free_port()
-    api = ManagedProcess("api-redis-restart", attune("api", "--port", str(port)), OUTPUT / "api-redis-restart.log", env=env).start()
-    worker = ManagedProcess("worker-redis-restart", attune("worker"), OUTPUT / "worker-redis-restart.log", env=env).start()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url, api, worker = start_stack(env, "redis-restart")
     try:
-        wait_for_port(port, 60, api.alive)
-        await wait_ready(base_url)
-        account = await sign_up(base_url)
-        session_id = await new_session(account)
-        await _answered(account, session_id, 120)
+        account, session_id = await first_turn(base_url, api)
 
         # 1. Redis loses everything; the same API and worker answer a new turn within 10 s.
         private_redis.shutdown_nosave()
         await asyncio.sleep(1)
         private_redis.start()
         back_at = time.monotonic()
-        await _answered(account, session_id, 30)
+        await answered_turn(account, session_id, 30)
         assert time.monotonic() - back_at < 10, f"answered {time.monotonic() - back_at:.1f} s after Redis came back"
         readiness = await _ready(base_url, 10)
         assert readiness["status"] == "ready" and readiness["groups"] and all(readiness["groups"].values()), readiness

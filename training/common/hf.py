@@ -1,5 +1,5 @@
-"""Bridges between the Hugging Face Trainer and ``Run``: its logs become ``metrics.jsonl`` lines, and the
-arguments every classifier recipe trains with."""
+"""Bridges between the Hugging Face Trainer and ``Run``: its logs become ``metrics.jsonl`` lines,
+its steps a first-run build's progress; and the arguments every classifier recipe trains with."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
+from attune import build_progress
 from training.common.run import Run
 
 
@@ -27,6 +28,16 @@ class RunMetricsCallback(TrainerCallback):
             self.run.log("eval", state.global_step, **evals)
         elif "loss" in numeric:
             self.run.log("train", state.global_step, **numeric)
+
+
+class BuildProgressCallback(TrainerCallback):
+    """Each optimizer step moves the tracked build's progress (``attune.build_progress``), if any."""
+
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                    **kwargs: object) -> None:
+        if state.max_steps:
+            build_progress.report(state.global_step / state.max_steps,
+                                  f"training, step {state.global_step:,} of {state.max_steps:,}")
 
 
 def selection_arguments(output_dir: Path, config: Any, *, lr: float, epochs: float, **extra: Any) -> TrainingArguments:

@@ -31,7 +31,7 @@ from transformers import (
     Trainer,
 )
 
-from training.common.hf import RunMetricsCallback, selection_arguments
+from training.common.hf import BuildProgressCallback, RunMetricsCallback, selection_arguments
 from training.common.paths import MissingWeights, expand_placeholders
 from training.common.run import Run
 from worker.models.pooled_classifier import MeanPooledClassifier
@@ -177,7 +177,7 @@ def fit(config: ClassifierConfig, run: Run, model: torch.nn.Module, tokenizer: P
         compute_metrics=compute_metrics,
         compute_loss_func=loss,
         optimizers=(_optimizer(config, model), None),
-        callbacks=[RunMetricsCallback(run)],
+        callbacks=[RunMetricsCallback(run), BuildProgressCallback()],
     )
     resume = config.resume and any(checkpoints.glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)

@@ -11,7 +11,7 @@ Each model answers the way the worker would serve it: the request is built by th
 its system prompt, the user's emotion read by the same classifiers), each request with its own
 seed; a reply that hits the token limit is cut back to its last sentence as the worker cuts it.
 Per dataset: corpus BLEU-4 (sacrebleu), ROUGE-L F, distinct-1/2, loop rate, mean words, share
-of replies hitting the token limit, reference perplexity (causal kinds: teacher-forced NLL of the
+of replies hitting the token limit, reference perplexity (causal and seq2seq kinds: teacher-forced NLL of the
 real reply given the same prompt), mean emotion alignment between the user's message and the
 reply (n/a without an emotion classifier artifact), and for kind ``qwen_heads`` the accuracy of
 its emotion head (32 ED labels, ED) and strategy head (8 strategies, ESConv).
@@ -182,8 +182,10 @@ def _turns(exchange: Exchange) -> list[Any]:
 
 
 def reference_perplexity(model: Any, requests: Sequence[Any], references: Sequence[str]) -> float | None:
-    """exp(mean NLL per reply token) of the references given each rendered prompt; None unless a causal LM."""
+    """exp(mean NLL per reply token) of the references given each rendered prompt; None unless a causal LM
+    or an encoder-decoder (whose encoder reads the prompt while its decoder is scored on the reply)."""
     from worker.models.causal_lm import CausalLM
+    from worker.models.seq2seq import Seq2SeqLM
 
     if not isinstance(model, CausalLM) or model._model is None:
         return None
@@ -197,9 +199,14 @@ def reference_perplexity(model: Any, requests: Sequence[Any], references: Sequen
             reply = tokenizer(reference, add_special_tokens=False).input_ids
             if not reply:
                 continue
-            ids = torch.tensor([prompt + reply], device=network.device)
-            logits = network(input_ids=ids).logits[0, len(prompt) - 1 : -1].float()
-            total_nll += torch.nn.functional.cross_entropy(logits, ids[0, len(prompt) :], reduction="sum").item()
+            if isinstance(model, Seq2SeqLM):
+                target = torch.tensor([reply], device=network.device)
+                prompt_ids = torch.tensor([prompt], device=network.device)
+                logits = network(input_ids=prompt_ids, labels=target).logits[0].float()
+            else:
+                ids = torch.tensor([prompt + reply], device=network.device)
+                logits, target = network(input_ids=ids).logits[0, len(prompt) - 1 : -1].float(), ids[:, len(prompt) :]
+            total_nll += torch.nn.functional.cross_entropy(logits, target[0], reduction="sum").item()
             total_tokens += len(reply)
     return math.exp(total_nll / total_tokens) if total_tokens else None
 

@@ -69,6 +69,8 @@ class Config:
     save_steps: int = field(default=0, metadata={
         "help": "checkpoint every N steps into out_dir/trainer, for `--set resume=true` (0: no checkpoints)"})
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in out_dir/trainer"})
+    init_adapter: str | None = field(default=None, metadata={
+        "help": "start from this trained LoRA adapter directory instead of a fresh LoRA (a second stage on more data)"})
     adapter_dtype: str = field(default="float32", metadata={
         "help": "dtype of the saved adapter weights: float32 | float16 | bfloat16 (half the file size)"})
     out_dir: str = field(default="{home}/models/psychotherapist", metadata={"help": "artifact directory"})
@@ -230,6 +232,17 @@ def attach_lora(model: Any, config: Config, trainable_token_ids: list[int] | Non
     return get_peft_model(model, lora)
 
 
+def continue_lora(model: Any, adapter_dir: str) -> Any:
+    """The adapter of an earlier run, trainable again, its weights in float32 (it may be saved in float16)."""
+    from peft import PeftModel
+
+    model = PeftModel.from_pretrained(model, expand_placeholders(adapter_dir), is_trainable=True)
+    for parameter in model.parameters():
+        if parameter.requires_grad:
+            parameter.data = parameter.data.float()
+    return model
+
+
 def training_arguments(config: Config, out_dir: Path, n_examples: int, **extra: Any) -> Any:
     from transformers import TrainingArguments
 
@@ -300,7 +313,7 @@ def run(config: Config) -> Path:
     train_features = encode_examples(load_examples(config, "train"), tokenizer, config)
     valid_features = encode_examples(load_examples(config, "valid"), tokenizer, config)
     valid_features.sort(key=lambda f: len(f["input_ids"]))  # less padding in the evaluation batches
-    model = attach_lora(model, config)
+    model = continue_lora(model, config.init_adapter) if config.init_adapter else attach_lora(model, config)
 
     trainer = Trainer(
         model=model,
@@ -373,7 +386,7 @@ chat template, with the loss on assistant tokens only.
 - train examples: {summary['train_examples']}, validation examples: {summary['valid_examples']}
 - validation loss: {summary['initial_eval_loss']:.4f} before, {summary['eval_loss']:.4f} after
   (perplexity {summary['eval_perplexity']:.2f}), {summary['steps']} optimizer steps
-
+{f"- started from the adapter in `{config.init_adapter}` (a second stage on a new draw of the data)" + chr(10) if config.init_adapter else ""}
 Serve it with a registry entry of kind `peft_causal_lm`, `weights` = the base, `adapter` = this directory.
 Data licenses: ESConv CC BY-NC 4.0 (research only); EmpatheticDialogues CC BY-NC 4.0.
 """

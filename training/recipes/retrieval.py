@@ -15,11 +15,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from attune import build_progress
 from training.common.config import load_config
 from training.common.paths import configs_dir, expand_placeholders
 from training.common.run import Run
@@ -82,15 +85,24 @@ def listener_entries(conversations: list[Conversation], listener_turns: str = "a
     return entries
 
 
-def encode_unique(encoder: SentenceEncoder, texts: list[str], config: Config, what: str, step: tuple[int, int]) -> np.ndarray:
+def encode_unique(encoder: SentenceEncoder, texts: list[str], config: Config, what: str, step: tuple[int, int],
+                  weights: Sequence[int] = ()) -> np.ndarray:
     """Embed each distinct text once (short replies such as "That's great!" recur hundreds of times).
 
     ``what`` and ``step`` (n of N) label the progress bar, so the next bar's 0 % does not look
-    like the build starting over.
+    like the build starting over; ``weights`` (each pass's share, default equal) turn the pass's
+    batches into the whole build's progress (``attune.build_progress``).
     """
     unique = list(dict.fromkeys(texts))
     label = f"embedding {len(unique):,} {what} ({step[0]}/{step[1]})"
-    vectors = encoder.encode(unique, batch_size=config.batch_size, progress=config.progress, label=label)
+    weights = list(weights) or [1] * step[1]
+    done_before, weight = sum(weights[:step[0] - 1]), weights[step[0] - 1]
+
+    def on_batch(share: float) -> None:
+        build_progress.report((done_before + weight * share) / sum(weights), label)
+
+    vectors = encoder.encode(unique, batch_size=config.batch_size, progress=config.progress, label=label,
+                             on_batch=on_batch)
     position = {text: i for i, text in enumerate(unique)}
     return vectors[[position[text] for text in texts]]
 
@@ -157,13 +169,19 @@ def embedding_steps(config: Config) -> int:
     return 2 if config.eval_conversations == 0 else 4
 
 
-def evaluate(encoder: SentenceEncoder, config: Config) -> dict[str, float]:
+def pass_weights(config: Config, entries: int) -> list[int]:
+    """Each embedding pass's rough share of the build, in texts: the validation passes embed
+    about one text per validation conversation, the index's two passes one per train entry."""
+    return [config.eval_conversations] * (embedding_steps(config) - 2) + [entries, entries]
+
+
+def evaluate(encoder: SentenceEncoder, config: Config, weights: Sequence[int] = ()) -> dict[str, float]:
     if config.eval_conversations == 0:
         return {}
     total = embedding_steps(config)
     entries = listener_entries(load_conversations("valid", config.eval_conversations))
-    contexts = encode_unique(encoder, [entry.context for entry in entries], config, "validation contexts", (1, total))
-    replies = encode_unique(encoder, [entry.reply for entry in entries], config, "validation replies", (2, total))
+    contexts = encode_unique(encoder, [entry.context for entry in entries], config, "validation contexts", (1, total), weights)
+    replies = encode_unique(encoder, [entry.reply for entry in entries], config, "validation replies", (2, total), weights)
     candidates = min(config.eval_candidates, len(entries))
     score = precision_at_1(contexts, replies, candidates, config.seed)
     return {f"p_at_1_{candidates}": round(100 * score, 2), "eval_pairs": len(entries)}
@@ -186,12 +204,13 @@ def run(config: Config) -> Path:
         encoder.model.save_pretrained(out_dir / FINETUNED_ENCODER_DIR)
         encoder.tokenizer.save_pretrained(out_dir / FINETUNED_ENCODER_DIR)
         encoder_reference = FINETUNED_ENCODER_DIR
-    metrics = evaluate(encoder, config)
+    weights = pass_weights(config, len(entries))
+    metrics = evaluate(encoder, config, weights)
     if metrics:
         tracker.log("eval", 0, **metrics)
     total = embedding_steps(config)
-    reply_vectors = encode_unique(encoder, [entry.reply for entry in entries], config, "listener replies", (total - 1, total))
-    context_vectors = encode_unique(encoder, [entry.context for entry in entries], config, "speaker turns", (total, total))
+    reply_vectors = encode_unique(encoder, [entry.reply for entry in entries], config, "listener replies", (total - 1, total), weights)
+    context_vectors = encode_unique(encoder, [entry.context for entry in entries], config, "speaker turns", (total, total), weights)
     fingerprint = hashlib.sha256(reply_vectors.astype(np.float16).tobytes()).hexdigest()[:12]
     info = {"format": INDEX_FORMAT, "encoder": encoder_reference, "max_length": config.max_length,
             "count": len(entries), "dim": int(reply_vectors.shape[1]), "fingerprint": fingerprint}
@@ -203,15 +222,25 @@ def run(config: Config) -> Path:
 
 
 def ensure_index(home: Path, progress: bool = True) -> Path:
-    """``<home>/models/retrieval``, built with the default config on first use (a few minutes on a laptop CPU)."""
+    """``<home>/models/retrieval``, built with the default config on first use (a few minutes on a laptop CPU).
+
+    Built beside it and renamed into place when complete: the worker takes a present directory
+    for a finished model, and the service may be running while this builds."""
     directory = home / "models" / "retrieval"
     if (directory / "index.json").is_file():
         return directory
     print(f"First run: building the retrieval responder's index in {directory} (MiniLM embeddings of "
           "EmpatheticDialogues listener replies, once, a few minutes on a CPU).", flush=True)
+    building = directory.with_name(f".{directory.name}.building")
+    if building.exists():  # an interrupted build: embeddings are not checkpointed, start over
+        shutil.rmtree(building)
     config = load_config(Config, configs_dir("retrieval") / f"{DEFAULT_CONFIG}.toml",
-                         [f"out_dir={directory}", f"progress={str(progress).lower()}"])
-    return run(config)
+                         [f"out_dir={building}", f"progress={str(progress).lower()}"])
+    run(config)
+    if directory.exists():
+        shutil.rmtree(directory)
+    building.rename(directory)
+    return directory
 
 
 def _model_card(config: Config, summary: dict[str, object]) -> str:

@@ -147,7 +147,7 @@ class BatchEngine:
         self._lock = threading.Condition(threading.RLock())
         self._waiting: deque[_Sequence] = deque()
         self._running: list[_Sequence] = []  # row i of the KV batch is _running[i]
-        self._kv = KVBatch()
+        self._kv = self._new_batch()
         self._cancelled: set[str] = set()
         self._unfinished: set[str] = set()  # submitted and not yet finished, waiting or running
         self._stopping = False
@@ -227,7 +227,7 @@ class BatchEngine:
                     self._fail_running(error)
         for sequence in [*self._running, *self._waiting]:
             self._finish(sequence, "cancelled")
-        self._running, self._kv = [], KVBatch()
+        self._running, self._kv = [], self._new_batch()
         self._waiting.clear()
 
     def _next_work(self) -> tuple[set[str], list[_Sequence]] | None:
@@ -253,17 +253,9 @@ class BatchEngine:
             self._decode()
 
     def _admit(self, sequence: _Sequence) -> None:
-        input_ids = torch.tensor([sequence.prompt_ids], device=self.device)
         try:
-            cache = DynamicCache(config=self.model.config)
-            output = self.model(
-                input_ids=input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                past_key_values=cache,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            token = choose_next_token(output.logits[0, -1].float(), sequence.params, sequence.generator, sequence.guard)
+            logits, row = self._prefill(sequence)
+            token = choose_next_token(logits, sequence.params, sequence.generator, sequence.guard)
         except Exception as error:
             log.exception("prefill failed for request %s", sequence.request_id)
             self._fail(sequence, error)
@@ -272,11 +264,30 @@ class BatchEngine:
         if reason := self._accept(sequence, token):
             self._finish(sequence, reason)
             return
-        self._kv.append_row(output.past_key_values, len(sequence.prompt_ids))
+        self._kv.append_row(*row)
         self._running.append(sequence)
         self.stats.peak_batch = max(self.stats.peak_batch, len(self._running))
 
-    def _decode(self) -> None:
+    # The model-specific parts; the encoder-decoder engine (worker.engine.seq2seq) overrides them.
+
+    def _new_batch(self) -> Any:
+        return KVBatch()
+
+    def _prefill(self, sequence: _Sequence) -> tuple[torch.Tensor, tuple[Any, ...]]:
+        """A newcomer's forward pass alone: its next-token logits (vocab,) and the arguments of the
+        batch's ``append_row`` that add it as a row."""
+        input_ids = torch.tensor([sequence.prompt_ids], device=self.device)
+        output = self.model(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            past_key_values=DynamicCache(config=self.model.config),
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        return output.logits[0, -1].float(), (output.past_key_values, len(sequence.prompt_ids))
+
+    def _forward_running(self) -> torch.Tensor:
+        """One forward pass that feeds every running row its newest token: next-token logits (rows, vocab)."""
         attention_mask = self._kv.extend_mask()
         input_ids = torch.tensor([[s.generated[-1]] for s in self._running], device=self.device)
         position_ids = torch.tensor([[s.last_position] for s in self._running], device=self.device)
@@ -288,7 +299,10 @@ class BatchEngine:
             use_cache=True,
             logits_to_keep=1,
         )
-        logits = output.logits[:, -1].float()
+        return output.logits[:, -1].float()
+
+    def _decode(self) -> None:
+        logits = self._forward_running()
         self.stats.decode_steps += 1
         self.stats.decoded_tokens += len(self._running)
         # Each row with its own settings: temperature, nucleus, repetition penalty, banned n-grams.
@@ -347,4 +361,4 @@ class BatchEngine:
     def _fail_running(self, error: Exception) -> None:
         for sequence in self._running:
             self._fail(sequence, error)
-        self._running, self._kv = [], KVBatch()
+        self._running, self._kv = [], self._new_batch()

@@ -35,6 +35,7 @@ class SamplingParams:
     said_before: tuple[tuple[int, ...], ...] = ()  # token ids of earlier replies, one tuple per reply
     end_of_turn_after: int = _DEFAULT.end_of_turn_after  # 0: off
     end_of_turn_factor: float = _DEFAULT.end_of_turn_factor
+    min_new_tokens: int = _DEFAULT.min_new_tokens  # 0: off
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -68,27 +69,30 @@ class SamplingParams:
 
     @property
     def has_row_rules(self) -> bool:
-        return self.guards_repetition or (self.end_of_turn_after > 0 and self.end_of_turn_factor > 1)
+        return (self.guards_repetition or (self.end_of_turn_after > 0 and self.end_of_turn_factor > 1)
+                or self.min_new_tokens > 0)
 
 
 class RepetitionGuard:
-    """One request's row rules: repetition penalty, no-repeat n-grams, end-of-turn decay, token by token.
+    """One request's row rules: repetition penalty, no-repeat n-grams, end-of-turn decay and minimum length.
 
     Equivalent, token for token, to transformers' ``RepetitionPenaltyLogitsProcessor``, then
-    ``NoRepeatNGramLogitsProcessor``, then ``ExponentialDecayLengthPenalty`` over the reply's
+    ``NoRepeatNGramLogitsProcessor``, then ``ExponentialDecayLengthPenalty``, then
+    ``MinNewTokensLengthLogitsProcessor`` over the reply's
     tokens (``said_before`` adds earlier replies, each as its own sequence for the n-gram rule),
     at O(1) cost per step instead of a rescan.
     """
 
     def __init__(self, penalty: float = 1.0, ngram_size: int = 0, said_before: tuple[tuple[int, ...], ...] = (),
                  end_of_turn: tuple[int, float] | None = None, stop_ids: frozenset[int] = frozenset(),
-                 sentence_end_ids: frozenset[int] | None = None) -> None:
+                 sentence_end_ids: frozenset[int] | None = None, min_new_tokens: int = 0) -> None:
         # With ``sentence_end_ids`` the end-of-turn boost applies only right after a token that ends a
         # sentence, so a reply never stops mid-sentence; without, it is transformers' rule exactly.
         self.sentence_end_ids = sentence_end_ids
         self.penalty = penalty
         self.ngram_size = ngram_size
         self.end_of_turn = end_of_turn if end_of_turn and end_of_turn[0] > 0 and stop_ids else None
+        self.min_new_tokens = min_new_tokens if stop_ids else 0
         self._stop_ids = torch.tensor(sorted(stop_ids)) if stop_ids else None
         self._tokens: list[int] = []
         self._used: set[int] = set()
@@ -106,7 +110,8 @@ class RepetitionGuard:
         if not params.has_row_rules:
             return None
         return cls(params.repetition_penalty, params.no_repeat_ngram_size, params.said_before,
-                   (params.end_of_turn_after, params.end_of_turn_factor), stop_ids, sentence_end_ids)
+                   (params.end_of_turn_after, params.end_of_turn_factor), stop_ids, sentence_end_ids,
+                   params.min_new_tokens)
 
     def _remember(self, ngram: tuple[int, ...]) -> None:
         self._continuations.setdefault(ngram[:-1], set()).add(ngram[-1])
@@ -145,6 +150,8 @@ class RepetitionGuard:
             ids = self._stop_ids.to(logits.device)
             picked = logits.index_select(0, ids)
             logits = logits.index_copy(0, ids, picked + picked.abs() * (self.end_of_turn[1] ** past - 1))
+        if len(self._tokens) < self.min_new_tokens:
+            logits = logits.index_fill(0, self._stop_ids.to(logits.device), float("-inf"))
         return logits
 
 

@@ -39,7 +39,7 @@ class ModelSpec:
     """One entry of ``models.toml``."""
 
     name: str
-    kind: str  # causal_lm | peft_causal_lm | qwen_heads | emodecoder | retrieval | classifier | image_emotion | openai
+    kind: str  # causal_lm | peft_causal_lm | seq2seq | qwen_heads | emodecoder | retrieval | classifier | image_emotion | openai
     weights: str | None = None  # hub id or local directory (relative paths resolve from the registry file)
     adapter: str | None = None  # PEFT adapter: hub id or local directory
     quantization: str = "none"  # none | nf4 | int8
@@ -79,6 +79,9 @@ class Decoding:
     # length penalty, so a small model that rambles still ends its turn, at a point it finds natural.
     end_of_turn_after: int = 0
     end_of_turn_factor: float = 1.0
+    # The end-of-turn token cannot be chosen before this many reply tokens (0: off): transformers'
+    # ``min_new_tokens``, for a model whose replies end too early ("That's great!").
+    min_new_tokens: int = 0
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -96,6 +99,8 @@ class Decoding:
             raise ValueError(f"no_repeat_ngram_size must be >= 0, got {self.no_repeat_ngram_size}")
         if self.end_of_turn_after < 0 or self.end_of_turn_factor < 1:
             raise ValueError("end_of_turn_after must be >= 0 and end_of_turn_factor >= 1")
+        if not 0 <= self.min_new_tokens < self.max_new_tokens:
+            raise ValueError(f"min_new_tokens must be in [0, max_new_tokens), got {self.min_new_tokens}")
 
 
 DECODING_FIELDS = tuple(Decoding.__dataclass_fields__)
@@ -115,6 +120,7 @@ class GenerationRequest:
     no_repeat_ngram_size: int = _DEFAULT.no_repeat_ngram_size
     end_of_turn_after: int = _DEFAULT.end_of_turn_after
     end_of_turn_factor: float = _DEFAULT.end_of_turn_factor
+    min_new_tokens: int = _DEFAULT.min_new_tokens
     user_emotion: EmotionReading | None = None  # what the user's message was classified as
     system_prompt: str | None = None
     # Reply text already streamed by a worker that died: continue after it where the kind can.

@@ -1,9 +1,10 @@
 """Causal LMs (plain, GGUF, 4-bit NF4, PEFT adapters) served through the continuous batching engine.
 
-``load_pretrained`` is the one loading path for kinds ``causal_lm`` and ``peft_causal_lm``: a hub
-id or a local directory, optionally a GGUF file converted once into the cache, optionally
-quantized with bitsandbytes, optionally with a LoRA adapter on top. ``CausalLM`` turns chat
-requests into prompts with the tokenizer's chat template and streams the engine's deltas.
+``load_pretrained`` is the one loading path for kinds ``causal_lm`` and ``peft_causal_lm`` (and
+the encoder-decoders of kind ``seq2seq``, ``worker.models.seq2seq``): a hub id or a local
+directory, optionally a GGUF file converted once into the cache, optionally quantized with
+bitsandbytes, optionally with a LoRA adapter on top. ``CausalLM`` turns chat requests into
+prompts with the tokenizer's chat template and streams the engine's deltas.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def load_pretrained(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any]:
     started = time.perf_counter()
     device = _usable_device(spec, context)
     _configure_threads(spec, device)
-    if spec.kind == "peft_causal_lm":
+    if spec.kind == "peft_causal_lm" or (spec.kind == "seq2seq" and spec.adapter):
         model, tokenizer_source = _load_with_adapter(spec, context, device)
     else:
         if not spec.weights:
@@ -133,14 +134,16 @@ def _quantization_config(spec: ModelSpec):
 
 
 def _load_weights(source: str, spec: ModelSpec, device: str):
-    from transformers import AutoModelForCausalLM
+    import transformers
 
+    # Kind seq2seq: an encoder-decoder (T5, Flan-T5); every other kind here is decoder-only.
+    auto_class = transformers.AutoModelForSeq2SeqLM if spec.kind == "seq2seq" else transformers.AutoModelForCausalLM
     quantization = _quantization_config(spec)
     kwargs: dict[str, Any] = {"dtype": _torch_dtype(spec, device)}
     if quantization is not None:
         kwargs.update(quantization_config=quantization, device_map={"": device})
     try:
-        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        model = auto_class.from_pretrained(source, **kwargs)
     except ImportError as error:
         raise ModelUnavailable(f"{spec.name}: a package its weights need is missing: {error}") from error
     except (OSError, ValueError) as error:
@@ -151,7 +154,7 @@ def _load_weights(source: str, spec: ModelSpec, device: str):
 def _load_with_adapter(spec: ModelSpec, context: LoadContext, device: str) -> tuple[Any, str]:
     """Base model plus PEFT adapter; returns the model and where its tokenizer lives."""
     if not spec.adapter:
-        raise ModelUnavailable(f"{spec.name} is a peft_causal_lm without an adapter")
+        raise ModelUnavailable(f"{spec.name} is a {spec.kind} without an adapter")
     try:
         from peft import PeftConfig, PeftModel
     except ImportError as error:
@@ -189,7 +192,7 @@ def emotion_instruction(emotion: EmotionReading) -> str:
 
 
 class CausalLM:
-    """A ChatModel for kinds ``causal_lm`` and ``peft_causal_lm``."""
+    """A ChatModel for kinds ``causal_lm`` and ``peft_causal_lm`` (and, through ``Seq2SeqLM``, ``seq2seq``)."""
 
     def __init__(self, spec: ModelSpec, context: LoadContext) -> None:
         self.spec = spec
@@ -227,13 +230,11 @@ class CausalLM:
         return self._engine is not None
 
     def load(self) -> None:
-        from worker.engine import BatchEngine
-
         with self._load_lock:
             if self._engine is not None:
                 return
             model, tokenizer = self._load_weights()
-            self._engine = BatchEngine(
+            self._engine = self._new_engine(
                 model,
                 tokenizer,
                 max_batch_size=int(self.spec.options.get("max_batch_size", 16)),
@@ -246,6 +247,15 @@ class CausalLM:
     def _load_weights(self) -> tuple[Any, Any]:
         """The network and tokenizer the engine serves; kinds with extra parts load them here too."""
         return load_pretrained(self.spec, self.context)
+
+    def _new_engine(self, model: Any, tokenizer: Any, **settings: Any) -> Any:
+        from worker.engine import BatchEngine
+
+        return BatchEngine(model, tokenizer, **settings)
+
+    def submit(self, engine: Any, request: GenerationRequest, sampling: Any) -> Any:
+        """Queue the request's prompt (a resumed reply's text already at its end) on the engine."""
+        return engine.submit(request.request_id, self.prompt_ids(request, sampling.max_new_tokens), sampling)
 
     def unload(self) -> None:
         with self._load_lock:
@@ -334,7 +344,7 @@ class CausalLM:
         if request.prefix:  # the tokens a dead worker already produced count against the budget
             spent = len(self.prefix_ids(request))
             sampling = dataclasses.replace(sampling, max_new_tokens=max(1, sampling.max_new_tokens - spent))
-        outputs = engine.submit(request.request_id, self.prompt_ids(request, sampling.max_new_tokens), sampling)
+        outputs = self.submit(engine, request, sampling)
         try:
             async for output in outputs:
                 yield StreamChunk(

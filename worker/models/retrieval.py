@@ -16,7 +16,7 @@ import asyncio
 import gzip
 import json
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -85,10 +85,11 @@ class SentenceEncoder:
         return torch.nn.functional.normalize(pooled, dim=-1)
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False,
-               label: str = "embedding") -> np.ndarray:
+               label: str = "embedding", on_batch: Callable[[float], None] | None = None) -> np.ndarray:
         """float32 unit vectors, one row per text; batches of similar length so padding stays short.
 
         ``label`` names the progress bar: a build runs several, each starting from 0 %.
+        ``on_batch`` hears the share of ``texts`` embedded so far after each batch.
         """
         import torch
         from tqdm import tqdm
@@ -100,6 +101,8 @@ class SentenceEncoder:
             for start in tqdm(starts, desc=label, unit="batch", disable=not progress):
                 rows = order[start:start + batch_size]
                 vectors[rows] = self.embed(self.tokenize([texts[i] for i in rows])).float().cpu().numpy()
+                if on_batch is not None:
+                    on_batch(min(1.0, (start + batch_size) / len(texts)))
         return vectors
 
     def memory_bytes(self) -> int:

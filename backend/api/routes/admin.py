@@ -35,7 +35,7 @@ async def list_models(_admin: AdminUser, state: StateDep, db: SessionDep) -> lis
         AdminModelPublic(
             name=s.name, kind=s.kind, state=s.state, reason=s.reason, memory_bytes=s.memory_bytes,
             default=s.name == default, chat=s.chat, description=s.description,
-            workers=[w.worker_id for w in workers if s.name in w.models],
+            workers=[w.worker_id for w in workers if s.name in w.models], progress=s.progress, eta_s=s.eta_s,
         )
         for s in sorted(statuses.values(), key=lambda s: s.name)
     ]
@@ -116,7 +116,7 @@ async def _progress(db: SessionDep) -> RetagProgress:
 async def start_retag(admin: AdminUser, state: StateDep, db: SessionDep) -> RetagProgress:
     statuses = await model_catalog.live_models(state.broker, state.settings)
     classifier = statuses.get(MOOD_MODEL)
-    if classifier is None or classifier.state == "unavailable" or not classifier.version:
+    if classifier is None or not classifier.usable or not classifier.version:
         reason = classifier.reason if classifier else "no live worker serves it"
         raise api_error(status.HTTP_409_CONFLICT, "model_unavailable", f"The journal-mood classifier is unavailable: {reason}.")
     total = int(await db.scalar(select(func.count()).select_from(JournalEntry)) or 0)

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from attune.contract import IMAGE_MEDIA_TYPES
 from backend import model_catalog
 from backend.deps import CurrentUser, SessionDep, StateDep
-from backend.schemas import JOURNAL_MAX_CHARS, LimitsPublic, ModelPublic
+from backend.schemas import JOURNAL_MAX_CHARS, BuildPublic, LimitsPublic, ModelPublic
 
 router = APIRouter(tags=["health"])
 
@@ -21,7 +21,8 @@ async def read_health() -> dict[str, str]:
 @router.get("/readyz")
 async def read_readiness(state: StateDep, db: SessionDep) -> JSONResponse:
     """Ready when what a turn needs is really there: the database, Redis, a consumer group on
-    the results stream and on every live worker's jobs streams, and a worker's recent heartbeat."""
+    the results stream and on every live worker's jobs streams, and a worker's recent heartbeat.
+    ``building`` lists the models a first run is still building, with their progress."""
     try:
         await db.execute(text("SELECT 1"))
         database = True
@@ -36,9 +37,12 @@ async def read_readiness(state: StateDep, db: SessionDep) -> JSONResponse:
         except RedisError:
             broker = False
     ready = database and broker and bool(live) and all(groups.values())
+    # Models still being built on a first run do not make the service unready; they are listed.
+    building = {s.name: {"progress": s.progress, "eta_s": s.eta_s}
+                for s in model_catalog.merge_statuses(live).values() if s.state == "building"}
     body = {
         "status": "ready" if ready else "not_ready", "database": database, "broker": broker,
-        "workers": len(live), "groups": groups,
+        "workers": len(live), "groups": groups, "building": building,
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 
@@ -48,9 +52,21 @@ async def list_models(_user: CurrentUser, state: StateDep, db: SessionDep) -> li
     statuses = await model_catalog.live_models(state.broker, state.settings)
     default = await model_catalog.default_model(db, state.settings, statuses)
     return [
-        ModelPublic(name=s.name, kind=s.kind, state=s.state, reason=s.reason, default=s.name == default, description=s.description)
+        ModelPublic(name=s.name, kind=s.kind, state=s.state, reason=s.reason, default=s.name == default,
+                    description=s.description, progress=s.progress, eta_s=s.eta_s)
         for s in sorted(statuses.values(), key=lambda s: s.name)
         if s.chat
+    ]
+
+
+@router.get("/api/builds", response_model=list[BuildPublic], tags=["models"])
+async def list_builds(_user: CurrentUser, state: StateDep) -> list[BuildPublic]:
+    """What a page waiting on a model shows meanwhile: the journal, while its mood classifier is built."""
+    statuses = await model_catalog.live_models(state.broker, state.settings)
+    return [
+        BuildPublic(name=s.name, kind=s.kind, progress=s.progress or 0.0, eta_s=s.eta_s, reason=s.reason)
+        for s in sorted(statuses.values(), key=lambda s: s.name)
+        if s.state == "building"
     ]
 
 

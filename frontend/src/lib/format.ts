@@ -21,3 +21,11 @@ export function formatPercent(ratio: number): string {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : 'Something went wrong';
 }
+
+/** "building — 43 %, about 4 min left": a first-run build's progress (GET /api/models while `building`). */
+export function formatBuild(progress: number | null, etaSeconds: number | null): string {
+  const percent = `${Math.floor((progress ?? 0) * 100)} %`;
+  if (etaSeconds === null) return `building — ${percent}`;
+  const minutes = Math.round(etaSeconds / 60);
+  return `building — ${percent}, ${minutes < 1 ? 'less than a minute left' : `about ${minutes} min left`}`;
+}

@@ -121,7 +121,7 @@ export interface LimitsPublic {
   image_types: ImageMediaType[];
 }
 
-export type ModelState = 'available' | 'loaded' | 'loading' | 'unavailable';
+export type ModelState = 'available' | 'loaded' | 'loading' | 'building' | 'unavailable';
 
 export interface ModelPublic {
   name: string;
@@ -130,6 +130,18 @@ export interface ModelPublic {
   reason: string | null;
   default: boolean;
   description: string | null;
+  /** While `building`: the share done (0..1) and the seconds left, estimated; else null. */
+  progress: number | null;
+  eta_s: number | null;
+}
+
+/** A model, chat or classifier, that a first run is still building (GET /api/builds). */
+export interface BuildPublic {
+  name: string;
+  kind: string;
+  progress: number;
+  eta_s: number | null;
+  reason: string | null;
 }
 
 export const MOODS = ['joy', 'sadness', 'fear', 'anger', 'love', 'surprise'] as const;
@@ -172,6 +184,8 @@ export interface AdminModel {
   chat: boolean;
   description: string | null;
   workers: string[];
+  progress: number | null;
+  eta_s: number | null;
 }
 
 export interface WorkerPublic {
@@ -485,6 +499,7 @@ export const RECORD_FIELDS = {
   SessionPublic: ['id', 'title', 'model', 'created_at', 'updated_at'],
   LimitsPublic: ['message_chars', 'journal_chars', 'image_bytes', 'image_types'],
   FusedEmotion: ['source', 'confidence', 'text', 'face', 'face_error'],
+  BuildPublic: ['name', 'kind', 'progress', 'eta_s', 'reason'],
   MessagePublic: [
     'id',
     'session_id',
@@ -532,6 +547,7 @@ export const RECORD_FIELDS = {
   SessionPublic: readonly (keyof SessionPublic)[];
   LimitsPublic: readonly (keyof LimitsPublic)[];
   FusedEmotion: readonly (keyof FusedEmotion)[];
+  BuildPublic: readonly (keyof BuildPublic)[];
   MessagePublic: readonly (keyof MessagePublic)[];
   JournalEntryPublic: readonly (keyof JournalEntryPublic)[];
   RetagProgress: readonly (keyof RetagProgress)[];
@@ -549,6 +565,7 @@ export type ProtocolTablesComplete = [
   AssertNone<Missing<SessionPublic, (typeof RECORD_FIELDS)['SessionPublic'][number]>>,
   AssertNone<Missing<LimitsPublic, (typeof RECORD_FIELDS)['LimitsPublic'][number]>>,
   AssertNone<Missing<FusedEmotion, (typeof RECORD_FIELDS)['FusedEmotion'][number]>>,
+  AssertNone<Missing<BuildPublic, (typeof RECORD_FIELDS)['BuildPublic'][number]>>,
   AssertNone<Missing<MessagePublic, (typeof RECORD_FIELDS)['MessagePublic'][number]>>,
   AssertNone<Missing<JournalEntryPublic, (typeof RECORD_FIELDS)['JournalEntryPublic'][number]>>,
   AssertNone<Missing<RetagProgress, (typeof RECORD_FIELDS)['RetagProgress'][number]>>,

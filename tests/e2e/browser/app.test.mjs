@@ -6,24 +6,9 @@
 // (`ATTUNE_ADMIN_PASSWORD=... attune create-admin EMAIL`). Screenshots go to
 // test-output/screenshots/ (or SCREENSHOT_DIR).
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-// playwright-core is a dev dependency of the frontend package; resolve it from there.
-const { chromium } = createRequire(join(REPO, 'frontend/package.json'))('playwright-core');
-
-const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8000').replace(/\/$/, '');
-const ADMIN_EMAIL = process.env.E2E_ADMIN_EMAIL;
-const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? join(REPO, 'test-output/screenshots');
-// A reply on a CPU model can take a while; everything else should be quick.
-const REPLY_TIMEOUT_MS = Number(process.env.E2E_REPLY_TIMEOUT_MS ?? 180_000);
-const UI_TIMEOUT_MS = 15_000;
+import { ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, launchBrowser, logIn, REPLY_TIMEOUT_MS, screenshot, UI_TIMEOUT_MS } from './support.mjs';
 
 const RUN = Date.now().toString(36);
 const FACE_PNG =
@@ -50,20 +35,12 @@ async function newPage(who, viewport = { width: 1280, height: 860 }) {
   return { context, page: created };
 }
 
-async function screenshot(target, name) {
-  await target.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-async function logIn(target, email, password) {
-  await target.goto('/login');
-  await target.getByLabel('Email').fill(email);
-  await target.getByLabel('Password').fill(password);
-  await target.getByRole('button', { name: 'Log in' }).click();
-  await target.getByRole('navigation', { name: 'Main' }).waitFor();
-}
-
 async function startConversation(target) {
   await target.goto('/chat');
+  await target.locator('#composer').waitFor(); // the chat page's code has loaded
+  // On a phone the conversations, and their New button, are in a drawer.
+  const drawer = target.getByRole('button', { name: 'Conversations' });
+  if (await drawer.isVisible()) await drawer.click();
   await target.getByRole('button', { name: 'New conversation' }).click();
   await target.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
   await target.locator('[data-testid="connection-status"][data-status="open"]').waitFor();
@@ -97,11 +74,7 @@ async function waitUntilFinished(reply) {
 }
 
 before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
   ({ context: userContext, page } = await newPage('user'));
 });
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,27 @@ def test_eval_generation_writes_one_table_for_several_models(tiny_llama_dir: Pat
     replies = [json.loads(line) for line in (out / "tiny" / "replies.jsonl").read_text().splitlines()]
     assert len(replies) == 5 and all(row["reference"] for row in replies)
     assert len(replies[-1]["history"]) >= 2  # ESConv replies answer the dialogue so far
+
+
+def test_seq2seq_reference_perplexity_scores_the_decoder_on_the_reply(tiny_t5_dir: Path, tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from attune.contract import ChatTurn
+    from worker.models.base import GenerationRequest, LoadContext, ModelSpec
+    from worker.models.seq2seq import Seq2SeqLM
+
+    model = Seq2SeqLM(ModelSpec(name="t5", kind="seq2seq", weights=str(tiny_t5_dir)), LoadContext(home=tmp_path))
+    model.load()
+    request = GenerationRequest(request_id="p", history=[ChatTurn(role="user", content="My dog died.")])
+    try:
+        perplexity = generation.reference_perplexity(model, [request], ["I am so sorry."])
+        prompt = model.prompt_ids(request, 8)
+    finally:
+        model.unload()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_t5_dir)
+    network = AutoModelForSeq2SeqLM.from_pretrained(tiny_t5_dir).eval()
+    labels = tokenizer("I am so sorry.", add_special_tokens=False, return_tensors="pt").input_ids
+    with torch.no_grad():
+        loss = network(input_ids=torch.tensor([prompt]), labels=labels).loss.item()
+    assert perplexity == pytest.approx(math.exp(loss), rel=1e-4)

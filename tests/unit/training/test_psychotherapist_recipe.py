@@ -61,7 +61,7 @@ def test_old_history_is_dropped_to_fit(tiny_llama_dir):
     assert "Still here?" in tokenizer.decode(encoded.input_ids)
 
 
-@pytest.mark.parametrize("name", ["llama3-8b", "smollm2-135m", "tiny"])
+@pytest.mark.parametrize("name", ["llama3-8b", "smollm2-135m", "smollm2-135m-cpu", "smollm2-135m-cpu-stage2", "tiny"])
 def test_every_config_parses(name):
     assert load_config(recipe.Config, CONFIGS / f"{name}.toml").lora_r > 0
 
@@ -109,3 +109,15 @@ async def test_a_float16_adapter_loads_and_generates(tiny_llama_dir, tmp_path):
     chunks = [chunk async for chunk in model.stream(request)]
     assert chunks[-1].completion_tokens > 0
     model.unload()
+
+
+def test_a_second_stage_starts_from_the_first_stages_adapter(artifact, tiny_llama_dir, tmp_path):
+    out = tmp_path / "stage2"
+    config = load_config(recipe.Config, CONFIGS / "tiny.toml",
+                         [f"base_model={tiny_llama_dir}", f"out_dir={out}", f"init_adapter={artifact}", "seed=14"])
+    recipe.run(config)
+    first = json.loads((artifact / "run_manifest.json").read_text())["summary"]
+    second = json.loads((out / "run_manifest.json").read_text())["summary"]
+    # stage 2's first evaluation is stage 1's last one: it really starts from the trained adapter
+    assert second["initial_eval_loss"] == pytest.approx(first["eval_loss"], rel=1e-3)
+    assert "started from the adapter" in (out / "README.md").read_text()

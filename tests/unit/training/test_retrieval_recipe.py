@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from attune import build_progress
 from training.cli import main as cli_main
 from training.common.run import read_metrics
 from training.data.empathetic import EMOTIONS, load_conversations
-from training.recipes.retrieval import Config, embedding_steps, encode_unique, listener_entries, precision_at_1
+from training.recipes.retrieval import (
+    Config,
+    embedding_steps,
+    encode_unique,
+    listener_entries,
+    pass_weights,
+    precision_at_1,
+)
 from worker.models.base import LoadContext, ModelSpec
 from worker.models.retrieval import RetrievalIndex, RetrievalResponder
 
@@ -49,8 +58,11 @@ class _RecordingEncoder:
     def __init__(self) -> None:
         self.labels: list[str] = []
 
-    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False, label: str = "") -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False, label: str = "",
+               on_batch: Callable[[float], None] | None = None) -> np.ndarray:
         self.labels.append(label)
+        if on_batch is not None:
+            on_batch(0.5)
         return np.zeros((len(texts), 4), dtype=np.float32)
 
 
@@ -63,6 +75,18 @@ def test_each_embedding_bar_says_what_it_embeds_and_which_pass_of_how_many_it_is
     assert vectors.shape == (3, 4)
     assert encoder.labels == [f"embedding 2 listener replies ({total - 1}/{total})"]
     assert (total, embedding_steps(Config(eval_conversations=0))) == (4, 2)
+
+
+def test_the_build_progress_weighs_each_pass_by_what_it_embeds(tmp_path: Path) -> None:
+    config = Config(eval_conversations=1000)
+    weights = pass_weights(config, 19_000)
+    assert weights == [1000, 1000, 19_000, 19_000]
+    target = tmp_path / "retrieval"
+    with build_progress.tracking(target, expected_s=420) as reporter:
+        encode_unique(_RecordingEncoder(), ["Oh no."], config, "listener replies", (3, 4), weights)  # type: ignore[arg-type]
+        reporter.update(0, "flush", force=True)
+        seen = build_progress.read(target)
+    assert seen is not None and round(seen.fraction, 3) == round((2000 + 9500) / 40_000, 3)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
     ExponentialDecayLengthPenalty,
+    MinNewTokensLengthLogitsProcessor,
     NoRepeatNGramLogitsProcessor,
     RepetitionPenaltyLogitsProcessor,
 )
@@ -130,6 +131,40 @@ def test_end_of_turn_decay_equals_transformers_and_can_wait_for_a_sentence_end()
         for guard in (exact, gated):
             guard.observe(token)
         seen.append(token)
+
+
+def test_minimum_length_equals_transformers():
+    torch.manual_seed(2)
+    guard = RepetitionGuard(stop_ids=frozenset({0, 2}), min_new_tokens=3)
+    processor = MinNewTokensLengthLogitsProcessor(prompt_length_to_skip=0, min_new_tokens=3, eos_token_id=[0, 2])
+    seen: list[int] = []
+    for token in [3, 4, 6, 5]:
+        logits = torch.randn(8)
+        expected = processor(torch.tensor([seen], dtype=torch.long), logits[None].clone())[0]
+        assert torch.equal(guard.apply(logits), expected)
+        assert (guard.apply(logits)[[0, 2]] == float("-inf")).all() == (len(seen) < 3)
+        guard.observe(token)
+        seen.append(token)
+
+
+async def test_a_minimum_length_keeps_the_engine_from_ending_early(llama):
+    model, tokenizer = llama
+    engine = BatchEngine(model, tokenizer, max_batch_size=2, max_queued=0)
+    stop = sorted(engine.stop_token_ids)
+    try:
+        with torch.no_grad():  # make the stop token the greedy choice at once
+            saved = model.lm_head.weight[stop].clone()
+            model.lm_head.weight[stop] = model.lm_head.weight[1007] * 5  # 1007 is the looping greedy choice
+        ids = prompt_ids(tokenizer, QUESTIONS[0])
+        early = await _generated(engine.submit("early", ids, SamplingParams(temperature=0.0, max_new_tokens=12)))
+        held = await _generated(engine.submit("held", ids, SamplingParams(temperature=0.0, max_new_tokens=12,
+                                                                          min_new_tokens=5)))
+    finally:
+        with torch.no_grad():
+            model.lm_head.weight[stop] = saved
+        engine.shutdown()
+    assert len([t for t in early if t not in stop]) < 5
+    assert len([t for t in held if t not in stop]) >= 5
 
 
 def test_earlier_replies_count_as_already_said():

@@ -86,7 +86,7 @@ def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_n
              generator: torch.Generator | None = None,
              should_stop: Callable[[], bool] = lambda: False, repetition_penalty: float = 1.0,
              no_repeat_ngram_size: int = 0, said_before: Sequence[Sequence[int]] = (),
-             end_of_turn: tuple[int, float] | None = None) -> Iterator[DecodedToken]:
+             end_of_turn: tuple[int, float] | None = None, min_new_tokens: int = 0) -> Iterator[DecodedToken]:
     """Yield reply tokens one by one until a stop token, ``max_new_tokens`` or ``should_stop()``.
 
     ``reply_prefix_ids`` is reply text already given (a resumed job): it is prefilled with the
@@ -98,9 +98,10 @@ def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_n
     from worker.engine.sampling import RepetitionGuard
 
     guard = None
-    if repetition_penalty != 1.0 or no_repeat_ngram_size > 0 or (end_of_turn and end_of_turn[0] > 0):
+    if repetition_penalty != 1.0 or no_repeat_ngram_size > 0 or (end_of_turn and end_of_turn[0] > 0) or min_new_tokens:
         earlier = tuple(tuple(ids) for ids in said_before) + ((tuple(reply_prefix_ids),) if reply_prefix_ids else ())
-        guard = RepetitionGuard(repetition_penalty, no_repeat_ngram_size, earlier, end_of_turn, frozenset(stop_ids))
+        guard = RepetitionGuard(repetition_penalty, no_repeat_ngram_size, earlier, end_of_turn, frozenset(stop_ids),
+                                min_new_tokens=min_new_tokens)
     device = model.device
     input_ids = torch.tensor([[*prompt_ids, *reply_prefix_ids]], dtype=torch.long, device=device)
     padding = torch.ones_like(input_ids)

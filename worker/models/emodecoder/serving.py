@@ -226,6 +226,7 @@ class EmoDecoderModel:
             should_stop=cancelled.is_set, repetition_penalty=decoding.repetition_penalty,
             no_repeat_ngram_size=decoding.no_repeat_ngram_size, said_before=said_before,
             end_of_turn=(decoding.end_of_turn_after, decoding.end_of_turn_factor),
+            min_new_tokens=decoding.min_new_tokens,
         )
         detokenizer = IncrementalDetokenizer(tokenizer)
         count, alignment = 0, None

@@ -1,3 +1,4 @@
+import { BuildProgress } from '@/components/BuildProgress';
 import { Button } from '@/components/Button';
 import { Card } from '@/components/Card';
 import { ErrorAlert } from '@/components/ErrorAlert';
@@ -11,10 +12,12 @@ const STATE_STYLE: Record<string, string> = {
   loaded: 'bg-emerald-100 text-emerald-900',
   available: 'bg-sky-100 text-sky-900',
   loading: 'bg-amber-100 text-amber-900',
+  building: 'bg-amber-100 text-amber-900',
   unavailable: 'bg-slate-200 text-slate-700',
 };
 
 const isChatModel = (model: AdminModel) => model.chat;
+const canLoad = (model: AdminModel) => model.state === 'available';
 
 export function ModelsCard() {
   const models = useAdminModels();
@@ -38,7 +41,13 @@ export function ModelsCard() {
               <td className={CELL}>{model.kind}</td>
               <td className={CELL}>
                 <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${STATE_STYLE[model.state] ?? ''}`}>{model.state}</span>
-                {model.reason && <p className="text-xs text-slate-500">{model.reason}</p>}
+                {model.state === 'building' ? (
+                  <p>
+                    <BuildProgress name={model.name} progress={model.progress} etaSeconds={model.eta_s} />
+                  </p>
+                ) : (
+                  model.reason && <p className="text-xs text-slate-500">{model.reason}</p>
+                )}
               </td>
               <td className={CELL}>{formatBytes(model.memory_bytes)}</td>
               <td className={`${CELL} text-xs`}>{model.workers.join(', ') || '—'}</td>
@@ -49,12 +58,12 @@ export function ModelsCard() {
                       Unload
                     </Button>
                   ) : (
-                    <Button variant="secondary" className="text-xs" disabled={busy || model.state === 'unavailable' || model.state === 'loading'} onClick={() => load.mutate(model.name)} aria-label={`Load ${model.name}`}>
+                    <Button variant="secondary" className="text-xs" disabled={busy || !canLoad(model)} onClick={() => load.mutate(model.name)} aria-label={`Load ${model.name}`}>
                       Load
                     </Button>
                   )}
                   {isChatModel(model) && !model.default && (
-                    <Button className="text-xs" disabled={busy || model.state === 'unavailable'} onClick={() => makeDefault.mutate(model.name)} aria-label={`Make ${model.name} the default`}>
+                    <Button className="text-xs" disabled={busy || model.state === 'unavailable' || model.state === 'building'} onClick={() => makeDefault.mutate(model.name)} aria-label={`Make ${model.name} the default`}>
                       Make default
                     </Button>
                   )}

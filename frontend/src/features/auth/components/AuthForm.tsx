@@ -3,6 +3,7 @@ import { Link } from 'react-router-dom';
 import { Button } from '@/components/Button';
 import { ErrorAlert } from '@/components/ErrorAlert';
 import { Field } from '@/components/Field';
+import { ThemeToggle } from '@/components/ThemeToggle';
 import { useLogin, useSignup } from '../hooks/useAuth';
 
 export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
@@ -26,7 +27,10 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
 
   const title = mode === 'login' ? 'Log in' : 'Create your account';
   return (
-    <main className="mx-auto mt-16 w-full max-w-sm px-4">
+    <main className="mx-auto w-full max-w-sm px-4 pt-4">
+      <div className="mb-8 flex justify-end">
+        <ThemeToggle />
+      </div>
       <h1 className="mb-1 text-2xl font-semibold">{title}</h1>
       <p className="mb-6 text-sm text-slate-600">Attune listens for how you feel, in chat and in your journal.</p>
       <form onSubmit={submit} className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm">

@@ -1,10 +1,12 @@
 import { useEffect, useState } from 'react';
 import { Navigate, useNavigate, useParams } from 'react-router-dom';
+import { Button } from '@/components/Button';
 import { Spinner } from '@/components/Spinner';
 import { newClientId } from '@/lib/ids';
 import type { FirstMessage } from '../hooks/useChatStream';
 import { useCreateSession, useSessions } from '../hooks/useSessions';
 import { ChatPanel } from './ChatPanel';
+import { ConversationsDrawer } from './ConversationsDrawer';
 import { SessionList } from './SessionList';
 import { StartConversation } from './StartConversation';
 
@@ -20,6 +22,7 @@ export function ChatPage() {
   const navigate = useNavigate();
   const [opening, setOpening] = useState<Opening | null>(null);
   const [draft, setDraft] = useState<string | undefined>();
+  const [drawerOpen, setDrawerOpen] = useState(false);
   const session = sessions.data?.items.find((candidate) => candidate.id === sessionId);
   const newest = sessions.data?.items[0];
 
@@ -56,8 +59,16 @@ export function ChatPage() {
 
   return (
     <div className="flex min-h-0 flex-1 flex-col md:flex-row">
-      <SessionList activeId={sessionId} />
-      <div className="flex min-h-0 flex-1 flex-col">{main}</div>
+      <SessionList activeId={sessionId} className="hidden border-r border-slate-200 md:flex md:w-72" />
+      <ConversationsDrawer activeId={sessionId} open={drawerOpen} onClose={() => setDrawerOpen(false)} />
+      <div className="flex min-h-0 flex-1 flex-col">
+        <div className="border-b border-slate-200 bg-white px-3 py-1.5 md:hidden">
+          <Button variant="secondary" aria-haspopup="dialog" aria-expanded={drawerOpen} aria-controls="conversations-drawer" onClick={() => setDrawerOpen(true)}>
+            <span aria-hidden="true">☰</span> Conversations
+          </Button>
+        </div>
+        {main}
+      </div>
     </div>
   );
 }

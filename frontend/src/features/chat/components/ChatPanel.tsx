@@ -58,7 +58,8 @@ export function ChatPanel({ session, firstMessage }: { session: SessionPublic; f
         onStop={stream.stop}
         replying={stream.isReplying}
         disabled={stream.connection.status === 'not_found'}
-        autoFocus={firstMessage !== undefined}
+        // Typing is what a chat is for; on a touch screen the keyboard waits for a tap.
+        autoFocus={firstMessage !== undefined || !window.matchMedia?.('(pointer: coarse)').matches}
         allowPhoto={!compareMode.enabled}
       />
     </section>

@@ -28,10 +28,10 @@ export function CrisisResources({ resources, language }: { resources: CrisisReso
         return (
           <li
             key={position}
-            className="rounded-lg border border-rose-200 bg-white px-3 py-2 text-slate-900 dark:border-rose-800 dark:bg-slate-900 dark:text-slate-100"
+            className="rounded-lg border border-rose-200 bg-white px-3 py-2 text-slate-900"
           >
             <p className="font-semibold">{resource.name ?? resource.title ?? resource.label}</p>
-            {resource.description && <p className="text-xs text-slate-600 dark:text-slate-300">{resource.description}</p>}
+            {resource.description && <p className="text-xs text-slate-600">{resource.description}</p>}
             {resource.hours && <p className="text-xs text-slate-500">{resource.hours}</p>}
             <div className="mt-1 flex flex-wrap gap-2">
               {resource.phone && (
@@ -44,19 +44,19 @@ export function CrisisResources({ resources, language }: { resources: CrisisReso
               )}
               {resource.sms && (
                 <a
-                  className="rounded-full border border-rose-700 px-3 py-1 text-xs font-semibold text-rose-800 dark:text-rose-200"
+                  className="rounded-full border border-rose-700 px-3 py-1 text-xs font-semibold text-rose-800"
                   href={`sms:${dialable(resource.sms)}`}
                 >
                   {words.text} {resource.sms}
                 </a>
               )}
               {resource.chat && isWebLink(resource.chat) && (
-                <a className="px-1 py-1 text-xs text-indigo-700 underline dark:text-indigo-300" href={resource.chat} target="_blank" rel="noopener noreferrer">
+                <a className="px-1 py-1 text-xs text-indigo-700 underline" href={resource.chat} target="_blank" rel="noopener noreferrer">
                   {words.chat}
                 </a>
               )}
               {resource.url && isWebLink(resource.url) && (
-                <a className="px-1 py-1 text-xs text-indigo-700 underline dark:text-indigo-300" href={resource.url} target="_blank" rel="noopener noreferrer">
+                <a className="px-1 py-1 text-xs text-indigo-700 underline" href={resource.url} target="_blank" rel="noopener noreferrer">
                   {words.site}
                 </a>
               )}

@@ -76,6 +76,8 @@ export function MessageBubble({ role, content, emotion, alignment, safety, statu
       aria-label={role === 'user' ? 'Your message' : crisis ? 'Support resources' : kind === 'third_party' ? 'How to help' : 'Reply'}
       data-role={role}
       data-status={streaming ? 'streaming' : status}
+      // The conversation is a polite live region: a reply being streamed is announced once, whole.
+      aria-busy={streaming || undefined}
       data-safety-level={kind ?? undefined}
       // Whether a reading arrived and was shown or held back as unsure (tests and styling read it).
       data-emotion={emotion ? (shownEmotion.length > 0 ? 'shown' : 'withheld') : undefined}

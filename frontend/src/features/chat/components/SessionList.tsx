@@ -7,7 +7,7 @@ import { Spinner } from '@/components/Spinner';
 import type { SessionPublic } from '@/lib/protocol';
 import { useCreateSession, useDeleteSession, useSessions, useUpdateSession } from '../hooks/useSessions';
 
-function SessionItem({ session, active }: { session: SessionPublic; active: boolean }) {
+function SessionItem({ session, active, onPick }: { session: SessionPublic; active: boolean; onPick?: () => void }) {
   const [editing, setEditing] = useState(false);
   const [title, setTitle] = useState(session.title);
   const rename = useUpdateSession();
@@ -43,7 +43,7 @@ function SessionItem({ session, active }: { session: SessionPublic; active: bool
   }
   return (
     <li className={`group flex items-center gap-1 rounded-md ${active ? 'bg-indigo-100' : 'hover:bg-slate-100'}`}>
-      <NavLink to={`/chat/${session.id}`} className="min-w-0 flex-1 truncate px-2 py-2 text-sm focus-visible:outline-2 focus-visible:outline-indigo-600" aria-current={active ? 'page' : undefined}>
+      <NavLink to={`/chat/${session.id}`} className="min-w-0 flex-1 truncate px-2 py-2 text-sm focus-visible:outline-2 focus-visible:outline-indigo-600" aria-current={active ? 'page' : undefined} onClick={onPick}>
         {session.title}
       </NavLink>
       <Button variant="ghost" className="px-1.5 text-xs" aria-label={`Rename ${session.title}`} onClick={() => { setTitle(session.title); setEditing(true); }}>
@@ -56,15 +56,26 @@ function SessionItem({ session, active }: { session: SessionPublic; active: bool
   );
 }
 
-export function SessionList({ activeId }: { activeId: string | undefined }) {
+/** The conversations: a sidebar from tablet width up, the content of the drawer on a phone (`ChatPage`).
+ * `onPick` hears that the person opened or started one (the drawer then closes). */
+export function SessionList({ activeId, onPick, className = '' }: { activeId: string | undefined; onPick?: () => void; className?: string }) {
   const sessions = useSessions();
   const create = useCreateSession();
   const navigate = useNavigate();
 
-  const startNew = () => create.mutate({}, { onSuccess: (session) => navigate(`/chat/${session.id}`) });
+  const startNew = () =>
+    create.mutate(
+      {},
+      {
+        onSuccess: (session) => {
+          navigate(`/chat/${session.id}`);
+          onPick?.();
+        },
+      },
+    );
 
   return (
-    <nav aria-label="Conversations" className="flex max-h-48 flex-col gap-2 border-b border-slate-200 bg-white p-3 md:max-h-none md:w-72 md:border-b-0 md:border-r">
+    <nav aria-label="Conversations" className={`flex flex-col gap-2 bg-white p-3 ${className}`}>
       <Button onClick={startNew} disabled={create.isPending}>
         New conversation
       </Button>
@@ -74,7 +85,9 @@ export function SessionList({ activeId }: { activeId: string | undefined }) {
         <p className="text-sm text-slate-500">No conversations yet: your first message starts one.</p>
       ) : (
         <ul className="flex-1 space-y-0.5 overflow-y-auto">
-          {sessions.data?.items.map((session) => <SessionItem key={session.id} session={session} active={session.id === activeId} />)}
+          {sessions.data?.items.map((session) => (
+            <SessionItem key={session.id} session={session} active={session.id === activeId} onPick={onPick} />
+          ))}
         </ul>
       )}
     </nav>

@@ -1,5 +1,5 @@
 import { api, apiFetch } from '@/lib/api-client';
-import type { JournalEntryPublic, JournalList, JournalStats, Mood } from '@/lib/protocol';
+import type { BuildPublic, JournalEntryPublic, JournalList, JournalStats, Mood } from '@/lib/protocol';
 
 export interface JournalFilters {
   mood?: Mood | '';
@@ -12,7 +12,10 @@ export const journalKeys = {
   all: ['journal'] as const,
   list: (filters: JournalFilters) => ['journal', 'list', filters] as const,
   stats: (bucket: StatsBucket) => ['journal', 'stats', bucket] as const,
+  builds: ['journal', 'builds'] as const,
 };
+
+export const listBuilds = () => api<BuildPublic[]>('/api/builds');
 
 export type StatsBucket = 'day' | 'week';
 

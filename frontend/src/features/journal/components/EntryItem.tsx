@@ -17,8 +17,13 @@ function scoreTitle(entry: JournalEntryPublic): string | undefined {
     .join(', ');
 }
 
+/** Longer entries show their first lines until "Show all" is pressed, so one long entry does not fill the list. */
+export const LONG_ENTRY_CHARS = 600;
+
 export function EntryItem({ entry }: { entry: JournalEntryPublic }) {
   const [editing, setEditing] = useState(false);
+  const [expanded, setExpanded] = useState(false);
+  const long = entry.text.length > LONG_ENTRY_CHARS;
   const [draft, setDraft] = useState(entry.text);
   const update = useUpdateEntry();
   const remove = useDeleteEntry();
@@ -74,7 +79,16 @@ export function EntryItem({ entry }: { entry: JournalEntryPublic }) {
           </div>
         </div>
       ) : (
-        <p className="whitespace-pre-wrap break-words text-sm">{entry.text}</p>
+        <>
+          <p id={`entry-${entry.id}-text`} className={`whitespace-pre-wrap break-words text-sm ${long && !expanded ? 'line-clamp-6' : ''}`}>
+            {entry.text}
+          </p>
+          {long && (
+            <Button variant="ghost" className="mt-1 px-1.5 text-xs" aria-expanded={expanded} aria-controls={`entry-${entry.id}-text`} onClick={() => setExpanded(!expanded)}>
+              {expanded ? 'Show less' : 'Show all'}
+            </Button>
+          )}
+        </>
       )}
       <ErrorAlert error={update.error ?? remove.error} />
     </li>

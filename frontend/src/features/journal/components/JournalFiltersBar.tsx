@@ -5,7 +5,7 @@ import type { JournalFilters } from '../api/journal-api';
 export function JournalFiltersBar({ filters, onChange }: { filters: JournalFilters; onChange: (next: JournalFilters) => void }) {
   const set = (patch: Partial<JournalFilters>) => onChange({ ...filters, ...patch });
   return (
-    <fieldset className="grid grid-cols-2 gap-2 sm:grid-cols-4">
+    <fieldset className="grid grid-cols-2 gap-2 sm:grid-cols-3">
       <legend className="sr-only">Filter entries</legend>
       <label className="flex flex-col gap-1 text-xs font-medium text-slate-700">
         Mood
@@ -26,7 +26,8 @@ export function JournalFiltersBar({ filters, onChange }: { filters: JournalFilte
         To
         <input type="date" className={INPUT_CLASS} value={filters.until ?? ''} onChange={(e) => set({ until: e.target.value })} />
       </label>
-      <label className="flex flex-col gap-1 text-xs font-medium text-slate-700">
+      {/* A row of its own: squeezed into a quarter of the card, its placeholder was cut off. */}
+      <label className="col-span-2 flex flex-col gap-1 text-xs font-medium text-slate-700 sm:col-span-3">
         Search
         <input type="search" className={INPUT_CLASS} value={filters.q ?? ''} placeholder="words in the entry" onChange={(e) => set({ q: e.target.value })} />
       </label>

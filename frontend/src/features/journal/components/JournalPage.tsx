@@ -1,11 +1,12 @@
 import { useState } from 'react';
+import { BuildProgress } from '@/components/BuildProgress';
 import { Button } from '@/components/Button';
 import { Card } from '@/components/Card';
 import { ErrorAlert } from '@/components/ErrorAlert';
 import { Spinner } from '@/components/Spinner';
 import { useDebouncedValue } from '@/hooks/useDebouncedValue';
 import { downloadExport, type JournalFilters, type StatsBucket } from '../api/journal-api';
-import { hasPending, useEntries, useJournalStats, useRefreshStatsWhenTagged } from '../hooks/useJournal';
+import { hasPending, useEntries, useJournalStats, useMoodBuild, useRefreshStatsWhenTagged } from '../hooks/useJournal';
 import { EntryForm } from './EntryForm';
 import { EntryItem } from './EntryItem';
 import { JournalFiltersBar } from './JournalFiltersBar';
@@ -19,6 +20,7 @@ export function JournalPage() {
   const anyPending = hasPending(entries.data);
   const stats = useJournalStats(bucket, anyPending);
   useRefreshStatsWhenTagged(anyPending);
+  const moodBuild = useMoodBuild(anyPending);
 
   const exportAs = (format: 'csv' | 'json') => {
     setExportError(null);
@@ -45,6 +47,12 @@ export function JournalPage() {
             </div>
           }
         >
+          {moodBuild && (
+            <div role="status" className="mb-3 rounded-md border border-amber-300 bg-amber-50 p-2 text-sm text-slate-800" data-testid="mood-build">
+              <p className="mb-1">The mood classifier is still being set up on this first run. Your entries are saved, and each gets its mood as soon as it is ready.</p>
+              <BuildProgress name={moodBuild.name} progress={moodBuild.progress} etaSeconds={moodBuild.eta_s} />
+            </div>
+          )}
           <JournalFiltersBar filters={filters} onChange={setFilters} />
           <ErrorAlert error={entries.error ?? exportError} />
           {entries.isPending ? (

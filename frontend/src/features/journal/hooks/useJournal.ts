@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import type { JournalList } from '@/lib/protocol';
-import { createEntry, deleteEntry, fetchStats, journalKeys, listEntries, updateEntry, type JournalFilters, type StatsBucket } from '../api/journal-api';
+import { createEntry, deleteEntry, fetchStats, journalKeys, listBuilds, listEntries, updateEntry, type JournalFilters, type StatsBucket } from '../api/journal-api';
 
 export const PENDING_POLL_MS = 1_500;
 
@@ -15,6 +15,20 @@ export function useEntries(filters: JournalFilters) {
     refetchInterval: (query) => (hasPending(query.state.data) ? PENDING_POLL_MS : false),
     placeholderData: (previous) => previous,
   });
+}
+
+const MOOD_MODEL = 'journal-mood';
+const BUILD_POLL_MS = 5_000;
+
+/** The mood classifier's first-run build while entries wait for it (null when none is under way). */
+export function useMoodBuild(waiting: boolean) {
+  const builds = useQuery({
+    queryKey: journalKeys.builds,
+    queryFn: listBuilds,
+    enabled: waiting,
+    refetchInterval: (query) => (query.state.data?.some((build) => build.name === MOOD_MODEL) ? BUILD_POLL_MS : false),
+  });
+  return waiting ? (builds.data?.find((build) => build.name === MOOD_MODEL) ?? null) : null;
 }
 
 export function useJournalStats(bucket: StatsBucket, poll: boolean) {

@@ -1,0 +1,90 @@
+"""The emotibot-responder recipe, smoke-run on a tiny random T5: loss falls, metrics and run written, adapter serves."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from attune.contract import ChatTurn, EmotionReading
+from training.cli import main as cli_main
+from training.common.config import load_config
+from training.common.paths import CONFIGS_DIR
+from training.common.run import read_metrics
+from training.recipes import emotibot_responder as recipe
+from worker.models.base import GenerationRequest, LoadContext, ModelSpec
+from worker.models.seq2seq import Seq2SeqLM
+
+CONFIGS = CONFIGS_DIR / "emotibot_responder"
+
+
+@pytest.fixture(scope="module")
+def artifact(tiny_t5_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("emotibot-tiny")
+    config = load_config(recipe.Config, CONFIGS / "tiny.toml", [f"base_model={tiny_t5_dir}", f"out_dir={out}"])
+    return recipe.run(config)
+
+
+def test_tiny_recipe_loss_falls_and_writes_its_run(artifact):
+    records = read_metrics(artifact / "metrics.jsonl")
+    train = [r for r in records if r["split"] == "train"]
+    assert len(train) >= 3 and train[-1]["loss"] < train[0]["loss"]
+    manifest = json.loads((artifact / "run_manifest.json").read_text())
+    summary = manifest["summary"]
+    assert summary["train_examples"] > 0 and summary["dev_examples"] > 0 and summary["held_out_examples"] > 0
+    assert summary["dev_loss"] < summary["initial_dev_loss"]
+    for name in ("rouge_l", "bleu", "ed_rouge_l", "esconv_bleu"):
+        assert f"held_out_{name}" in summary
+    assert 0 <= summary["held_out_rouge_l"] <= 1 and 0 <= summary["held_out_bleu"] <= 100
+    assert manifest["config"]["target_modules"] == ["q", "v"] and manifest["config"]["lora_r"] == 8
+    (valid,) = [r for r in records if r["split"] == "valid"]
+    assert valid["rouge_l"] == summary["held_out_rouge_l"]
+    replies = [json.loads(line) for line in (artifact / recipe.REPLIES_FILE).read_text().splitlines()]
+    assert len(replies) == summary["held_out_examples"]
+    assert replies[0]["source"].startswith("Respond empathetically to a person feeling ")
+    assert (artifact / "loss_curves.png").is_file() and "ROUGE-L" in (artifact / "README.md").read_text()
+
+
+async def test_adapter_is_what_the_seq2seq_kind_serves(artifact, tiny_t5_dir, tmp_path):
+    from peft import PeftConfig
+
+    assert PeftConfig.from_pretrained(artifact).target_modules == {"q", "v"}
+    spec = ModelSpec(name="emotibot", kind="seq2seq", weights=str(tiny_t5_dir), adapter=str(artifact))
+    model = Seq2SeqLM(spec, LoadContext(home=tmp_path, device="cpu"))
+    request = GenerationRequest(request_id="e", history=[ChatTurn(role="user", content="I can't sleep.")],
+                                temperature=0.0, max_new_tokens=6,
+                                user_emotion=EmotionReading(label="fear", scores={"fear": 0.7}))
+    try:
+        chunks = [chunk async for chunk in model.stream(request)]
+    finally:
+        model.unload()
+    assert chunks[-1].finish_reason in ("stop", "length") and chunks[-1].completion_tokens > 0
+
+
+def test_dev_is_carved_by_conversation_and_held_out_comes_from_valid():
+    config = recipe.Config(empathetic_limit=40, valid_limit=2, dev_fraction=0.1)
+    splits = recipe.load_pairs(config)
+    assert not {p.source for p in splits["dev"]} & {p.source for p in splits["train"]}
+    assert {p.dataset for p in splits["valid"]} == {"ed"}
+    from training.data import empathetic
+
+    valid_messages = {t.text for c in empathetic.load_conversations("valid", 2) for t in c.turns}
+    assert all(p.source.split(": ", 1)[1] in valid_messages for p in splits["valid"])
+    train, dev = recipe.carve_dev(list(range(40)), 0.1, seed=13)
+    assert len(dev) == 4 and sorted(train + dev) == list(range(40))
+    assert recipe.carve_dev(list(range(40)), 0.1, seed=13) == (train, dev)
+
+
+def test_pairs_frame_the_message_with_its_emotion():
+    from training.recipes.psychotherapist import ReplyExample
+
+    example = ReplyExample(history=[{"role": "user", "content": "My cat is sick."}], reply="Oh no!", emotion="sad")
+    (pair,) = recipe.pairs([example], "ed", recipe.EMOTIBOT_PROMPT)
+    assert pair.source == "Respond empathetically to a person feeling sad: My cat is sick."
+    assert pair.target == "Oh no!"
+
+
+def test_missing_base_weights_are_reported_not_a_crash(tmp_path, capsys):
+    code = cli_main(["train", "emotibot-responder", "--config", "tiny", "--set", "base_model=google/flan-t5-base",
+                     "--out", str(tmp_path / "out")])
+    assert code == 3
+    assert "hf download google/flan-t5-base" in capsys.readouterr().err
