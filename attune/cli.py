@@ -18,8 +18,17 @@ import getpass
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.config import Settings
 
 WS_MAX_BYTES = 64 * 1024  # the protocol caps frames at 16 KiB; larger ones get a 1009 close
+
+
+def _ws_max_bytes(settings: Settings) -> int:
+    """What uvicorn lets through: room for a message with a photo, so the app answers an oversized one itself."""
+    return max(WS_MAX_BYTES, settings.max_image_frame_bytes + WS_MAX_BYTES)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"Attune is starting on http://{args.host}:{args.port} (embedded mode, data in {settings.home.resolve()})")
     try:
         uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port,
-                    ws_max_size=WS_MAX_BYTES, log_config=None)
+                    ws_max_size=_ws_max_bytes(settings), log_config=None)
     finally:
         if background_builds:
             from training.prepare import stop_background_builds
@@ -109,9 +118,11 @@ def _serve(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from backend.config import get_settings
+
     uvicorn.run(
         "backend.main:app_factory", factory=True, host=args.host, port=args.port, workers=args.workers,
-        ws_max_size=WS_MAX_BYTES, proxy_headers=True, log_config=None,
+        ws_max_size=_ws_max_bytes(get_settings()), proxy_headers=True, log_config=None,
     )
     return 0
 

@@ -68,6 +68,17 @@ class _Versioned(BaseModel):
 Slot = Literal["a", "b"]
 
 
+# What a chat message's photo may be. The bytes travel in the job only (base64), are read in
+# memory by the worker and never stored: the job's stream entry is deleted when it is acked.
+ImageMediaType = Literal["image/jpeg", "image/png", "image/webp"]
+IMAGE_MEDIA_TYPES: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
+
+
+class ImageAttachment(BaseModel):
+    media_type: ImageMediaType
+    data: str  # base64 (standard alphabet, padded)
+
+
 class GenerateJob(_Versioned):
     """Produce the assistant reply to the last user turn of ``history``.
 
@@ -92,6 +103,8 @@ class GenerateJob(_Versioned):
     # worker echoes it in DoneEvent only when it really served that version.
     cache_key: str | None = None
     expected_version: str | None = None
+    # A photo sent with the user's message: the turn's emotion fuses its face reading with the text's.
+    image: ImageAttachment | None = None
     request_id: str | None = None
     enqueued_at: float = Field(default_factory=time.time)
 
@@ -112,11 +125,30 @@ job_adapter: TypeAdapter[GenerateJob | ClassifyJob] = TypeAdapter(Job)
 
 
 class EmotionReading(BaseModel):
-    """A classifier's view of one text: the top label and the full distribution."""
+    """A classifier's view of one text (or photo): the top label and the full distribution."""
 
     label: str
     scores: dict[str, float]
     model: str | None = None
+    # Set on the user's reading of a turn that came with a photo (worker/fusion.py).
+    fusion: FusedEmotion | None = None
+
+
+# How a turn with a photo was read: both modalities agree, disagree, or the photo could not be read.
+FusionSource = Literal["fused_aligned", "fused_conflict", "text_only"]
+
+
+class FusedEmotion(BaseModel):
+    """Both readings behind a fused one, so a client can show each (docs/protocol.md, "Photos")."""
+
+    source: FusionSource
+    confidence: float  # the fused label's confidence: raised when text and face agree
+    text: EmotionReading  # the text classifier's own reading, in its own labels
+    face: EmotionReading | None = None  # the face classifier's reading (None: the photo was not read)
+    face_error: str | None = None  # why the photo was not read, for a person
+
+
+EmotionReading.model_rebuild()
 
 
 # How much risk a user's message shows (worker/safety/): "imminent" (a plan, means at hand, a

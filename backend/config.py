@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     cache_ttl_s: int = 24 * 3600
     max_frame_bytes: int = 16 * 1024
     max_message_chars: int = 4000
+    max_image_bytes: int = Field(
+        default=1024 * 1024, ge=0,
+        description="The largest photo a message may carry, decoded (0: no photos). A frame with one may be this "
+        "much larger than max_frame_bytes, in base64.",
+    )
     signups_per_minute: int = Field(default=10, ge=1, description="Per client address, per replica.")
     logins_per_minute: int = Field(default=20, ge=1, description="Per client address, per replica.")
     frames_per_second: float = 10.0
@@ -67,6 +72,11 @@ class Settings(BaseSettings):
     repair_window_s: float = Field(
         default=1800.0, gt=0, description="Turns older than this are left alone (a job's event log lives an hour)."
     )
+
+    @property
+    def max_image_frame_bytes(self) -> int:
+        """The largest frame accepted when it is a message with a photo (the photo in base64, plus the rest)."""
+        return self.max_frame_bytes + -(-self.max_image_bytes // 3) * 4 if self.max_image_bytes else self.max_frame_bytes
 
     @model_validator(mode="after")
     def _production_needs_real_servers(self) -> Settings:

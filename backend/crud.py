@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from attune.contract import ChatTurn, DoneEvent, EmotionReading, SafetyVerdict
+from attune.contract import ChatTurn, DoneEvent, EmotionReading, FusedEmotion, SafetyVerdict
 from backend.models import AppSetting, AuditLog, ChatSession, Comparison, ComparisonReply, Message, User, utcnow
 from backend.schemas import MessagePublic
 from backend.titles import DEFAULT_TITLE, title_from_message
@@ -113,6 +113,8 @@ async def store_reply(db: AsyncSession, done: DoneEvent, cached: bool = False) -
     if done.user_emotion is not None:
         user_message.emotion_label = done.user_emotion.label
         user_message.emotion_scores = done.user_emotion.scores
+        fusion = done.user_emotion.fusion
+        user_message.emotion_fusion = fusion.model_dump() if fusion is not None else None
     user_message.crisis = done.safety.crisis
     reply = Message(
         session_id=user_message.session_id,
@@ -232,7 +234,8 @@ async def in_flight(db: AsyncSession, session_id: str, limit: int = 5) -> list[M
 
 def message_public(message: Message) -> MessagePublic:
     emotion = (
-        EmotionReading(label=message.emotion_label, scores=message.emotion_scores or {})
+        EmotionReading(label=message.emotion_label, scores=message.emotion_scores or {},
+                       fusion=FusedEmotion.model_validate(message.emotion_fusion) if message.emotion_fusion else None)
         if message.emotion_label
         else None
     )

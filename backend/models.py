@@ -95,6 +95,8 @@ class Message(Base):
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     emotion_label: Mapped[str | None] = mapped_column(String(32))
     emotion_scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A user message sent with a photo: attune.contract.FusedEmotion (the photo itself is never stored).
+    emotion_fusion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     alignment: Mapped[float | None] = mapped_column(Float)
     crisis: Mapped[bool] = mapped_column(Boolean, default=False)
     toxic: Mapped[bool] = mapped_column(Boolean, default=False)

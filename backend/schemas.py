@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
 
-from attune.contract import DecodingParams, EmotionReading, SafetyVerdict
+from attune.contract import DecodingParams, EmotionReading, ImageMediaType, SafetyVerdict
 from backend.hygiene import CleanModel
 
 MOODS = ("joy", "sadness", "fear", "anger", "love", "surprise")
@@ -114,6 +114,8 @@ class LimitsPublic(BaseModel):
 
     message_chars: int
     journal_chars: int
+    image_bytes: int  # the largest photo a chat message may carry, decoded (0: photos are off)
+    image_types: list[str]  # the photo formats accepted, as media types
 
 
 class ModelPublic(BaseModel):
@@ -128,6 +130,13 @@ class ModelPublic(BaseModel):
 
 
 # --- WebSocket frames, client -> server -------------------------------------------------
+class ImageUpload(CleanModel):
+    """A message's photo; its size and bytes are checked in ``backend.chat.turn`` against the settings."""
+
+    media_type: ImageMediaType
+    data: str = Field(min_length=1, description="the photo's bytes, base64 (standard alphabet, padded)")
+
+
 class MessageFrame(CleanModel):
     type: Literal["message"]
     client_id: str = Field(min_length=1, max_length=64)
@@ -136,6 +145,8 @@ class MessageFrame(CleanModel):
     params: DecodingParams | None = None
     # The browser's locale ("es-MX"): which country's crisis lines a crisis reply lists.
     locale: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+    # A photo of the person for this turn's emotion: read by the worker in memory, never stored.
+    image: ImageUpload | None = None
 
 
 class CancelFrame(CleanModel):

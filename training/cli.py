@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from training.common.config import ConfigError, describe, load_config
-from training.common.paths import MissingWeights, attune_home, configs_dir
+from training.common.paths import MissingData, MissingWeights, attune_home, configs_dir
 
 RECIPES = {
     "journal-mood": "training.recipes.journal_mood",
@@ -27,6 +27,7 @@ RECIPES = {
     "qwen-empathetic": "training.recipes.qwen_empathetic",
     "emodecoder": "training.recipes.emodecoder",
     "emotibot-responder": "training.recipes.emotibot_responder",
+    "face-emotion": "training.recipes.face_emotion",
 }
 
 
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return 2
-    except MissingWeights as error:
+    except (MissingWeights, MissingData) as error:
         print(f"unavailable: {error}", file=sys.stderr)
         return 3
 

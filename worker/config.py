@@ -32,6 +32,7 @@ class WorkerSettings(BaseSettings):
     reclaim_idle_ms: int = Field(default=15_000, description="Re-claim jobs whose worker stopped touching them this long.")
     emotion_classifier: str = "text-emotion"
     emotion_fallback: str = "journal-mood"
+    face_classifier: str = Field(default="face-emotion", description="The image_emotion model that reads a message's photo.")
     safety_locale: str = "en"
     metrics_port: int | None = None
     metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in a container, so Prometheus can scrape it.")

@@ -31,6 +31,7 @@ from worker.models.base import (
     Classifier,
     Decoding,
     GenerationRequest,
+    ImageClassifier,
     LoadContext,
     ModelSpec,
     ModelUnavailable,
@@ -48,6 +49,7 @@ KINDS: dict[str, str] = {
     "emodecoder": "worker.models.emodecoder.serving:EmoDecoderModel",
     "retrieval": "worker.models.retrieval:RetrievalResponder",
     "classifier": "worker.models.classifier:TextClassifier",
+    "image_emotion": "worker.models.image_classifier:ImageEmotionClassifier",
     "openai": "worker.models.openai_compat:OpenAICompatModel",
 }
 CHAT_KINDS = {"causal_lm", "peft_causal_lm", "seq2seq", "qwen_heads", "emodecoder", "retrieval", "openai"}
@@ -167,11 +169,12 @@ def _missing(spec: ModelSpec) -> str | None:
         if ref.startswith("missing-package:"):
             return f"{label}: install the package {ref.split(':', 1)[1]!r}"
         if is_local(ref):
-            if not Path(ref).exists():
+            if not Path(ref).exists():  # the entry's setup line, when it has one, says how to build them
                 build = build_progress.read(Path(ref))
                 if build is not None:
                     return build.describe()
-                return f"{label} not found at {ref}; build them with `attune prepare` or `attune train`"
+                hint = "" if spec.setup else "; build them with `attune prepare` or `attune train`"
+                return f"{label} not found at {ref}{hint}"
         elif not _in_hub_cache(ref, "adapter_config.json" if label == "adapter" else "config.json"):
             return f"{label} {ref!r} are not in the local Hugging Face cache and the hub is offline"
     if spec.quantization == "nf4" and importlib.util.find_spec("bitsandbytes") is None:
@@ -264,7 +267,7 @@ def estimated_bytes(spec: ModelSpec) -> int:
 
 @dataclass
 class _Slot:
-    instance: ChatModel | Classifier | None = None
+    instance: ChatModel | Classifier | ImageClassifier | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = 0.0
     error: str | None = None
@@ -291,7 +294,7 @@ class ModelManager:
             raise ModelUnavailable(f"no model named {name!r} in {self.registry.source.name}")
         return self.registry.specs[name]
 
-    async def get(self, name: str) -> ChatModel | Classifier:
+    async def get(self, name: str) -> ChatModel | Classifier | ImageClassifier:
         """The loaded model, loading it first if needed; marks it used."""
         spec = self.spec(name)
         slot = self._slots[name]
@@ -321,7 +324,7 @@ class ModelManager:
             slot.last_used = time.monotonic()
             return slot.instance
 
-    def _construct_and_load(self, spec: ModelSpec) -> ChatModel | Classifier:
+    def _construct_and_load(self, spec: ModelSpec) -> ChatModel | Classifier | ImageClassifier:
         module_name, _, class_name = KINDS[spec.kind].partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)
         instance = cls(spec, self.registry.context)

@@ -35,7 +35,8 @@ from attune.contract import (
 )
 from attune.observability import ERRORS, GENERATED_TOKENS, QUEUE_DEPTH, bind_log_context
 from worker.config import WorkerSettings
-from worker.emotion import EmotionReader, alignment
+from worker.emotion import EmotionReader, FaceReader, alignment
+from worker.fusion import text_reading
 from worker.models.base import ChatModel, Classifier, GenerationFailed, GenerationRequest, ModelBusy, ModelUnavailable
 from worker.registry import ModelManager, Registry, generation_request
 from worker.reply_text import cut_at_sentence
@@ -70,6 +71,7 @@ class WorkerService:
         self.models = manager
         self.safety = SafetyFilter()
         self.emotions = EmotionReader(manager, settings.emotion_classifier, settings.emotion_fallback)
+        self.faces = FaceReader(manager, settings.face_classifier)
         self.serves = settings.models or list(manager.registry.specs)
         self.active: dict[str, _Active] = {}
         self.started_at = time.time()
@@ -258,13 +260,15 @@ class WorkerService:
             await self.broker.post_result(replayed.done)
             return
         user_text = job.history[-1].content if job.history else ""
-        (user_emotion,) = await self.emotions.read([user_text])
+        (text_emotion,) = await self.emotions.read([user_text])
+        # With a photo, the turn's emotion fuses the face with the text; the crisis check reads the text.
+        user_emotion = await self.faces.fuse(text_emotion, job.image)
         if user_emotion is not None and not replayed.had_emotion:
             await self.broker.publish(job.job_id, EmotionEvent(emotion=user_emotion))
 
         locale = job.locale or self.settings.safety_locale
         verdict = await asyncio.to_thread(
-            self.safety.check_user, user_text, user_emotion, locale=locale, session_risk=job.session_risk
+            self.safety.check_user, user_text, text_emotion, locale=locale, session_risk=job.session_risk
         )
         if verdict.level in FIXED_LEVELS:  # crisis or worry for someone else: a fixed text, never generated
             text, _ = self.safety.fixed_reply(verdict, locale)  # the verdict already carries its lines
@@ -388,7 +392,8 @@ class WorkerService:
             duration_ms=_since(job.enqueued_at),
             user_emotion=user_emotion,
             reply_emotion=reply_emotion,
-            alignment=None if fixed else float(score) if isinstance(score, int | float) else alignment(user_emotion, reply_emotion),
+            alignment=None if fixed else float(score) if isinstance(score, int | float)
+            else alignment(text_reading(user_emotion), reply_emotion),  # the same classifier on both sides
             safety=verdict,
             extras={k: v for k, v in extras.items() if isinstance(v, str | int | float) or v is None},
             cache_key=job.cache_key if job.expected_version == version else None,

@@ -14,7 +14,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from attune.contract import DecodingParams, DoneEvent, EmotionEvent, ErrorEvent, GenerateJob, ModelStatus, TokenEvent
+from attune.contract import (
+    DecodingParams,
+    DoneEvent,
+    EmotionEvent,
+    ErrorEvent,
+    GenerateJob,
+    ImageAttachment,
+    ModelStatus,
+    TokenEvent,
+)
 from attune.observability import (
     CACHE_REQUESTS,
     CHAT_TURNS,
@@ -27,6 +36,7 @@ from attune.observability import (
 from backend import crud, model_catalog
 from backend.cache import CachedReply, cache_key
 from backend.chat import repair
+from backend.chat.photos import checked_photo
 from backend.deps import AppState
 from backend.models import ChatSession, Message
 from backend.schemas import MessageFrame
@@ -51,6 +61,7 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
     content = frame.content.strip()
     if not content or len(content) > state.settings.max_message_chars:
         raise TurnRejected("bad_request", f"A message needs 1 to {state.settings.max_message_chars} characters.")
+    image = _photo(frame, state.settings.max_image_bytes)
 
     statuses = await model_catalog.live_models(state.broker, state.settings)
     async with state.sessions() as db:
@@ -69,8 +80,9 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
 
     params = frame.params or DecodingParams()
     version = status.version if status else None
-    # After a crisis the reply is generated under the safety prompt: never shared through the cache.
-    key = cache_key(model, version, params, history) if version and not session_risk else None
+    # After a crisis the reply is generated under the safety prompt, and a photo's turn is conditioned
+    # on the face too: neither is shared through the cache.
+    key = cache_key(model, version, params, history) if version and not session_risk and image is None else None
     if key is not None:
         cached = await state.cache.get(key)
         CACHE_REQUESTS.labels(result="hit" if cached else "miss").inc()
@@ -88,6 +100,7 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
         locale=frame.locale,
         cache_key=key,
         expected_version=version,
+        image=image,
         request_id=log_context().get("request_id"),
     )
     # The lease keeps a resend or the repairer (backend.chat.repair) from enqueueing it too.
@@ -107,6 +120,15 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
         log.info("enqueued a %s turn for message %s", model, message.id)
     await send({"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job.job_id, "duplicate": False})
     return job.job_id
+
+
+def _photo(frame: MessageFrame, max_bytes: int) -> ImageAttachment | None:
+    if frame.image is None:
+        return None
+    problem = checked_photo(frame.image.media_type, frame.image.data, max_bytes)
+    if problem is not None:
+        raise TurnRejected(*problem)
+    return ImageAttachment(media_type=frame.image.media_type, data=frame.image.data)
 
 
 def check_chat_model(statuses: dict[str, ModelStatus], model: str) -> ModelStatus | None:

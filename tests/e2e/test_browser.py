@@ -1,7 +1,7 @@
 """The React app in real headless Chromium against a real `attune serve` (embedded mode).
 
 Runs tests/e2e/browser/app.test.mjs (Playwright driving Debian's chromium): sign up, chat
-with a streamed reply, stop a reply, reload and see history, a journal entry gets its mood,
+with a streamed reply, a message with a photo, stop a reply, reload and see history, a journal entry gets its mood,
 an admin switches the default model and a new turn uses it, a non-admin cannot see the
 admin page; then tests/e2e/browser/ui.test.mjs: a model still being built shows its progress in
 the model picker and the admin's Models page, dark mode (the system's and the toggle's), the phone
@@ -79,6 +79,9 @@ def test_the_app_in_a_real_browser(tmp_path: Path, tiny_llama_dir: Path, classif
     reason = _missing()
     if reason:
         pytest.skip(reason)
+    from tests.fixtures.tiny_vit import save_tiny_vit
+
+    face_dir = save_tiny_vit(tmp_path / "face-emotion", leaning="happy")  # every photo reads as happy
     models = tmp_path / "models.toml"
     models.write_text(
         'default_chat = "tiny"\n\n'
@@ -87,6 +90,7 @@ def test_the_app_in_a_real_browser(tmp_path: Path, tiny_llama_dir: Path, classif
         f'[models.tiny-b]\nkind = "causal_lm"\nweights = "{tiny_llama_dir}"\n'
         "generation = { temperature = 0.9, max_new_tokens = 32 }\n\n" + registry_entries(classifier_dirs)
         + building_entry(tmp_path / "home")
+        + f'[models.face-emotion]\nkind = "image_emotion"\nweights = "{face_dir}"\n'
     )
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "ATTUNE_ENV"}},

@@ -79,6 +79,7 @@ def models_file(
     tiny_llama_dir: Path,
     slow_llama_dir: Path,
     classifier_dirs: dict[str, Path],
+    face_vit_dir: Path,
     remote_endpoint: RemoteEndpoint,
 ) -> Path:
     """A registry whose default chat model is a tiny real Llama: real generation, fast on a CPU."""
@@ -99,8 +100,17 @@ def models_file(
         "generation = { temperature = 0.9, max_new_tokens = 16 }\n\n"
         + remote_endpoint.registry_entries()
         + registry_entries(classifier_dirs)
+        + f'[models.face-emotion]\nkind = "image_emotion"\nweights = "{face_vit_dir}"\n\n'
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def face_vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The face model: a tiny ViT with the FER2013 classes that reads every photo as "happy"."""
+    from tests.fixtures.tiny_vit import save_tiny_vit
+
+    return save_tiny_vit(tmp_path_factory.mktemp("face-emotion"), leaning="happy")
 
 
 @pytest.fixture(scope="session")

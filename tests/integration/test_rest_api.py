@@ -93,7 +93,8 @@ async def test_sessions_create_list_rename_delete(api_url: str) -> None:
 async def test_the_limits_a_client_shows_are_the_ones_the_server_enforces(api_url: str) -> None:
     async with httpx.AsyncClient(base_url=api_url) as anonymous:
         limits = (await anonymous.get("/api/limits")).json()
-    assert limits == {"message_chars": 4000, "journal_chars": 10_000}
+    assert limits == {"message_chars": 4000, "journal_chars": 10_000, "image_bytes": 1024 * 1024,
+                      "image_types": ["image/jpeg", "image/png", "image/webp"]}
     account = await sign_up(api_url)
     async with account.api() as client:
         too_long = await client.post("/api/journal", json={"text": "a" * (limits["journal_chars"] + 1)})

@@ -25,6 +25,10 @@ class MissingWeights(RuntimeError):
     """A base model that is neither a local directory nor reachable on the hub from this machine."""
 
 
+class MissingData(RuntimeError):
+    """A dataset the recipe needs that is not on this machine (and cannot be downloaded here)."""
+
+
 def attune_home() -> Path:
     """ATTUNE_HOME, default ``./var``: built models under ``models/``, caches under ``cache/``."""
     return Path(os.environ.get("ATTUNE_HOME", "var"))

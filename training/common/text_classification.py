@@ -29,10 +29,9 @@ from transformers import (
     EvalPrediction,
     PreTrainedTokenizerBase,
     Trainer,
-    TrainingArguments,
 )
 
-from training.common.hf import BuildProgressCallback, RunMetricsCallback
+from training.common.hf import BuildProgressCallback, RunMetricsCallback, selection_arguments
 from training.common.paths import MissingWeights, expand_placeholders
 from training.common.run import Run
 from worker.models.pooled_classifier import MeanPooledClassifier
@@ -164,34 +163,9 @@ def fit(config: ClassifierConfig, run: Run, model: torch.nn.Module, tokenizer: P
     if config.threads:
         torch.set_num_threads(config.threads)
     checkpoints = config.out_dir / CHECKPOINTS_DIR
-    strategy = "steps" if config.eval_steps else "epoch"
-    args = TrainingArguments(
-        output_dir=str(checkpoints),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        learning_rate=config.lr,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        warmup_steps=config.warmup,
-        weight_decay=config.weight_decay,
-        eval_strategy=strategy,
-        save_strategy=strategy,
-        eval_steps=config.eval_steps or None,
-        save_steps=config.eval_steps or None,
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model=best_metric,
-        greater_is_better=True,
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
+    args = selection_arguments(
+        checkpoints, config, lr=config.lr, epochs=config.epochs, metric_for_best_model=best_metric,
         train_sampling_strategy="group_by_length",  # similar lengths per batch: little padding, faster on CPU
-        seed=config.seed,
-        data_seed=config.seed,
-        disable_tqdm=not config.progress,
-        report_to="none",
-        dataloader_num_workers=0,
-        dataloader_pin_memory=False,
-        label_names=["labels"],
     )
     trainer = Trainer(
         model=model,

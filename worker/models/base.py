@@ -39,7 +39,7 @@ class ModelSpec:
     """One entry of ``models.toml``."""
 
     name: str
-    kind: str  # causal_lm | peft_causal_lm | seq2seq | qwen_heads | emodecoder | retrieval | classifier | openai
+    kind: str  # causal_lm | peft_causal_lm | seq2seq | qwen_heads | emodecoder | retrieval | classifier | image_emotion | openai
     weights: str | None = None  # hub id or local directory (relative paths resolve from the registry file)
     adapter: str | None = None  # PEFT adapter: hub id or local directory
     quantization: str = "none"  # none | nf4 | int8
@@ -180,4 +180,29 @@ class Classifier(Protocol):
 
     def classify(self, texts: list[str]) -> list[EmotionReading]:
         """Many texts in one call (batched forward passes); blocking, run it off the event loop."""
+        ...
+
+
+@runtime_checkable
+class ImageClassifier(Protocol):
+    """Reads photos: decode (in memory, never stored) then classify many in one call."""
+
+    spec: ModelSpec
+    labels: list[str]
+
+    @property
+    def version(self) -> str: ...
+
+    def load(self) -> None: ...
+
+    def unload(self) -> None: ...
+
+    def memory_bytes(self) -> int: ...
+
+    def decode_image(self, data: bytes) -> Any:
+        """The decoded image; raises ValueError with a reason a person can read."""
+        ...
+
+    def classify_images(self, images: list[Any]) -> list[EmotionReading]:
+        """Many decoded images in one call (batched forward passes); blocking, run it off the event loop."""
         ...

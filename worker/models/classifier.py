@@ -14,12 +14,11 @@ probability, and the reading's label is the most probable label that clears its 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from attune.contract import EmotionReading
+from worker.models.artifact import artifact_version, module_bytes, read_json
 from worker.models.base import LoadContext, ModelSpec, ModelUnavailable
 
 DEFAULT_BATCH_SIZE = 32
@@ -32,7 +31,7 @@ class TextClassifier:
         self.context = context
         self.artifact_dir = Path(spec.weights) if spec.weights else context.home / "models" / spec.name
         self.batch_size = int(spec.options.get("batch_size", DEFAULT_BATCH_SIZE))
-        label_spec = self._read_json("labels.json") or {}
+        label_spec = read_json(self.artifact_dir, "labels.json") or {}
         self.labels: list[str] = list(label_spec.get("labels", []))
         self.multi_label = label_spec.get("task") == "multi_label"
         self.pooling = str(label_spec.get("pooling", "cls"))
@@ -45,7 +44,7 @@ class TextClassifier:
     @property
     def version(self) -> str:
         if self._version is None:
-            self._version = self._read_version()
+            self._version = artifact_version(self.artifact_dir)
         return self._version
 
     def load(self) -> None:
@@ -67,7 +66,7 @@ class TextClassifier:
             model = AutoModelForSequenceClassification.from_pretrained(self.artifact_dir)
         self._model = model.to(self.context.device).eval()
         if self.multi_label:
-            thresholds = self._read_json("thresholds.json") or {}
+            thresholds = read_json(self.artifact_dir, "thresholds.json") or {}
             self._thresholds = torch.tensor([float(thresholds.get(label, 0.5)) for label in self.labels])
 
     def unload(self) -> None:
@@ -76,10 +75,7 @@ class TextClassifier:
         self._thresholds = None
 
     def memory_bytes(self) -> int:
-        if self._model is None:
-            return 0
-        tensors = [*self._model.parameters(), *self._model.buffers()]
-        return sum(t.numel() * t.element_size() for t in tensors)
+        return module_bytes(self._model)
 
     def classify(self, texts: list[str]) -> list[EmotionReading]:
         """One reading per text, in input order."""
@@ -123,16 +119,3 @@ class TextClassifier:
             if bool(over.any()):
                 return self.labels[int(row.masked_fill(~over, -1.0).argmax())]
         return self.labels[int(row.argmax())]
-
-    def _read_version(self) -> str:
-        manifest = self._read_json("run_manifest.json")
-        if manifest and manifest.get("run_id"):
-            return str(manifest["run_id"])
-        weights = self.artifact_dir / "model.safetensors"
-        if weights.is_file():
-            return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-        return "unbuilt"
-
-    def _read_json(self, name: str) -> Any:
-        path = self.artifact_dir / name
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None

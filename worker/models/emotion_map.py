@@ -1,4 +1,4 @@
-"""From the labels our classifiers give (GoEmotions' 28, the 6 journal moods) to EmpatheticDialogues' 32.
+"""From the labels our classifiers give (GoEmotions' 28, the 6 journal moods, FER2013's 7) to EmpatheticDialogues' 32.
 
 The retrieval responder boosts index replies whose conversation emotion matches what the
 user feels. A classifier label maps to the ED emotions it names directly (full weight);
@@ -59,6 +59,9 @@ DIRECT: dict[str, tuple[str, ...]] = {
     "sadness": ("sad", "lonely"),
     "surprise": ("surprised",),
     "neutral": (),
+    # FER2013's face classes (a fused text + face reading, worker/fusion.py): "angry" and "sad" are
+    # ED's own, disgust / fear / surprise / neutral are above
+    "happy": ("joyful", "content"),
     # the 6 journal moods (sadness, joy, love, anger, fear, surprise) are covered above;
     # ED's own labels map to themselves so an ED-trained classifier plugs in unchanged
     **{emotion: (emotion,) for emotion in ED_EMOTIONS},

@@ -18,6 +18,7 @@ from backend import crud
 from backend.chat.turn import TurnRejected, done_frame, relay, start_turn
 from backend.compare import service as compare
 from backend.compare import store as compare_store
+from backend.config import Settings
 from backend.deps import AppState
 from backend.hygiene import text_problem, valid_cursor
 from backend.models import ChatSession, Comparison, Message, User
@@ -269,8 +270,9 @@ async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, us
             if raw is None:
                 await connection.error("bad_request", "Send JSON text frames, not binary ones.")
                 continue
-            if len(raw.encode("utf-8", "surrogatepass")) > state.settings.max_frame_bytes:
-                await websocket.close(CLOSE_TOO_BIG, f"frames are limited to {state.settings.max_frame_bytes} bytes")
+            size = len(raw.encode("utf-8", "surrogatepass"))
+            if size > state.settings.max_image_frame_bytes:
+                await websocket.close(CLOSE_TOO_BIG, _too_big(state.settings))
                 return
             if not await limiter.allow(user.id) or inbox.full():
                 strikes += 1
@@ -282,8 +284,15 @@ async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, us
             try:
                 frame = client_frame_adapter.validate_json(raw)
             except ValidationError as exc:
+                if size > state.settings.max_frame_bytes:
+                    await websocket.close(CLOSE_TOO_BIG, _too_big(state.settings))
+                    return
                 await connection.error("bad_request", _first_problem(exc), **_ids_of(raw))
                 continue
+            # Only a message that carries a photo may be bigger than a plain frame.
+            if size > state.settings.max_frame_bytes and not (isinstance(frame, MessageFrame) and frame.image):
+                await websocket.close(CLOSE_TOO_BIG, _too_big(state.settings))
+                return
             inbox.put_nowait(frame)
     except WebSocketDisconnect:
         pass
@@ -312,6 +321,13 @@ async def _handle_frames(connection: ChatConnection, inbox: asyncio.Queue[Client
             extra = {k: v for k, v in (("client_id", client_id), ("job_id", job_id)) if v is not None}
             note = " If your message was acknowledged it is saved and will be answered." if frame.type == "message" else ""
             await connection.error("internal", "The server could not handle that frame; try again." + note, **extra)
+
+
+def _too_big(settings: Settings) -> str:
+    if settings.max_image_frame_bytes > settings.max_frame_bytes:
+        return (f"frames are limited to {settings.max_frame_bytes} bytes, "
+                f"{settings.max_image_frame_bytes} for a message with a photo")
+    return f"frames are limited to {settings.max_frame_bytes} bytes"
 
 
 def _ids_of(raw: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
+from attune.contract import IMAGE_MEDIA_TYPES
 from backend import model_catalog
 from backend.deps import CurrentUser, SessionDep, StateDep
 from backend.schemas import JOURNAL_MAX_CHARS, BuildPublic, LimitsPublic, ModelPublic
@@ -71,4 +72,6 @@ async def list_builds(_user: CurrentUser, state: StateDep) -> list[BuildPublic]:
 
 @router.get("/api/limits", response_model=LimitsPublic, tags=["limits"])
 async def read_limits(state: StateDep) -> LimitsPublic:
-    return LimitsPublic(message_chars=state.settings.max_message_chars, journal_chars=JOURNAL_MAX_CHARS)
+    return LimitsPublic(message_chars=state.settings.max_message_chars, journal_chars=JOURNAL_MAX_CHARS,
+                        image_bytes=state.settings.max_image_bytes,
+                        image_types=list(IMAGE_MEDIA_TYPES) if state.settings.max_image_bytes else [])

@@ -8,12 +8,16 @@ export const SHOW_AT = 0.5;
 export const CLOSE_WITHIN = 0.1;
 
 // GoEmotions' own sentiment mapping: its "positive" and "ambiguous" groups, plus the journal
-// moods that fall in them. On a turn the safety layer is watching, such a badge would tell a
-// person in crisis they sound happy or surprised.
+// moods and the face classes (a photo's fused reading) that fall in them. On a turn the safety
+// layer is watching, such a badge would tell a person in crisis they sound happy or surprised:
+// a smiling photo must not do that either.
 const CHEERFUL = new Set([
   'joy', 'love', 'surprise', 'amusement', 'excitement', 'gratitude', 'optimism', 'pride', 'relief', 'admiration',
-  'approval', 'caring', 'desire', 'realization', 'curiosity', 'confusion',
+  'approval', 'caring', 'desire', 'realization', 'curiosity', 'confusion', 'happy',
 ]);
+
+/** A label the safety rule keeps off a watched turn. */
+export const isCheerful = (label: string) => CHEERFUL.has(label);
 
 export interface ShownEmotion {
   label: string;
@@ -40,7 +44,7 @@ export function emotionToShow(reading: EmotionReading | null | undefined, watche
   const [top, second] = ranked;
   if (!top || top.score < SHOW_AT) return [];
   const shown = second && top.score - second.score <= CLOSE_WITHIN + 1e-9 ? [top, second] : [top];
-  return watched ? shown.filter((item) => !CHEERFUL.has(item.label)) : shown;
+  return watched ? shown.filter((item) => !isCheerful(item.label)) : shown;
 }
 
 export const percent = (score: number) => `${Math.round(score * 100)}%`;

@@ -28,6 +28,28 @@ export interface ErrorBody {
 export interface EmotionReading {
   label: string;
   scores: Record<string, number>;
+  /** Only on a user message sent with a photo: how the text's and the face's readings were fused. */
+  fusion?: FusedEmotion | null;
+}
+
+export type FusionSource = 'fused_aligned' | 'fused_conflict' | 'text_only';
+
+/** docs/protocol.md, "Photos". */
+export interface FusedEmotion {
+  source: FusionSource;
+  confidence: number;
+  text: EmotionReading & { model?: string | null };
+  face: (EmotionReading & { model?: string | null }) | null;
+  face_error: string | null;
+}
+
+export type ImageMediaType = 'image/jpeg' | 'image/png' | 'image/webp';
+
+/** A message's photo: read by the worker in memory, never stored. */
+export interface ImageUpload {
+  media_type: ImageMediaType;
+  /** The bytes, base64 (standard alphabet, padded). */
+  data: string;
 }
 
 export type CrisisResource = Record<string, string>;
@@ -94,6 +116,9 @@ export interface MessagePage {
 export interface LimitsPublic {
   message_chars: number;
   journal_chars: number;
+  /** The largest photo a message may carry, decoded, in bytes (0: photos are off). */
+  image_bytes: number;
+  image_types: ImageMediaType[];
 }
 
 export type ModelState = 'available' | 'loaded' | 'loading' | 'building' | 'unavailable';
@@ -155,6 +180,8 @@ export interface AdminModel {
   reason: string | null;
   memory_bytes: number | null;
   default: boolean;
+  /** Answers chat turns (classifiers and the face model do not): only these can be the default. */
+  chat: boolean;
   description: string | null;
   workers: string[];
   progress: number | null;
@@ -225,6 +252,8 @@ export interface MessageFrame {
   params?: DecodingParams;
   /** The browser's locale ("es-MX"): which country's crisis lines a crisis reply lists. */
   locale?: string;
+  /** A photo of the person for this turn's emotion. */
+  image?: ImageUpload;
 }
 export interface CancelFrame {
   type: 'cancel';
@@ -297,6 +326,8 @@ export interface DoneFrame {
 export type FinishReason = 'stop' | 'length' | 'cancelled' | 'safety';
 export const ERROR_CODES = [
   'bad_request',
+  'bad_image',
+  'image_too_large',
   'rate_limited',
   'model_unavailable',
   'busy',
@@ -439,7 +470,7 @@ type FieldTable<U extends { type: string }> = { [K in U['type']]: readonly Field
 
 export const CLIENT_FRAME_FIELDS = {
   auth: ['token'],
-  message: ['client_id', 'content', 'model', 'params', 'locale'],
+  message: ['client_id', 'content', 'model', 'params', 'locale', 'image'],
   cancel: ['job_id'],
   resume: ['job_id', 'after'],
   ping: [],
@@ -466,7 +497,8 @@ export const SERVER_FRAME_FIELDS = {
 export const RECORD_FIELDS = {
   UserPublic: ['id', 'email', 'display_name', 'role', 'created_at'],
   SessionPublic: ['id', 'title', 'model', 'created_at', 'updated_at'],
-  LimitsPublic: ['message_chars', 'journal_chars'],
+  LimitsPublic: ['message_chars', 'journal_chars', 'image_bytes', 'image_types'],
+  FusedEmotion: ['source', 'confidence', 'text', 'face', 'face_error'],
   BuildPublic: ['name', 'kind', 'progress', 'eta_s', 'reason'],
   MessagePublic: [
     'id',
@@ -514,6 +546,7 @@ export const RECORD_FIELDS = {
   UserPublic: readonly (keyof UserPublic)[];
   SessionPublic: readonly (keyof SessionPublic)[];
   LimitsPublic: readonly (keyof LimitsPublic)[];
+  FusedEmotion: readonly (keyof FusedEmotion)[];
   BuildPublic: readonly (keyof BuildPublic)[];
   MessagePublic: readonly (keyof MessagePublic)[];
   JournalEntryPublic: readonly (keyof JournalEntryPublic)[];
@@ -531,6 +564,7 @@ export type ProtocolTablesComplete = [
   AssertNone<Missing<UserPublic, (typeof RECORD_FIELDS)['UserPublic'][number]>>,
   AssertNone<Missing<SessionPublic, (typeof RECORD_FIELDS)['SessionPublic'][number]>>,
   AssertNone<Missing<LimitsPublic, (typeof RECORD_FIELDS)['LimitsPublic'][number]>>,
+  AssertNone<Missing<FusedEmotion, (typeof RECORD_FIELDS)['FusedEmotion'][number]>>,
   AssertNone<Missing<BuildPublic, (typeof RECORD_FIELDS)['BuildPublic'][number]>>,
   AssertNone<Missing<MessagePublic, (typeof RECORD_FIELDS)['MessagePublic'][number]>>,
   AssertNone<Missing<JournalEntryPublic, (typeof RECORD_FIELDS)['JournalEntryPublic'][number]>>,

@@ -11,6 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, launchBrowser, logIn, REPLY_TIMEOUT_MS, screenshot, UI_TIMEOUT_MS } from './support.mjs';
 
 const RUN = Date.now().toString(36);
+const FACE_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAABgAAAAYCAIAAABvFaqvAAAAb0lEQVR42mOUk9NgoAZgYqASYMEvvaoiAJkb1rEBl0pGXF5DM4KgcUykmoJLlolUU3CpoVpgM5HhHKwqaeMi4p2DqZ5mYTRqEL0MwpO5CeZemnmNeEehqaRlYBPjKEw1TMSXgfhlGfHXIlQos0kFALo6Ir/oSf3QAAAAAElFTkSuQmCC';
 const USER = { email: `e2e-user-${RUN}@example.com`, password: `pw-${RUN}-secret` };
 
 let browser;
@@ -125,6 +127,22 @@ describe('Attune in a browser', () => {
     await screenshot(page, 'chat');
   });
 
+  test('a photo goes with a message, is read with its words, and both readings show', async () => {
+    // A face-coloured oval, 24x24 PNG; the test server's face model is a tiny ViT that reads every photo as happy.
+    await page.getByLabel('Attach a photo').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: Buffer.from(FACE_PNG, 'base64') });
+    await page.getByTestId('attached-photo').getByText('not stored').waitFor();
+    const text = `This is me after the race (${RUN})`;
+    const reply = await send(page, text);
+    assert.equal(await waitUntilFinished(reply), 'complete');
+    await page.getByTestId('attached-photo').waitFor({ state: 'detached' });
+    const mine = page.locator('article[data-role="user"]').filter({ hasText: text });
+    const fusion = mine.getByTestId('emotion-fusion');
+    await fusion.waitFor();
+    assert.match(await fusion.getAttribute('data-source'), /^fused_(aligned|conflict)$/);
+    assert.match(await fusion.textContent(), /words: \w+ · face: happy/);
+    await screenshot(page, 'chat-photo');
+  });
+
   test('Stop cancels a reply that is being generated', async () => {
     let status = 'complete';
     // A short reply can finish before the click lands; ask again for a longer one.
@@ -211,7 +229,7 @@ describe('Attune in a browser', () => {
       assert.equal(answer.status(), 200, await answer.text());
       const models = await answer.json();
       original = models.find((model) => model.default)?.name;
-      const target = models.find((model) => !model.default && ['available', 'loaded'].includes(model.state) && !/classifier/i.test(model.kind));
+      const target = models.find((model) => !model.default && ['available', 'loaded'].includes(model.state) && model.chat);
       assert.ok(target, `a second usable chat model to switch to (models: ${JSON.stringify(models.map((m) => [m.name, m.kind, m.state]))})`);
       const row = admin.getByTestId(`model-${target.name}`);
       await row.getByRole('button', { name: `Make ${target.name} the default` }).click();

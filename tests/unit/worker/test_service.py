@@ -4,16 +4,27 @@ crisis answers are fixed, unsafe text is never released, a re-delivered job cont
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from attune.broker.memory import MemoryBroker
-from attune.contract import DecodingParams, ChatTurn, DoneEvent, EmotionEvent, GenerateJob, TokenEvent
+from attune.contract import (
+    ChatTurn,
+    DecodingParams,
+    DoneEvent,
+    EmotionEvent,
+    EmotionReading,
+    GenerateJob,
+    ImageAttachment,
+    TokenEvent,
+)
+from tests.fixtures.tiny_vit import photo_bytes, save_tiny_vit
 from worker.config import WorkerSettings
 from worker.models.base import GenerationRequest, ModelSpec, StreamChunk
-from worker.registry import ModelManager, Registry
+from worker.registry import ModelManager, Registry, _Slot
 from worker.service import WorkerService
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -208,31 +219,34 @@ async def test_a_job_finished_before_its_worker_died_is_not_generated_again(tmp_
     assert result.result.content == "done before"
 
 
+class SadClassifier:
+    """A loaded text-emotion classifier that reads every text as sad."""
+
+    spec = ModelSpec(name="text-emotion", kind="classifier", chat=False)
+    labels = ["sadness", "joy"]
+    version = "c1"
+
+    def load(self) -> None: ...
+
+    def unload(self) -> None: ...
+
+    def memory_bytes(self) -> int:
+        return 0
+
+    def classify(self, texts: list[str]) -> list[EmotionReading]:
+        return [EmotionReading(label="sadness", scores={"sadness": 0.9, "joy": 0.1}) for _ in texts]
+
+
+def _with_sad_classifier(service: WorkerService) -> None:
+    service.models.registry.specs["text-emotion"] = SadClassifier.spec
+    service.models._slots["text-emotion"] = _Slot(instance=SadClassifier())
+    service.emotions.candidates = ["text-emotion"]
+
+
 async def test_emotion_is_reported_before_the_first_token_when_a_classifier_is_loaded(tmp_path: Path) -> None:
-    from attune.contract import EmotionReading
-
-    class FixedClassifier:
-        spec = ModelSpec(name="text-emotion", kind="classifier", chat=False)
-        labels = ["sadness", "joy"]
-        version = "c1"
-
-        def load(self) -> None: ...
-
-        def unload(self) -> None: ...
-
-        def memory_bytes(self) -> int:
-            return 0
-
-        def classify(self, texts: list[str]) -> list[EmotionReading]:
-            return [EmotionReading(label="sadness", scores={"sadness": 0.9, "joy": 0.1}) for _ in texts]
-
     model = ScriptedModel(["I'm sorry you feel low."])
     service, broker = _service(tmp_path, model)
-    service.models.registry.specs["text-emotion"] = FixedClassifier.spec
-    from worker.registry import _Slot
-
-    service.models._slots["text-emotion"] = _Slot(instance=FixedClassifier())
-    service.emotions.candidates = ["text-emotion"]
+    _with_sad_classifier(service)
     job = _job("I feel low")
     await service._generate(job, resumed=False)
     events = await _events(broker, job)
@@ -297,3 +311,33 @@ def test_a_typo_in_generation_settings_fails_at_load(tmp_path: Path) -> None:
     registry_file.write_text('[models.m]\nkind = "causal_lm"\ngeneration = { top_p = 1.5 }\n')
     with pytest.raises(ValueError, match="top_p"):
         Registry.from_file(registry_file, tmp_path)
+
+
+async def test_a_photo_turn_fuses_the_face_with_the_text_and_the_crisis_check_reads_the_text(tmp_path: Path) -> None:
+    model = ScriptedModel(["I'm sorry you feel low."])
+    service, broker = _service(tmp_path, model)
+    _with_sad_classifier(service)
+    # The real kind, loaded lazily from a tiny ViT whose every photo reads "happy".
+    face_dir = save_tiny_vit(tmp_path / "face", leaning="happy")
+    service.models.registry.specs["face-emotion"] = ModelSpec(
+        name="face-emotion", kind="image_emotion", weights=str(face_dir), chat=False)
+    service.models._slots["face-emotion"] = _Slot()
+    service.faces.name = "face-emotion"
+    photo = ImageAttachment(media_type="image/jpeg", data=base64.b64encode(photo_bytes()).decode())
+
+    job = _job("I feel low").model_copy(update={"image": photo})
+    await service._generate(job, resumed=False)
+    events = await _events(broker, job)
+    emotion, done = events[0].emotion, events[-1]
+    assert emotion.fusion.source == "fused_conflict" and emotion.label == "sad"
+    assert emotion.fusion.text.label == "sadness" and emotion.fusion.face.label == "happy"
+    assert done.user_emotion == emotion
+    assert model.requests[0].user_emotion == emotion  # the reply is conditioned on the fused reading
+    assert done.alignment == pytest.approx(1.0)  # text against reply, one classifier: the text reading
+
+    crisis = _job("I want to kill myself tonight").model_copy(update={"image": photo})
+    await service._generate(crisis, resumed=False)
+    done = (await _events(broker, crisis))[-1]
+    assert done.finish_reason == "safety" and done.safety.crisis and done.safety.fixed_reply
+    assert done.user_emotion.fusion.face.label == "happy"  # a smiling photo does not hide the crisis
+    assert len(model.requests) == 1

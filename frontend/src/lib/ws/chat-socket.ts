@@ -8,6 +8,7 @@ import {
   type DoneFrame,
   type EmotionFrame,
   type ErrorFrame,
+  type ImageUpload,
   type MessageFrame,
   type ReadyFrame,
   type ServerFrame,
@@ -68,6 +69,8 @@ export interface SendOptions {
   params?: DecodingParams;
   clientId?: string;
   locale?: string;
+  /** A photo for this turn's emotion (docs/protocol.md, "Photos"). */
+  image?: ImageUpload;
 }
 
 /**
@@ -134,6 +137,7 @@ export class ChatSocket {
     if (options.model) frame.model = options.model;
     if (options.params) frame.params = options.params;
     if (options.locale) frame.locale = options.locale;
+    if (options.image) frame.image = options.image;
     this.unacked.set(frame.client_id, frame);
     if (this.ready) this.send(frame);
     return frame.client_id;

@@ -16,7 +16,7 @@ const STATE_STYLE: Record<string, string> = {
   unavailable: 'bg-slate-200 text-slate-700',
 };
 
-const isChatModel = (model: AdminModel) => !/classifier/i.test(model.kind);
+const isChatModel = (model: AdminModel) => model.chat;
 const canLoad = (model: AdminModel) => model.state === 'available';
 
 export function ModelsCard() {

@@ -60,6 +60,7 @@ export function ChatPanel({ session, firstMessage }: { session: SessionPublic; f
         disabled={stream.connection.status === 'not_found'}
         // Typing is what a chat is for; on a touch screen the keyboard waits for a tap.
         autoFocus={firstMessage !== undefined || !window.matchMedia?.('(pointer: coarse)').matches}
+        allowPhoto={!compareMode.enabled}
       />
     </section>
   );

@@ -2,6 +2,7 @@ import { ReadingBadge } from '@/components/EmotionBadge';
 import { emotionToShow, watchedBySafety } from '@/lib/emotion-confidence';
 import type { EmotionReading, SafetyVerdict } from '@/lib/protocol';
 import { CrisisResources } from './CrisisResources';
+import { FusionNote } from './FusionNote';
 import { Markdown } from './Markdown';
 
 export interface BubbleProps {
@@ -107,6 +108,7 @@ export function MessageBubble({ role, content, emotion, alignment, safety, statu
       )}
       <div className="mt-1 flex flex-wrap items-center gap-1">
         <ReadingBadge shown={shownEmotion} prefix={role === 'user' ? 'you feel' : 'reply'} />
+        {role === 'user' && emotion?.fusion && <FusionNote fusion={emotion.fusion} watched={watchedBySafety(safety)} />}
         {role === 'assistant' && !fixed && alignment !== null && alignment !== undefined && (
           <span className="rounded-full bg-teal-100 px-2 py-0.5 text-xs font-medium text-teal-900" title="How well the reply's emotion matches yours">
             alignment {alignment.toFixed(2)}

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { env } from '@/config/env';
 import { getToken, setToken } from '@/lib/auth-token';
 import { newClientId } from '@/lib/ids';
+import type { ImageUpload } from '@/lib/protocol';
 import { ChatSocket, type ConnectionStatus } from '@/lib/ws/chat-socket';
 import { chatKeys } from '../api/chat-api';
 import { comparisonsReducer } from './comparisons';
@@ -90,12 +91,13 @@ export function useChatStream(sessionId: string, firstMessage?: FirstMessage) {
     };
   }, [sessionId, queryClient]);
 
-  const send = useCallback((content: string) => {
+  /** Sends a message, with a photo for its emotion when `image` is given. */
+  const send = useCallback((content: string, image?: ImageUpload) => {
     const socket = socketRef.current;
     if (!socket) return;
     const clientId = newClientId();
     dispatch({ type: 'sent', clientId, content });
-    socket.sendMessage(content, { clientId, locale: locale() });
+    socket.sendMessage(content, { clientId, locale: locale(), image });
   }, []);
 
   /** Both answers to one message, side by side; `modelB` empty: the server's comparison model. */
