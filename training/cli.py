@@ -26,6 +26,7 @@ RECIPES = {
     "psychotherapist": "training.recipes.psychotherapist",
     "qwen-empathetic": "training.recipes.qwen_empathetic",
     "emodecoder": "training.recipes.emodecoder",
+    "crisis-head": "training.recipes.crisis_head",
 }
 
 
