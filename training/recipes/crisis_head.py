@@ -150,18 +150,25 @@ def heads_without_each_file(config: Config, encoder: object) -> dict[str, Crisis
 
 
 class CachedEncoder:
-    """MiniLM with the bank's on-disk embedding cache for the training set."""
+    """MiniLM, each text embedded once per process (the folds' training sets are subsets of the
+    full one), large batches through the on-disk cache of the bank's embeddings."""
 
     def __init__(self) -> None:
         from worker.safety.exemplars import MiniLMEncoder
 
         self.base = MiniLMEncoder()
         self.path = self.base.path
+        self.memo: dict[str, np.ndarray] = {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         from worker.safety.exemplars import CACHE_DIR, _cached_vectors
 
-        return _cached_vectors(self.base, texts, CACHE_DIR) if len(texts) > 64 else self.base.encode(texts)
+        missing = [text for text in texts if text not in self.memo]
+        if len(missing) > 64:
+            self.memo.update(zip(texts, _cached_vectors(self.base, list(texts), CACHE_DIR), strict=True))
+        elif missing:
+            self.memo.update(zip(missing, self.base.encode(missing), strict=True))
+        return np.stack([self.memo[text] for text in texts])
 
 
 def run(config: Config) -> Path:

@@ -44,7 +44,7 @@ class CrisisHead:
             head = cls(
                 arrays["hidden_weights"], arrays["hidden_bias"], arrays["output_weights"], arrays["output_bias"],
                 json.loads(str(arrays["metadata"])),
-                arrays["combiner_weights"] if "combiner_weights" in arrays else None,
+                arrays.get("combiner_weights"),
                 float(arrays["combiner_bias"]) if "combiner_bias" in arrays else 0.0,
             )
         if tuple(head.metadata.get("levels", ())) != LEVELS:
