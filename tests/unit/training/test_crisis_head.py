@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from training.recipes.crisis_head import Config, digest, fit_combiner, fit_head, training_set
+from training.recipes.crisis_head import Config, digest, fit_combiner, fit_head, run, training_set
 from worker.safety.exemplars import LEVELS
 from worker.safety.head import HEAD_PATH, CrisisHead
 from worker.safety.risk import COMBINER_FEATURES
@@ -57,3 +58,17 @@ def test_the_committed_head_was_built_from_the_current_data() -> None:
     assert head.metadata["training_sha256"] == digest(*training_set(Config()))
     assert head.combiner_features == COMBINER_FEATURES
     assert HEAD_PATH.stat().st_size < 1_000_000
+
+
+@pytest.mark.slow
+def test_rebuilding_the_head_gives_the_committed_artifact(tmp_path: Path) -> None:
+    """The whole recipe (a few minutes on two cores; the embeddings are cached after the first).
+    On the machine that built it the rebuild is byte-identical; the tolerance is for another
+    CPU's float rounding in the encoder."""
+    rebuilt = CrisisHead.load(run(Config(out_dir=str(tmp_path))))
+    committed = CrisisHead.load(HEAD_PATH)
+    for name in ("hidden_weights", "hidden_bias", "output_weights", "output_bias", "combiner_weights"):
+        assert np.allclose(getattr(rebuilt, name), getattr(committed, name), atol=1e-4), name
+    assert rebuilt.combiner_bias == pytest.approx(committed.combiner_bias, abs=1e-4)
+    assert rebuilt.combiner_threshold == pytest.approx(committed.combiner_threshold, abs=1e-4)
+    assert rebuilt.metadata["training_sha256"] == committed.metadata["training_sha256"]
