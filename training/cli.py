@@ -28,6 +28,7 @@ RECIPES = {
     "emodecoder": "training.recipes.emodecoder",
     "emotibot-responder": "training.recipes.emotibot_responder",
     "face-emotion": "training.recipes.face_emotion",
+    "crisis-head": "training.recipes.crisis_head",
 }
 
 

@@ -31,7 +31,7 @@ from worker.safety.exemplars import ExemplarMatcher, default_matcher
 from worker.safety.language import detect_language
 from worker.safety.normalize import normalize
 from worker.safety.resources import DEFAULT_LANGUAGE, RESOURCES_PATH, CrisisResources, ResourcesError
-from worker.safety.risk import assess_risk
+from worker.safety.risk import assess_risk, features_of
 from worker.safety.toxicity import SELF_HARM, LexiconToxicity, ScoredToxicity, ToxicityDetector
 
 __all__ = ["FIXED_LEVELS", "LexiconToxicity", "ResourcesError", "SafetyFilter", "ScoredToxicity", "ToxicityDetector"]
@@ -91,6 +91,13 @@ class SafetyFilter:
             reasons=list(risk.reasons) + toxic_reasons,
             resources=self.resources.lines_for(locale, language) if show_lines else [],
         )
+
+    def risk_features(self, text: str, emotion: EmotionReading | None = None) -> dict[str, float]:
+        """What the trained combiner reads for a message (training/recipes/crisis_head.py)."""
+        normalized = normalize(text)
+        rules = assess_crisis(text, normalized, emotion)
+        abuse = bool(self._toxicity(text, reply=False))
+        return features_of(text, normalized.text, rules, self.matcher, emotion, abuse=abuse)[0]  # type: ignore[arg-type]
 
     def check_reply(self, text: str, *, locale: str = DEFAULT_LANGUAGE) -> SafetyVerdict:
         """A generated reply that is toxic must be replaced; one that encourages self-harm is

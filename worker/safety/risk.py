@@ -85,6 +85,20 @@ _IMMINENCE = re.compile(
 _SENTENCE = re.compile(r"(?<=[.!?\n;])\s+|\n+")
 
 
+COMBINER_FEATURES = (
+    "characters_risk", "characters_segment_risk", "neighbours_risk", "neighbours_segment_risk",
+    "head_risk", "head_segment_risk", "third_party", "rule_direct", "rule_indirect", "rule_framed",
+    "abuse", "imminent_words", "safe_dosing", "distress", "long_message",
+)
+# After a crisis turn the combiner's bar is this much lower ("tonight", "ya las tengo").
+SESSION_DISCOUNT = 0.5
+# A direct rule ("kill myself", "lethal dose") raises a crisis unless the combiner puts the
+# message this far below its bar: "I would never kill myself", "the boss killed me again".
+RULE_VETO_FACTOR = 0.25
+# A signal is named in ``reasons`` when it added at least this much to the combiner's logit.
+REASON_CONTRIBUTION = 0.5
+
+
 @dataclass(frozen=True)
 class RiskAssessment:
     level: str
@@ -93,6 +107,56 @@ class RiskAssessment:
     @property
     def crisis(self) -> bool:
         return self.level in ("ideation", "imminent")
+
+
+def combiner_features(
+    signals: dict[str, list[float]],
+    third_party: float,
+    normalized_text: str,
+    rules: CrisisAssessment,
+    emotion: EmotionReading | None,
+    *,
+    segments: int,
+    abuse: bool,
+) -> dict[str, float]:
+    """The combiner's inputs, each in [0, 1]. ``signals``: each classifier's self-risk for the
+    whole message, then for each sentence; ``third_party``: the matcher's third-party probability."""
+    direct, indirect = _live_rules(rules)
+    features = {"third_party": third_party}
+    for name in ("characters", "neighbours", "head"):
+        values = signals.get(name, [0.0])
+        features[f"{name}_risk"] = values[0]
+        features[f"{name}_segment_risk"] = max(values)
+    features.update(
+        rule_direct=float(bool(direct)),
+        rule_indirect=min(len(indirect), 2) / 2,
+        rule_framed=float(bool(rules.framed) and not direct and not indirect),
+        abuse=float(abuse),
+        imminent_words=float(bool(_IMMINENCE.search(normalized_text))),
+        safe_dosing=float(segments <= SAFE_DOSING_SENTENCES and bool(_SAFE_DOSING.search(normalized_text))),
+        distress=distress_of(emotion)[1],
+        long_message=min(segments, 5) / 5,
+    )
+    return {name: features[name] for name in COMBINER_FEATURES}
+
+
+def features_of(
+    raw: str,
+    normalized_text: str,
+    rules: CrisisAssessment,
+    matcher: ExemplarMatcher,
+    emotion: EmotionReading | None = None,
+    *,
+    abuse: bool = False,
+) -> tuple[dict[str, float], list[LevelScores]]:
+    """The combiner's inputs for a message, and the matcher's scores of it and its sentences."""
+    segments = _segments(raw)
+    scores = matcher.score([raw, *segments])
+    signals = {name: [dict(score.signals)[name] for score in scores] for name, _ in scores[0].signals}
+    features = combiner_features(
+        signals, scores[0].probabilities["third_party"], normalized_text, rules, emotion, segments=len(segments), abuse=abuse
+    )
+    return features, scores
 
 
 def assess_risk(
@@ -106,6 +170,77 @@ def assess_risk(
     abuse: bool = False,
 ) -> RiskAssessment:
     """``abuse``: the toxicity rules read the message as aimed at someone ("go kill yourself")."""
+    head = matcher.head if matcher is not None else None
+    if head is None or head.combiner_weights is None:
+        return _assess_by_thresholds(raw, normalized_text, rules, matcher, emotion, session_risk, abuse)
+    features, scores = features_of(raw, normalized_text, rules, matcher, emotion, abuse=abuse)  # type: ignore[arg-type]
+    whole, parts = scores[0], scores[1:]
+    probability = head.crisis_probability(features)
+    bar = head.combiner_threshold * (SESSION_DISCOUNT if session_risk else 1.0)
+    direct, indirect = _live_rules(rules)
+    reasons: list[str] = ["context:earlier_crisis_in_session"] if session_risk else []
+
+    crisis = probability >= bar or (bool(direct) and probability >= bar * RULE_VETO_FACTOR)
+    if abuse and not direct and not indirect:
+        crisis = False  # "go kill yourself" is abuse aimed at someone, never the writer's risk
+    if crisis:
+        reasons.extend(reason for reason in rules.reasons if reason.split(":")[2] not in rules.framed)
+        contributions = head.contributions(features)
+        reasons.extend(
+            f"signal:{name}" for name, value in sorted(contributions.items(), key=lambda item: -item[1])
+            if value >= REASON_CONTRIBUTION
+        )
+        risky = _riskiest(whole, parts)
+        reasons.append(f"semantic:{risky.nearest_category or 'risk'}")
+
+    if session_risk and whole.followup_similarity >= FOLLOWUP_SIMILARITY:
+        crisis = True
+        reasons.extend(("semantic:followup_risk", "level:imminent"))
+    return _level(crisis, reasons, whole, parts, scores, direct, normalized_text)
+
+
+def _level(
+    crisis: bool, reasons: list[str], whole: LevelScores | None, parts: list[LevelScores],
+    scores: list[LevelScores], direct_rules: list[str], normalized_text: str,
+) -> RiskAssessment:
+    """Which crisis: for someone else, imminent or ideation; or worry for someone without one."""
+    # "My girlfriend keeps saying she wants to kms": the writer is worried about someone else.
+    # The how-to-help reply also names the emergency number and the lines.
+    if crisis and whole is not None and whole.probabilities["third_party"] >= max(THIRD_PARTY, whole.self_risk):
+        return RiskAssessment("third_party", (*dict.fromkeys(reasons), "semantic:third_party_concern"))
+
+    if crisis:
+        risky = _riskiest(whole, parts)
+        imminent = "level:imminent" in reasons or (
+            any(rule in IMMINENT_RULES for rule in direct_rules)
+            or bool(_IMMINENCE.search(normalized_text))
+            or (risky is not None and risky.probabilities["imminent"] > risky.probabilities["ideation"])
+        )
+        if imminent and "level:imminent" not in reasons:
+            reasons.append("level:imminent")
+        return RiskAssessment("imminent" if imminent else "ideation", tuple(dict.fromkeys(reasons)))
+
+    if whole is not None and max(score.probabilities["third_party"] for score in scores) >= THIRD_PARTY:
+        reasons.append("semantic:third_party_concern")
+        return RiskAssessment("third_party", tuple(dict.fromkeys(reasons)))
+    return RiskAssessment("none", ())
+
+
+def _live_rules(rules: CrisisAssessment) -> tuple[list[str], list[str]]:
+    """The direct rules that fired, and the indirect ones not said as a joke ("kms lol")."""
+    direct = [reason.rsplit(":", 1)[1] for reason in rules.reasons if reason.startswith("crisis:direct:")]
+    indirect = [
+        reason for reason in rules.reasons
+        if reason.startswith("crisis:indirect:") and reason.rsplit(":", 1)[1] not in rules.framed
+    ]
+    return direct, indirect
+
+
+def _assess_by_thresholds(
+    raw: str, normalized_text: str, rules: CrisisAssessment, matcher: ExemplarMatcher | None,
+    emotion: EmotionReading | None, session_risk: bool, abuse: bool,
+) -> RiskAssessment:
+    """Without a trained combiner (rules only, or a matcher built without the head)."""
     segments = _segments(raw)
     scores = matcher.score([raw, *segments]) if matcher is not None else []
     whole = scores[0] if scores else None
@@ -155,25 +290,7 @@ def assess_risk(
         crisis = True
         reasons.extend(("semantic:followup_risk", "level:imminent"))
 
-    # "My girlfriend keeps saying she wants to kms": the writer is worried about someone else.
-    # The how-to-help reply also names the emergency number and the lines.
-    if crisis and whole is not None and whole.probabilities["third_party"] >= max(THIRD_PARTY, whole.self_risk):
-        return RiskAssessment("third_party", (*dict.fromkeys(reasons), "semantic:third_party_concern"))
-
-    if crisis:
-        imminent = "level:imminent" in reasons or (
-            any(rule in IMMINENT_RULES for rule in direct_rules)
-            or bool(_IMMINENCE.search(normalized_text))
-            or (risky is not None and risky.probabilities["imminent"] > risky.probabilities["ideation"])
-        )
-        if imminent and "level:imminent" not in reasons:
-            reasons.append("level:imminent")
-        return RiskAssessment("imminent" if imminent else "ideation", tuple(dict.fromkeys(reasons)))
-
-    if whole is not None and max(score.probabilities["third_party"] for score in scores) >= THIRD_PARTY:
-        reasons.append("semantic:third_party_concern")
-        return RiskAssessment("third_party", tuple(reasons))
-    return RiskAssessment("none", ())
+    return _level(crisis, reasons, whole, parts, scores, direct_rules, normalized_text)
 
 
 def _segments(raw: str) -> list[str]:

@@ -118,7 +118,7 @@ def test_the_imminent_reply_puts_the_emergency_number_first(safety: SafetyFilter
 def test_reasons_name_signals_never_user_text(safety: SafetyFilter) -> None:
     for prompt in PROMPTS + DEV:
         for reason in check(safety, prompt).reasons:
-            assert re.fullmatch(r"(crisis|toxic|semantic|level|context):[a-z_]+(:[a-z_]+)?", reason), reason
+            assert re.fullmatch(r"(crisis|toxic|semantic|signal|level|context):[a-z_]+(:[a-z_]+)?", reason), reason
 
 
 # --- normalisation -------------------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""Leave-one-file-out cross-validation of the crisis detector over the burned red-team files.
+
+    python scripts/crisis_head_cv.py [--wrong] [--baseline]
+
+For each of tests/redteam/{dev,heldout,heldout_v2}.jsonl: the head is trained on the bank, the
+everyday messages and the other two files; the combiner on the other two files' held-out
+features (each read by the head trained without it, so that head did see the held-out file:
+a mild leak into the combiner's dozen weights, none into the head that reads the file); then
+the file goes through ``SafetyFilter.check_user`` exactly as the worker calls it, with its
+emotion reading and without. ``--baseline``: the same files through the detector without the
+head and combiner (the previous thresholds; its bank and rules were tuned on these files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from training.recipes.crisis_head import (
+    CachedEncoder,
+    Config,
+    fit_combiner,
+    heads_without_each_file,
+    held_out_features,
+    packaged_matcher,
+)
+from worker.safety import SafetyFilter
+from worker.safety.evaluate import Report, evaluate, load_prompts, print_report
+from worker.safety.head import CrisisHead
+from worker.safety.risk import COMBINER_FEATURES
+
+
+def pooled(reports: list[Report]) -> str:
+    caught = sum(r.overall.caught for r in reports)
+    positives = sum(r.overall.positives for r in reports)
+    alarms = sum(r.overall.false_alarms for r in reports)
+    negatives = sum(r.overall.negatives for r in reports)
+    return f"recall {caught}/{positives} = {caught / positives:.3f}, FPR {alarms}/{negatives} = {alarms / negatives:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wrong", action="store_true", help="list the ids each category gets wrong")
+    parser.add_argument("--baseline", action="store_true", help="also the detector without head and combiner")
+    args = parser.parse_args()
+
+    config = Config()
+    encoder = CachedEncoder()
+    matcher = packaged_matcher(encoder)
+    heads = heads_without_each_file(config, encoder)
+    features = {name: held_out_features(matcher, head, REPO / name) for name, head in heads.items()}
+    reports: dict[bool, list[Report]] = {True: [], False: []}
+    for held, head in heads.items():
+        x = np.concatenate([features[name][0] for name in heads if name != held])
+        y = np.concatenate([features[name][1] for name in heads if name != held])
+        weights, bias, threshold = fit_combiner(x, y, config)
+        metadata = {**head.metadata, "combiner_features": list(COMBINER_FEATURES), "combiner_threshold": threshold}
+        matcher.head = CrisisHead(head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias,
+                                  metadata, weights, bias)
+        safety = SafetyFilter(matcher=matcher)
+        prompts = load_prompts(REPO / held)
+        for with_emotion in (True, False):
+            report = evaluate(safety, prompts, with_emotion)
+            reports[with_emotion].append(report)
+            print_report(f"{held} held out, {'with the emotion reading' if with_emotion else 'text alone'}", report, args.wrong)
+    for with_emotion, rows in reports.items():
+        print(f"\npooled over the three files, {'with the emotion reading' if with_emotion else 'text alone'}: {pooled(rows)}")
+    if args.baseline:
+        matcher.head = None
+        safety = SafetyFilter(matcher=matcher)
+        for held in heads:
+            print_report(f"{held}, without head and combiner", evaluate(safety, load_prompts(REPO / held), False), args.wrong)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The crisis head (training/recipes/crisis_head.py): deterministic, and the committed one is current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.recipes.crisis_head import Config, digest, fit_combiner, fit_head, run, training_set
+from worker.safety.exemplars import LEVELS
+from worker.safety.head import HEAD_PATH, CrisisHead
+from worker.safety.risk import COMBINER_FEATURES
+
+
+def _toy(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(len(LEVELS), 16))
+    labels = np.repeat(np.arange(len(LEVELS)), 30)
+    vectors = centres[labels] + 0.5 * rng.normal(size=(len(labels), 16))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32), labels, np.where(labels == 1, 3.0, 1.0)
+
+
+def test_fitting_the_head_twice_gives_the_same_weights() -> None:
+    vectors, labels, weights = _toy()
+    config = Config(hidden=8, max_iter=60)
+    first, second = (fit_head(vectors, labels, weights, config) for _ in range(2))
+    for name in ("hidden_weights", "hidden_bias", "output_weights", "output_bias"):
+        assert np.array_equal(getattr(first, name), getattr(second, name)), name
+    assert (first.probabilities(vectors).argmax(axis=1) == labels).mean() > 0.9
+
+
+def test_fitting_the_combiner_twice_gives_the_same_weights() -> None:
+    rng = np.random.default_rng(1)
+    features = rng.uniform(size=(200, len(COMBINER_FEATURES)))
+    crisis = features[:, 0] + 0.2 * rng.normal(size=200) > 0.5
+    first, second = fit_combiner(features, crisis, Config()), fit_combiner(features, crisis, Config())
+    assert np.array_equal(first[0], second[0]) and first[1:] == second[1:]
+
+
+def test_a_head_survives_saving_and_loading(tmp_path: Path) -> None:
+    vectors, labels, weights = _toy()
+    head = fit_head(vectors, labels, weights, Config(hidden=8, max_iter=20))
+    head = CrisisHead(head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias,
+                      {**head.metadata, "combiner_features": list(COMBINER_FEATURES)},
+                      np.ones(len(COMBINER_FEATURES), dtype=np.float32), -1.0)
+    head.save(tmp_path / "head.npz")
+    loaded = CrisisHead.load(tmp_path / "head.npz")
+    assert np.array_equal(loaded.probabilities(vectors), head.probabilities(vectors))
+    assert loaded.combiner_bias == -1.0 and loaded.combiner_features == COMBINER_FEATURES
+
+
+def test_the_committed_head_was_built_from_the_current_data() -> None:
+    """Changing the bank, the everyday messages or a red-team file means rebuilding the head
+    (``attune train crisis-head``): the artifact records what it was trained on."""
+    head = CrisisHead.load(HEAD_PATH)
+    assert head.metadata["training_sha256"] == digest(*training_set(Config()))
+    assert head.combiner_features == COMBINER_FEATURES
+    assert HEAD_PATH.stat().st_size < 1_000_000
+
+
+@pytest.mark.slow
+def test_rebuilding_the_head_gives_the_committed_artifact(tmp_path: Path) -> None:
+    """The whole recipe (a few minutes on two cores; the embeddings are cached after the first).
+    On the machine that built it the rebuild is byte-identical; the tolerance is for another
+    CPU's float rounding in the encoder."""
+    rebuilt = CrisisHead.load(run(Config(out_dir=str(tmp_path))))
+    committed = CrisisHead.load(HEAD_PATH)
+    for name in ("hidden_weights", "hidden_bias", "output_weights", "output_bias", "combiner_weights"):
+        assert np.allclose(getattr(rebuilt, name), getattr(committed, name), atol=1e-4), name
+    assert rebuilt.combiner_bias == pytest.approx(committed.combiner_bias, abs=1e-4)
+    assert rebuilt.combiner_threshold == pytest.approx(committed.combiner_threshold, abs=1e-4)
+    assert rebuilt.metadata["training_sha256"] == committed.metadata["training_sha256"]
