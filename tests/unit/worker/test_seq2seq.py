@@ -80,14 +80,20 @@ async def test_greedy_stream_is_model_generate_token_for_token(t5_chat, referenc
 async def test_rows_joining_and_leaving_the_batch_each_match_generate(tiny_t5_dir, reference):
     model, tokenizer = reference
     messages = ["Work is awful", MESSAGE, "My sister got married and I am so happy for her, it was the best day!"]
-    lengths = [6, 18, 11]
+    lengths = [18, 11, 6]
     engine = Seq2SeqBatchEngine(model, tokenizer, max_batch_size=3)
+    started = [asyncio.Event() for _ in messages]
     try:
         async def one(i: int) -> tuple[int, ...]:
-            await asyncio.sleep(0.05 * i)  # arrive while the others are decoding
+            if i:  # join while the one before is decoding: after its first token, not after a fixed sleep
+                await started[i - 1].wait()
             ids = tokenizer(emotibot_prompt("joy", messages[i])).input_ids
             stream = engine.submit(f"r{i}", ids, SamplingParams(temperature=0.0, max_new_tokens=lengths[i]))
-            return [output async for output in stream][-1].token_ids
+            outputs = []
+            async for output in stream:
+                outputs.append(output)
+                started[i].set()
+            return outputs[-1].token_ids
 
         got = await asyncio.gather(*(one(i) for i in range(3)))
     finally:
