@@ -188,18 +188,8 @@ def reference_perplexity(model: Any, requests: Sequence[Any], references: Sequen
     from worker.models.causal_lm import CausalLM
     from worker.models.seq2seq import Seq2SeqLM
 
-    if not isinstance(model, CausalLM):
+    if not isinstance(model, CausalLM) or model._model is None:
         return None
-    if model._model is None:  # served by llama.cpp: score the same weights through their PyTorch twin
-        if model.spec.options.get("engine") != "llama_cpp":
-            return None
-        twin = type(model)(dataclasses.replace(model.spec, options={**model.spec.options, "engine": "torch"}),
-                           model.context)
-        twin.load()
-        try:
-            return reference_perplexity(twin, requests, references)
-        finally:
-            twin.unload()
     import torch
 
     network, tokenizer = model._model, model._tokenizer
@@ -220,6 +210,18 @@ def reference_perplexity(model: Any, requests: Sequence[Any], references: Sequen
             total_nll += torch.nn.functional.cross_entropy(logits, target[0], reduction="sum").item()
             total_tokens += len(reply)
     return math.exp(total_nll / total_tokens) if total_tokens else None
+
+
+def perplexity_twin(model: Any) -> Any:
+    """For an entry served by llama.cpp, the same weights loaded on the PyTorch engine, which
+    ``reference_perplexity`` can score (llama.cpp gives the engine no network); None otherwise."""
+    from worker.models.causal_lm import CausalLM
+
+    if not isinstance(model, CausalLM) or model._model is not None or model.spec.options.get("engine") != "llama_cpp":
+        return None
+    twin = type(model)(dataclasses.replace(model.spec, options={**model.spec.options, "engine": "torch"}), model.context)
+    twin.load()
+    return twin
 
 
 def head_accuracy(model: Any, requests: Sequence[Any], exchanges: Sequence[Exchange]) -> dict[str, float | None]:
@@ -253,7 +255,8 @@ class Evaluation:
 
 
 async def evaluate_dataset(model: Any, spec: Any, exchanges: Sequence[Exchange], reader: Any,
-                           decoding: dict[str, Any]) -> Evaluation:
+                           decoding: dict[str, Any], scorer: Any = None) -> Evaluation:
+    """``scorer`` scores reference perplexity in ``model``'s place (its PyTorch twin), if given."""
     from worker.emotion import alignment
     from worker.registry import generation_request
     from worker.reply_text import cut_at_sentence
@@ -275,7 +278,7 @@ async def evaluate_dataset(model: Any, spec: Any, exchanges: Sequence[Exchange],
     reply_emotions = await reader.read(texts) if texts else []
     alignments = [a for u, r in zip(user_emotions, reply_emotions) if (a := alignment(u, r)) is not None]
     references = [e.reference for e in exchanges]
-    perplexity = await asyncio.to_thread(reference_perplexity, model, requests, references)
+    perplexity = await asyncio.to_thread(reference_perplexity, scorer or model, requests, references)
     heads = await asyncio.to_thread(head_accuracy, model, requests, exchanges)
     count = max(len(texts), 1)
     metrics = {
@@ -313,12 +316,16 @@ async def evaluate_model(manager: Any, name: str, datasets: dict[str, list[Excha
     result: dict[str, Any] = {"model": name, "kind": spec.kind, "version": manager.version(name),
                               "decoding": resolved, "datasets": {}}
     rows: list[dict[str, Any]] = []
+    scorer = None
     try:
+        scorer = await asyncio.to_thread(perplexity_twin, model)  # loaded once for every dataset
         for dataset, exchanges in datasets.items():
-            evaluation = await evaluate_dataset(model, spec, exchanges, reader, decoding)
+            evaluation = await evaluate_dataset(model, spec, exchanges, reader, decoding, scorer)
             result["datasets"][dataset] = evaluation.metrics
             rows += evaluation.rows
     finally:
+        if scorer is not None:
+            scorer.unload()
         await manager.unload(name)
     return result, rows
 
