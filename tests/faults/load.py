@@ -39,6 +39,7 @@ class LoadResult:
     hangups: int = 0  # mid-reply disconnects the client made on purpose
     reconnects: int = 0
     unfinished: list[str] = field(default_factory=list)  # turns a client gave up on at its deadline
+    stalls: list[dict[str, Any]] = field(default_factory=list)  # what a client saw of a turn that went quiet
     max_open: int = 0
     _open: int = 0
 
@@ -53,7 +54,7 @@ class LoadResult:
         return {"acked": len(self.acked), "done": len(self.done), "errors": dict(self.errors),
                 "refused": dict(self.refused), "server_closes": dict(self.server_closes),
                 "hangups": self.hangups, "reconnects": self.reconnects, "unfinished": len(self.unfinished),
-                "max_open": self.max_open}
+                "max_open": self.max_open, "stalls": self.stalls[:5]}
 
 
 async def accounts(base_url: str, count: int) -> list[Account]:
@@ -93,6 +94,7 @@ async def conversation(
     rng: random.Random | None = None,
     started: asyncio.Event | None = None,
     go: asyncio.Event | None = None,
+    turn_timeout_s: float = 30.0,
 ) -> None:
     """``turns`` turns on one session; ``urls(attempt)`` picks the replica for each (re)connect."""
     rng = rng or random.Random()
@@ -126,7 +128,7 @@ async def conversation(
                 try:
                     await ws.send(json.dumps({"type": "message", "client_id": client_id, "content": content}))
                     outcome = await _follow(ws, client_id, result, hangup=not hung_up and rng.random() < hangup_p,
-                                            deadline=deadline)
+                                            deadline=min(deadline, time.monotonic() + turn_timeout_s))
                 except websockets.ConnectionClosed as closed:
                     result.server_closes[_server_code(closed)] += 1
                     outcome = "reconnect"
@@ -158,10 +160,16 @@ async def conversation(
 async def _follow(ws: websockets.ClientConnection, client_id: str, result: LoadResult, hangup: bool,
                   deadline: float) -> str:
     acked = False
+    seen: list[str] = []
     while True:
         remaining = max(0.5, deadline - time.monotonic())
-        frame = json.loads(await asyncio.wait_for(ws.recv(), remaining))
+        try:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), remaining))
+        except TimeoutError:
+            result.stalls.append({"client_id": client_id, "message_id": result.acked.get(client_id), "seen": seen[-8:]})
+            raise
         kind = frame["type"]
+        seen.append(kind if kind != "ack" else f"ack(job_id={frame.get('job_id')}, duplicate={frame.get('duplicate')})")
         if kind == "ack" and frame.get("client_id") == client_id:
             result.acked[client_id] = frame["message_id"]
             acked = True

@@ -5,6 +5,7 @@ documented close code (1008, 1009), and never 1006 or 1011 (docs/protocol.md).""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import httpx
@@ -66,7 +67,7 @@ def _check_frame(frame: dict[str, Any], sent: str | bytes) -> None:
         assert isinstance(frame.get("message"), str) and "Traceback" not in frame["message"], frame
 
 
-@settings(max_examples=int(__import__("os").environ.get("ATTUNE_WS_FUZZ_EXAMPLES", "150")), deadline=None,
+@settings(max_examples=int(os.environ.get("ATTUNE_WS_FUZZ_EXAMPLES", "150")), deadline=None,
           suppress_health_check=list(HealthCheck), derandomize=True)
 @given(raw=raw_frames)
 def test_any_frame_gets_a_documented_answer_and_never_crashes_the_socket(chat: dict[str, Any], raw: str | bytes) -> None:
