@@ -180,6 +180,10 @@ async def _follow(ws: websockets.ClientConnection, client_id: str, result: LoadR
             if message.get("reply_to_id") == result.acked[client_id]:
                 result.done[client_id] = message["id"]
                 return "done"
+        elif kind == "error" and frame.get("code") == "busy" and frame.get("client_id") == client_id:
+            result.refused["busy"] += 1  # saved, not queued yet: resend, as the protocol says
+            await asyncio.sleep(1)
+            return "refused"
         elif kind == "error" and (frame.get("client_id") in (client_id, None) or frame.get("job_id")):
             if acked:
                 result.errors[frame["code"]] += 1
