@@ -27,6 +27,7 @@ from backend.deps import AppState
 from backend.hygiene import RejectBadBytes, validation_error_handler
 from backend.journal.service import run_pending_tagger
 from backend.rate_limit import FrameLimiter
+from backend.ws_errors import CloseWebSocketOnError
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
     app.add_middleware(RejectBadBytes)
+    app.add_middleware(CloseWebSocketOnError)  # outermost: also covers what the middlewares inside raise
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     for router in (auth.router, sessions.router, journal.router, compare.router, admin.router, health.router, chat_ws.router):
         app.include_router(router)

@@ -51,8 +51,9 @@ KINDS: dict[str, str] = {
     "classifier": "worker.models.classifier:TextClassifier",
     "image_emotion": "worker.models.image_classifier:ImageEmotionClassifier",
     "openai": "worker.models.openai_compat:OpenAICompatModel",
+    "echo": "worker.models.echo:EchoModel",  # zero-cost and deterministic: tests and load runs only
 }
-CHAT_KINDS = {"causal_lm", "peft_causal_lm", "seq2seq", "qwen_heads", "emodecoder", "retrieval", "openai"}
+CHAT_KINDS = {"causal_lm", "peft_causal_lm", "seq2seq", "qwen_heads", "emodecoder", "retrieval", "openai", "echo"}
 GIB = 1024**3
 
 

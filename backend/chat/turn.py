@@ -109,6 +109,8 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
             taken = await db.get(Message, message.id)
         job_id = taken.job_id if taken else None
         await send({"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job_id, "duplicate": True})
+        if job_id is None:
+            await _not_enqueued_yet(message, send)
         return job_id
     try:
         async with state.sessions() as db:
@@ -166,7 +168,16 @@ async def _answer_duplicate(state: AppState, message: Message, send: Send) -> st
     if reply is not None:
         await send(done_frame(reply, cached=reply.cached))
         return None
+    if job_id is None:
+        await _not_enqueued_yet(message, send)
     return job_id
+
+
+async def _not_enqueued_yet(message: Message, send: Send) -> None:
+    """A resend whose turn another backend holds the lease on (one that died holds it for
+    ``repair.LEASE_S``) has no job to follow yet: say so, rather than leave the client waiting."""
+    await send({"type": "error", "code": "busy", "client_id": message.client_id, "message_id": message.id,
+                "message": "This message is saved and being queued; resend it (same client id) in a few seconds."})
 
 
 async def _answer_from_cache(state: AppState, message: Message, cached: CachedReply, send: Send) -> None:
