@@ -8,8 +8,8 @@ from attune.contract import ChatTurn, EmotionReading
 from training.data.empathetic import EMOTIONS
 from training.recipes.emodecoder import Config, save_artifact
 from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelSpec, ModelUnavailable
-from worker.models.emodecoder.architecture import EmoDecoder, EmoDecoderConfig
-from worker.models.emodecoder.inference import EmotionEMA, emo_alignment_score, make_masks, sample_topk
+from worker.models.emodecoder.architecture import EmoDecoder, EmoDecoderConfig, make_masks
+from worker.models.emodecoder.inference import EmotionEMA, emo_alignment_score, sample_topk
 from worker.models.emodecoder.serving import EmoDecoderModel, ed_emotion_for, load_base
 
 ARCHITECTURE = EmoDecoderConfig(emotions=tuple(EMOTIONS), adapter_dim=16, adapter_heads=2, emo_dim=8)

@@ -17,24 +17,6 @@ if TYPE_CHECKING:
     from worker.models.emodecoder.architecture import EmoDecoder
 
 
-def make_masks(padding_mask: torch.Tensor, query_length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """The additive causal + padding attention mask, ``(batch, 1, query_length, key_length)``.
-
-    ``padding_mask`` is ``(batch, key_length)``, true/1 for real tokens, covering the cached past
-    and the ``query_length`` new positions at its end. Query ``i`` may attend to key ``j`` when
-    ``j`` is not padding and not in its future.
-    """
-    batch, key_length = padding_mask.shape
-    past = key_length - query_length
-    query_positions = torch.arange(past, key_length, device=padding_mask.device)[:, None]
-    key_positions = torch.arange(key_length, device=padding_mask.device)[None, :]
-    allowed = (key_positions <= query_positions)[None, None] & padding_mask.bool()[:, None, None, :]
-    # finfo.min rather than -inf: a row with nothing allowed (a padding query) gives a uniform
-    # softmax instead of NaNs that would leak into the gradients.
-    mask = torch.zeros(batch, 1, query_length, key_length, dtype=dtype, device=padding_mask.device)
-    return mask.masked_fill(~allowed, torch.finfo(dtype).min)
-
-
 def sample_topk(logits: torch.Tensor, top_k: int, temperature: float,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """One token id per row of ``(batch, vocab)`` logits: greedy at temperature 0, else from the top ``k``.
