@@ -120,8 +120,8 @@ class EmoDecoderModel:
             if self._model is not None:
                 return
             import torch
-            from transformers import AutoTokenizer
 
+            from worker.models.causal_lm import artifact_tokenizer
             from worker.models.emodecoder.architecture import EmoDecoder, EmoDecoderConfig
 
             checkpoint_path = self.directory / CHECKPOINT_FILE
@@ -136,9 +136,8 @@ class EmoDecoderModel:
                                              self.device)
             model = EmoDecoder(base, EmoDecoderConfig.from_dict(checkpoint["architecture"]))
             model.load_trainable_state_dict(checkpoint["state_dict"])
-            # A shipped artifact leaves the base's own tokenizer out (the recipe adds no tokens).
-            tokenizer_dir = self.directory / TOKENIZER_DIR
-            self._tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir) if tokenizer_dir.is_dir() else base_tokenizer
+            tokenizer = artifact_tokenizer(self.directory / TOKENIZER_DIR, self.spec.name)
+            self._tokenizer = base_tokenizer if tokenizer is None else tokenizer  # the recipe adds no tokens
             self._generation = dict(checkpoint["generation"])
             self._run_id = str(checkpoint["run_id"])
             self._model = model.to(self.device).eval()
