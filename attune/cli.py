@@ -129,7 +129,7 @@ def _api(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from worker.config import WorkerSettings
-    from worker.service import WorkerService
+    from worker.runner import Runner
 
     overrides = {}
     if args.models:
@@ -143,7 +143,7 @@ def _worker(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        service = WorkerService.from_settings(settings=settings)
+        service = Runner.from_settings(settings=settings)
         if settings.metrics_port:
             from attune.observability import serve_metrics
 

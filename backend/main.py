@@ -63,9 +63,9 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
         worker = None
         if run_worker_here:
             # Imported here so a production API process never loads the worker's code.
-            from worker.service import WorkerService
+            from worker.runner import Runner
 
-            worker = WorkerService.from_settings(broker=broker)
+            worker = Runner.from_settings(broker=broker)
             tasks.append(asyncio.create_task(worker.run(stop)))
         try:
             yield

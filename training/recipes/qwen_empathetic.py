@@ -48,7 +48,8 @@ from training.losses.qwen import (
     strategy_loss,
 )
 from training.recipes import psychotherapist as sft
-from worker.models.heads import HeadLabels, Heads, conversation_start, end_of_turn_ids, masked_mean
+from worker.models.heads import HeadLabels, Heads, conversation_start, end_of_turn_ids
+from worker.models.pooling import masked_mean
 
 DEFAULT_CONFIG = "qwen2.5-3b"
 
@@ -284,7 +285,7 @@ def pooled_states(model: LMWithHeads, features: list[dict[str, Any]], pad_token_
     for batch, hidden, masks in _forward_views(model, features, pad_token_id, batch_size):
         for view, mask in masks.items():
             keep = mask.any(dim=1)
-            views[view][0].append(masked_mean(hidden, mask)[keep].cpu())
+            views[view][0].append(masked_mean(hidden.float(), mask)[keep].cpu())
             views[view][1].append(batch["emotion_label"][keep].cpu())
             views[view][2].append(batch["strategy_label"][keep].cpu())
     return {view: tuple(torch.cat(parts) for parts in lists) for view, lists in views.items()}  # type: ignore[misc]

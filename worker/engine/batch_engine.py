@@ -23,14 +23,13 @@ from worker.engine.step_loop import (
     CHAT_END_TOKENS,
     EngineOutput,
     EngineStats,
-    GenerationFailed,
     RequestStream,
     Sequence,
     StepEngine,
     default_stop_token_ids,
 )
 
-__all__ = ["CHAT_END_TOKENS", "BatchEngine", "EngineOutput", "EngineStats", "GenerationFailed", "RequestStream",
+__all__ = ["CHAT_END_TOKENS", "BatchEngine", "EngineOutput", "EngineStats", "RequestStream",
            "default_stop_token_ids"]
 
 log = logging.getLogger(__name__)

@@ -19,22 +19,18 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import torch
 
 from worker.engine.detokenize import IncrementalDetokenizer
 from worker.engine.sampling import RepetitionGuard, SamplingParams, new_generator, sentence_end_ids
-from worker.models.base import ModelBusy
+from worker.models.base import GenerationFailed, ModelBusy
 
 log = logging.getLogger(__name__)
 
 # End-of-turn markers of the common chat templates (ChatML, Llama 3, Phi, Gemma, Llama 2).
 CHAT_END_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "<|endoftext|>", "<|end|>", "<end_of_turn>", "</s>")
-
-
-class GenerationFailed(RuntimeError):
-    """The model raised while producing this request; the engine itself keeps serving others."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +52,23 @@ class EngineStats:
     peak_batch: int = 0
 
 
-class RequestStream:
-    """The asyncio end of one request: ``async for output in stream`` until a finish_reason arrives."""
+Output = TypeVar("Output")
+
+
+class RequestStream(Generic[Output]):
+    """The asyncio end of one request: ``async for output in stream`` until a finish_reason arrives.
+
+    The one thread-to-asyncio bridge of the worker: the engines' step thread (and the EmoDecoder's
+    decoding thread) ``deliver`` outputs, or the exception that ends the request, from their thread.
+    """
 
     def __init__(self, request_id: str, loop: asyncio.AbstractEventLoop) -> None:
         self.request_id = request_id
         self.finished = False
         self._loop = loop
-        self._queue: asyncio.Queue[EngineOutput | BaseException] = asyncio.Queue()
+        self._queue: asyncio.Queue[Output | BaseException] = asyncio.Queue()
 
-    def deliver(self, item: EngineOutput | BaseException) -> bool:
+    def deliver(self, item: Output | BaseException) -> bool:
         """Called from the engine thread; False when the consumer's event loop is gone."""
         try:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
@@ -73,10 +76,10 @@ class RequestStream:
             return False
         return True
 
-    def __aiter__(self) -> RequestStream:
+    def __aiter__(self) -> RequestStream[Output]:
         return self
 
-    async def __anext__(self) -> EngineOutput:
+    async def __anext__(self) -> Output:
         if self.finished:
             raise StopAsyncIteration
         item = await self._queue.get()
@@ -179,7 +182,7 @@ class StepEngine:
         )
         with self._lock:
             if self._stopping:
-                raise GenerationFailed("the engine is shut down")
+                raise GenerationFailed("model_unavailable", "The model is being unloaded; send the message again.")
             if request_id in self._unfinished:
                 raise ValueError(f"request {request_id} is already being generated")
             if len(self._unfinished) >= self.max_batch_size + self.max_queued:
@@ -313,7 +316,8 @@ class StepEngine:
     def _fail(self, sequence: Sequence, error: Exception) -> None:
         with self._lock:
             self._unfinished.discard(sequence.request_id)
-        sequence.stream.deliver(GenerationFailed(f"generation failed: {type(error).__name__}: {error}"))
+        sequence.stream.deliver(GenerationFailed(
+            "generation_failed", f"The model failed while writing this reply ({type(error).__name__}); send it again."))
 
     def _fail_running(self, error: Exception) -> None:
         for sequence in self._running:

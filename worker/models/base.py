@@ -164,8 +164,9 @@ class ChatModel(Protocol):
     def cancel(self, request_id: str) -> None: ...
 
 
-@runtime_checkable
-class Classifier(Protocol):
+class LabelModel(Protocol):
+    """What both classifier protocols share: a spec, its labels, a version, load/unload and memory."""
+
     spec: ModelSpec
     labels: list[str]
 
@@ -178,26 +179,17 @@ class Classifier(Protocol):
 
     def memory_bytes(self) -> int: ...
 
+
+@runtime_checkable
+class Classifier(LabelModel, Protocol):
     def classify(self, texts: list[str]) -> list[EmotionReading]:
         """Many texts in one call (batched forward passes); blocking, run it off the event loop."""
         ...
 
 
 @runtime_checkable
-class ImageClassifier(Protocol):
+class ImageClassifier(LabelModel, Protocol):
     """Reads photos: decode (in memory, never stored) then classify many in one call."""
-
-    spec: ModelSpec
-    labels: list[str]
-
-    @property
-    def version(self) -> str: ...
-
-    def load(self) -> None: ...
-
-    def unload(self) -> None: ...
-
-    def memory_bytes(self) -> int: ...
 
     def decode_image(self, data: bytes) -> Any:
         """The decoded image; raises ValueError with a reason a person can read."""

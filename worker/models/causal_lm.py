@@ -30,6 +30,22 @@ log = logging.getLogger(__name__)
 _DTYPES = ("float32", "bfloat16", "float16")
 
 
+def artifact_tokenizer(directory: Path, name: str) -> Any | None:
+    """The tokenizer a training run saved in ``directory``, or None where it left it out.
+
+    A shipped artifact leaves the base's own tokenizer out; its caller then uses the base's (adding
+    any tokens training added, in training's order).
+    """
+    if not (directory / "tokenizer_config.json").is_file():
+        return None
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(directory)
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(f"{name}: cannot load the tokenizer from {directory}: {error}") from error
+
+
 def load_pretrained(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any]:
     """Load ``spec``'s model (eval mode, no gradients) and tokenizer; ModelUnavailable says why not."""
     try:

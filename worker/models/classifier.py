@@ -14,38 +14,28 @@ probability, and the reading's label is the most probable label that clears its 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from attune.contract import EmotionReading
-from worker.models.artifact import artifact_version, module_bytes, read_json
+from worker.models.artifact import ArtifactModel, read_json
 from worker.models.base import LoadContext, ModelSpec, ModelUnavailable
 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_MAX_LENGTH = 128
 
 
-class TextClassifier:
+class TextClassifier(ArtifactModel):
+    default_batch_size = DEFAULT_BATCH_SIZE
+
     def __init__(self, spec: ModelSpec, context: LoadContext) -> None:
-        self.spec = spec
-        self.context = context
-        self.artifact_dir = Path(spec.weights) if spec.weights else context.home / "models" / spec.name
-        self.batch_size = int(spec.options.get("batch_size", DEFAULT_BATCH_SIZE))
+        super().__init__(spec, context)
         label_spec = read_json(self.artifact_dir, "labels.json") or {}
         self.labels: list[str] = list(label_spec.get("labels", []))
         self.multi_label = label_spec.get("task") == "multi_label"
         self.pooling = str(label_spec.get("pooling", "cls"))
         self.max_length = int(spec.options.get("max_length", label_spec.get("max_length", DEFAULT_MAX_LENGTH)))
-        self._model: Any = None
         self._tokenizer: Any = None
         self._thresholds: Any = None
-        self._version: str | None = None
-
-    @property
-    def version(self) -> str:
-        if self._version is None:
-            self._version = artifact_version(self.artifact_dir)
-        return self._version
 
     def load(self) -> None:
         if self._model is not None:
@@ -73,9 +63,6 @@ class TextClassifier:
         self._model = None
         self._tokenizer = None
         self._thresholds = None
-
-    def memory_bytes(self) -> int:
-        return module_bytes(self._model)
 
     def classify(self, texts: list[str]) -> list[EmotionReading]:
         """One reading per text, in input order."""

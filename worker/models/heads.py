@@ -17,14 +17,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from worker.models.pooling import masked_mean
+
 HEADS_FILE = "heads.pt"
 LABELS_FILE = "head_labels.json"
-
-
-def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over the positions where ``mask`` is true: (batch, seq, hidden) -> (batch, hidden), float32."""
-    weights = mask.to(torch.float32).unsqueeze(-1)
-    return (hidden.float() * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
 def conversation_start(token_ids: list[int], end_of_turn_ids: set[int] | frozenset[int]) -> int:
@@ -58,7 +54,7 @@ class PooledHead(nn.Module):
         self.classifier = nn.Linear(hidden_size, num_labels)
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.dropout(masked_mean(hidden, mask)))
+        return self.classifier(self.dropout(masked_mean(hidden.float(), mask)))
 
 
 class EmotionHead(PooledHead):

@@ -14,11 +14,10 @@ is refused before it is decoded).
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 from attune.contract import EmotionReading
-from worker.models.artifact import artifact_version, module_bytes, read_json
+from worker.models.artifact import ArtifactModel, read_json
 from worker.models.base import LoadContext, ModelSpec, ModelUnavailable
 
 DEFAULT_BATCH_SIZE = 16
@@ -30,25 +29,16 @@ class BadImage(ValueError):
     """The bytes are not a photo we read (wrong format, truncated, too many pixels)."""
 
 
-class ImageEmotionClassifier:
+class ImageEmotionClassifier(ArtifactModel):
+    default_batch_size = DEFAULT_BATCH_SIZE
+
     def __init__(self, spec: ModelSpec, context: LoadContext) -> None:
-        self.spec = spec
-        self.context = context
-        self.artifact_dir = Path(spec.weights) if spec.weights else context.home / "models" / spec.name
-        self.batch_size = int(spec.options.get("batch_size", DEFAULT_BATCH_SIZE))
+        super().__init__(spec, context)
         self.max_pixels = int(spec.options.get("max_pixels", DEFAULT_MAX_PIXELS))
         config = read_json(self.artifact_dir, "config.json") or {}
         id2label = config.get("id2label", {})
         self.labels: list[str] = [id2label[key] for key in sorted(id2label, key=int)]
-        self._model: Any = None
         self._processor: Any = None
-        self._version: str | None = None
-
-    @property
-    def version(self) -> str:
-        if self._version is None:
-            self._version = artifact_version(self.artifact_dir)
-        return self._version
 
     def load(self) -> None:
         if self._model is not None:
@@ -68,9 +58,6 @@ class ImageEmotionClassifier:
     def unload(self) -> None:
         self._model = None
         self._processor = None
-
-    def memory_bytes(self) -> int:
-        return module_bytes(self._model)
 
     def decode_image(self, data: bytes) -> Any:
         """An RGB ``PIL.Image`` from the photo's bytes; ``BadImage`` with a reason a person can read."""

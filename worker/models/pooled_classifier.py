@@ -17,7 +17,7 @@ import torch
 from transformers import AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from worker.models.heads import masked_mean
+from worker.models.pooling import masked_mean
 
 HEAD_FILE = "classifier_head.safetensors"
 
@@ -57,7 +57,7 @@ class MeanPooledClassifier(torch.nn.Module):
             attention_mask = torch.ones_like(input_ids)
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
-        return masked_mean(states, attention_mask)
+        return masked_mean(states.float(), attention_mask)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None) -> SequenceClassifierOutput:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
-from worker.models.causal_lm import CausalLM, load_pretrained
+from worker.models.causal_lm import CausalLM, artifact_tokenizer, load_pretrained
 from worker.models.emotion_map import affinity
 from worker.models.heads import conversation_start, end_of_turn_ids
 
@@ -191,7 +191,6 @@ def load_with_heads(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any, An
     for them, the embeddings are grown before the adapter (which holds the trained rows) is applied.
     """
     from peft import PeftModel
-    from transformers import AutoTokenizer
 
     from worker.models.heads import Heads, has_heads
 
@@ -207,12 +206,8 @@ def load_with_heads(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any, An
     base, base_tokenizer = load_pretrained(
         dataclasses.replace(spec, kind="causal_lm", weights=weights, adapter=None), context)
     heads = Heads.load(artifact, device=context.device)
-    if (artifact / "tokenizer_config.json").is_file():
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(artifact)
-        except (OSError, ValueError) as error:
-            raise ModelUnavailable(f"{spec.name}: cannot load the tokenizer from {artifact}: {error}") from error
-    else:  # a shipped artifact leaves the base's tokenizer out: the style tokens are added in training's order
+    tokenizer = artifact_tokenizer(artifact, spec.name)
+    if tokenizer is None:  # the style tokens are added to the base's, in training's order
         tokenizer = base_tokenizer
         tokenizer.add_tokens(heads.labels.style_tokens, special_tokens=False)
     if len(tokenizer) > base.get_input_embeddings().weight.shape[0]:

@@ -79,9 +79,10 @@ class SentenceEncoder:
         """Differentiable: the training recipe fine-tunes through this."""
         import torch
 
+        from worker.models.pooling import masked_mean
+
         hidden = self.model(**tokens).last_hidden_state
-        mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        pooled = masked_mean(hidden, tokens["attention_mask"])
         return torch.nn.functional.normalize(pooled, dim=-1)
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False,

@@ -7,9 +7,10 @@ import torch
 from attune.contract import ChatTurn, EmotionReading
 from training.data.empathetic import EMOTIONS
 from training.recipes.emodecoder import Config, save_artifact
+from worker.engine.sampling import SamplingParams, choose_next_token
 from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelSpec, ModelUnavailable
-from worker.models.emodecoder.architecture import EmoDecoder, EmoDecoderConfig
-from worker.models.emodecoder.inference import EmotionEMA, emo_alignment_score, make_masks, sample_topk
+from worker.models.emodecoder.architecture import EmoDecoder, EmoDecoderConfig, make_masks
+from worker.models.emodecoder.inference import EmotionEMA, emo_alignment_score
 from worker.models.emodecoder.serving import EmoDecoderModel, ed_emotion_for, load_base
 
 ARCHITECTURE = EmoDecoderConfig(emotions=tuple(EMOTIONS), adapter_dim=16, adapter_heads=2, emo_dim=8)
@@ -64,15 +65,16 @@ def test_make_masks_lets_new_tokens_see_the_whole_cached_past():
     assert (mask == 0)[0, 0].tolist() == [[True, True, True, True, False], [True, True, True, True, True]]
 
 
-def test_sample_topk_draws_only_from_the_k_best():
-    logits = torch.tensor([[0.0, 5.0, 4.0, -1.0, 3.0]])
+def test_the_emodecoders_top_k_sampling_draws_only_from_the_k_best():
+    logits = torch.tensor([0.0, 5.0, 4.0, -1.0, 3.0])
     generator = torch.Generator().manual_seed(0)
 
-    draws = {int(sample_topk(logits, top_k=2, temperature=1.0, generator=generator)) for _ in range(200)}
+    top_2 = SamplingParams(temperature=1.0, top_p=1.0, top_k=2)
+    draws = {choose_next_token(logits, top_2, generator) for _ in range(200)}
 
     assert draws == {1, 2}
-    assert int(sample_topk(logits, top_k=0, temperature=0.0)) == 1
-    assert int(sample_topk(logits, top_k=1, temperature=1.5)) == 1
+    assert choose_next_token(logits, SamplingParams(temperature=0.0), None) == 1
+    assert choose_next_token(logits, SamplingParams(temperature=1.5, top_p=1.0, top_k=1), None) == 1
 
 
 def test_emotion_ema_smooths_towards_the_latest_signal():

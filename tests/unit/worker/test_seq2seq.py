@@ -258,7 +258,7 @@ async def test_a_chat_turn_through_the_worker_conditions_the_t5_on_the_classifie
     from tests.fixtures.classifiers import registry_entries
     from worker.config import WorkerSettings
     from worker.registry import ModelManager
-    from worker.service import WorkerService
+    from worker.runner import Runner
 
     registry_file = tmp_path / "models.toml"
     registry_file.write_text(f'default_chat = "emotibot"\n[models.emotibot]\nkind = "seq2seq"\nweights = "{tiny_t5_dir}"\n'
@@ -266,11 +266,11 @@ async def test_a_chat_turn_through_the_worker_conditions_the_t5_on_the_classifie
                              + registry_entries(classifier_dirs))
     manager = ModelManager(Registry.from_file(registry_file, tmp_path), keep_alive_s=600, memory_budget_gb=2)
     broker = MemoryBroker()
-    service = WorkerService(WorkerSettings(home=tmp_path, models_file=registry_file), broker, manager)
+    service = Runner(WorkerSettings(home=tmp_path, models_file=registry_file), broker, manager)
     job = GenerateJob(session_id="s", user_message_id=1, model="emotibot",
                       history=[ChatTurn(role="user", content=MESSAGE)])
     try:
-        await service._generate(job, resumed=False)
+        await service.process(job, resumed=False)
         events = [event for _, event in await broker.read_events(job.job_id, "0", block_ms=0)]
     finally:
         await manager.unload("emotibot")

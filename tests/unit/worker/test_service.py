@@ -22,10 +22,11 @@ from attune.contract import (
     TokenEvent,
 )
 from tests.fixtures.tiny_vit import photo_bytes, save_tiny_vit
+from worker import pipeline
 from worker.config import WorkerSettings
 from worker.models.base import GenerationRequest, ModelSpec, StreamChunk
 from worker.registry import ModelManager, Registry, _Slot
-from worker.service import WorkerService
+from worker.runner import Runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -63,14 +64,14 @@ class ScriptedModel:
         yield StreamChunk(finish_reason=self.finish_reason, prompt_tokens=5, completion_tokens=len(self.pieces))
 
 
-def _service(tmp_path: Path, model: ScriptedModel) -> tuple[WorkerService, MemoryBroker]:
+def _service(tmp_path: Path, model: ScriptedModel) -> tuple[Runner, MemoryBroker]:
     registry_file = tmp_path / "models.toml"
     registry_file.write_text('default_chat = "scripted"\n[models.scripted]\nkind = "causal_lm"\nweights = "/nonexistent"\n')
     registry = Registry.from_file(registry_file, tmp_path)
     manager = ModelManager(registry, keep_alive_s=600, memory_budget_gb=1)
     manager._slots["scripted"].instance = model  # stands in for a loaded LLM
     broker = MemoryBroker()
-    return WorkerService(WorkerSettings(home=tmp_path, models_file=registry_file), broker, manager), broker
+    return Runner(WorkerSettings(home=tmp_path, models_file=registry_file), broker, manager), broker
 
 
 def _job(text: str) -> GenerateJob:
@@ -85,7 +86,7 @@ async def test_a_clean_reply_streams_in_checked_pieces(tmp_path: Path) -> None:
     model = ScriptedModel(["I hear ", "you. ", "That sounds ", "hard."])
     service, broker = _service(tmp_path, model)
     job = _job("I had a rough day")
-    await service._generate(job, resumed=False)
+    await service.process(job, resumed=False)
     events = await _events(broker, job)
     tokens = [e for e in events if isinstance(e, TokenEvent)]
     done = events[-1]
@@ -99,13 +100,13 @@ async def test_a_crisis_message_gets_the_fixed_resource_reply_not_generation(tmp
     model = ScriptedModel(["generated text"])
     service, broker = _service(tmp_path, model)
     job = _job("I want to kill myself tonight")
-    await service._generate(job, resumed=False)
+    await service.process(job, resumed=False)
     done = (await _events(broker, job))[-1]
     assert model.requests == [], "a crisis must never reach the model"
     assert done.safety.crisis is True and done.finish_reason == "safety"
     assert done.safety.level == "imminent" and done.safety.fixed_reply is True
     assert done.safety.resources, "the reply carries crisis lines"
-    assert done.content == service.safety.fixed_reply(done.safety, "en")[0]
+    assert done.content == service.ctx.safety.fixed_reply(done.safety, "en")[0]
     assert done.reply_emotion is None and done.alignment is None, "a fixed text is not badged as the model's"
 
 
@@ -114,7 +115,7 @@ async def _answer(tmp_path: Path, text: str, pieces: list[str] | None = None, **
     model = ScriptedModel(pieces or ["generated text"])
     service, broker = _service(tmp_path, model)
     turn = _job(text).model_copy(update=job)
-    await service._generate(turn, resumed=False)
+    await service.process(turn, resumed=False)
     return model, (await _events(broker, turn))[-1]
 
 
@@ -165,7 +166,7 @@ async def test_words_come_out_before_the_sentence_ends_but_the_look_ahead_is_hel
         await publish(job_id, event)
 
     broker.publish = spy  # type: ignore[method-assign]
-    await service._generate(job, resumed=False)
+    await service.process(job, resumed=False)
     assert released[0] == "I "  # shown after the fifth word arrived, not at the end of the sentence
     assert "".join(released) == "I hear how much this weighs"
 
@@ -174,7 +175,7 @@ async def test_a_toxic_phrase_split_across_tokens_is_never_shown(tmp_path: Path)
     model = ScriptedModel(["Honestly ", "you ", "should ", "just ", "kill ", "yourself ", "now"])
     service, broker = _service(tmp_path, model)
     job = _job("What should I do?")
-    await service._generate(job, resumed=False)
+    await service.process(job, resumed=False)
     events = await _events(broker, job)
     released = "".join(e.text for e in events if isinstance(e, TokenEvent))
     assert "kill" not in released and events[-1].safety.toxic is True
@@ -184,12 +185,12 @@ async def test_a_toxic_sentence_is_never_released(tmp_path: Path) -> None:
     model = ScriptedModel(["Thanks for sharing. ", "You are a worthless idiot. ", "Bye."])
     service, broker = _service(tmp_path, model)
     job = _job("What do you think of me?")
-    await service._generate(job, resumed=False)
+    await service.process(job, resumed=False)
     events = await _events(broker, job)
     released = "".join(e.text for e in events if isinstance(e, TokenEvent))
     done = events[-1]
     assert "idiot" not in released and released == "Thanks for sharing. "
-    assert done.safety.toxic is True and done.content == service.safety.fallback_reply()
+    assert done.safety.toxic is True and done.content == service.ctx.safety.fallback_reply()
     assert job.job_id in model.cancelled
 
 
@@ -198,7 +199,7 @@ async def test_a_redelivered_job_continues_after_what_was_streamed(tmp_path: Pat
     service, broker = _service(tmp_path, model)
     job = _job("Tell me more")
     await broker.publish(job.job_id, TokenEvent(index=0, text="First it was hard, "))
-    await service._generate(job, resumed=True)
+    await service.process(job, resumed=True)
     events = await _events(broker, job)
     tokens = [e for e in events if isinstance(e, TokenEvent)]
     assert [t.index for t in tokens] == list(range(len(tokens)))
@@ -213,7 +214,7 @@ async def test_a_job_finished_before_its_worker_died_is_not_generated_again(tmp_
     finished = DoneEvent(job_id=job.job_id, session_id="s", user_message_id=1, content="done before", model="scripted",
                          model_version="v", finish_reason="stop")
     await broker.publish(job.job_id, finished)
-    await service._generate(job, resumed=True)
+    await service.process(job, resumed=True)
     assert model.requests == []
     (result,) = await broker.claim_results("persister", block_ms=100, min_idle_ms=60_000)
     assert result.result.content == "done before"
@@ -237,10 +238,10 @@ class SadClassifier:
         return [EmotionReading(label="sadness", scores={"sadness": 0.9, "joy": 0.1}) for _ in texts]
 
 
-def _with_sad_classifier(service: WorkerService) -> None:
+def _with_sad_classifier(service: Runner) -> None:
     service.models.registry.specs["text-emotion"] = SadClassifier.spec
     service.models._slots["text-emotion"] = _Slot(instance=SadClassifier())
-    service.emotions.candidates = ["text-emotion"]
+    service.ctx.emotions.candidates = ["text-emotion"]
 
 
 async def test_emotion_is_reported_before_the_first_token_when_a_classifier_is_loaded(tmp_path: Path) -> None:
@@ -248,7 +249,7 @@ async def test_emotion_is_reported_before_the_first_token_when_a_classifier_is_l
     service, broker = _service(tmp_path, model)
     _with_sad_classifier(service)
     job = _job("I feel low")
-    await service._generate(job, resumed=False)
+    await service.process(job, resumed=False)
     events = await _events(broker, job)
     assert isinstance(events[0], EmotionEvent) and events[0].emotion.label == "sadness"
     assert model.requests[0].user_emotion is not None and model.requests[0].user_emotion.label == "sadness"
@@ -265,7 +266,7 @@ async def test_decoding_settings_the_user_chose_win_over_the_registry_defaults(t
     )
     job = _job("hi")
     job.params = DecodingParams(temperature=0.2)
-    request = service._request(job, None, "")
+    request = pipeline.build_request(service.ctx, job, None, "")
     assert (request.temperature, request.max_new_tokens, request.top_p) == (0.2, 256, 0.9)
     assert request.system_prompt == "Be kind."
 
@@ -274,7 +275,7 @@ async def _streamed_and_done(tmp_path: Path, pieces: list[str], finish_reason: s
                              max_new_tokens: int = 4) -> tuple[str, DoneEvent]:
     service, broker = _service(tmp_path, ScriptedModel(pieces, finish_reason=finish_reason))
     job = _job("I had a rough day").model_copy(update={"params": DecodingParams(max_new_tokens=max_new_tokens)})
-    await service._generate(job, resumed=False)
+    await service.process(job, resumed=False)
     events = await _events(broker, job)
     assert isinstance(events[-1], DoneEvent)
     return "".join(e.text for e in events if isinstance(e, TokenEvent)), events[-1]
@@ -322,11 +323,11 @@ async def test_a_photo_turn_fuses_the_face_with_the_text_and_the_crisis_check_re
     service.models.registry.specs["face-emotion"] = ModelSpec(
         name="face-emotion", kind="image_emotion", weights=str(face_dir), chat=False)
     service.models._slots["face-emotion"] = _Slot()
-    service.faces.name = "face-emotion"
+    service.ctx.faces.name = "face-emotion"
     photo = ImageAttachment(media_type="image/jpeg", data=base64.b64encode(photo_bytes()).decode())
 
     job = _job("I feel low").model_copy(update={"image": photo})
-    await service._generate(job, resumed=False)
+    await service.process(job, resumed=False)
     events = await _events(broker, job)
     emotion, done = events[0].emotion, events[-1]
     assert emotion.fusion.source == "fused_conflict" and emotion.label == "sad"
@@ -336,7 +337,7 @@ async def test_a_photo_turn_fuses_the_face_with_the_text_and_the_crisis_check_re
     assert done.alignment == pytest.approx(1.0)  # text against reply, one classifier: the text reading
 
     crisis = _job("I want to kill myself tonight").model_copy(update={"image": photo})
-    await service._generate(crisis, resumed=False)
+    await service.process(crisis, resumed=False)
     done = (await _events(broker, crisis))[-1]
     assert done.finish_reason == "safety" and done.safety.crisis and done.safety.fixed_reply
     assert done.user_emotion.fusion.face.label == "happy"  # a smiling photo does not hide the crisis

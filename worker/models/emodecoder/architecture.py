@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from worker.models.emodecoder.inference import make_masks
+from worker.models.pooling import masked_mean
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,22 @@ class EmoDecoderOutput:
     gates: list[torch.Tensor]  # one (batch, time, 1) per adapter; empty without adapters
 
 
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``(batch, time, dim)`` values over the positions where ``mask`` (batch, time) is true."""
-    weights = mask.to(values.dtype).unsqueeze(-1)
-    return (values * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+def make_masks(padding_mask: torch.Tensor, query_length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The additive causal + padding attention mask, ``(batch, 1, query_length, key_length)``.
+
+    ``padding_mask`` is ``(batch, key_length)``, true/1 for real tokens, covering the cached past
+    and the ``query_length`` new positions at its end. Query ``i`` may attend to key ``j`` when
+    ``j`` is not padding and not in its future.
+    """
+    batch, key_length = padding_mask.shape
+    past = key_length - query_length
+    query_positions = torch.arange(past, key_length, device=padding_mask.device)[:, None]
+    key_positions = torch.arange(key_length, device=padding_mask.device)[None, :]
+    allowed = (key_positions <= query_positions)[None, None] & padding_mask.bool()[:, None, None, :]
+    # finfo.min rather than -inf: a row with nothing allowed (a padding query) gives a uniform
+    # softmax instead of NaNs that would leak into the gradients.
+    mask = torch.zeros(batch, 1, query_length, key_length, dtype=dtype, device=padding_mask.device)
+    return mask.masked_fill(~allowed, torch.finfo(dtype).min)
 
 
 class ConditionalPooling(nn.Module):

@@ -17,40 +17,6 @@ if TYPE_CHECKING:
     from worker.models.emodecoder.architecture import EmoDecoder
 
 
-def make_masks(padding_mask: torch.Tensor, query_length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """The additive causal + padding attention mask, ``(batch, 1, query_length, key_length)``.
-
-    ``padding_mask`` is ``(batch, key_length)``, true/1 for real tokens, covering the cached past
-    and the ``query_length`` new positions at its end. Query ``i`` may attend to key ``j`` when
-    ``j`` is not padding and not in its future.
-    """
-    batch, key_length = padding_mask.shape
-    past = key_length - query_length
-    query_positions = torch.arange(past, key_length, device=padding_mask.device)[:, None]
-    key_positions = torch.arange(key_length, device=padding_mask.device)[None, :]
-    allowed = (key_positions <= query_positions)[None, None] & padding_mask.bool()[:, None, None, :]
-    # finfo.min rather than -inf: a row with nothing allowed (a padding query) gives a uniform
-    # softmax instead of NaNs that would leak into the gradients.
-    mask = torch.zeros(batch, 1, query_length, key_length, dtype=dtype, device=padding_mask.device)
-    return mask.masked_fill(~allowed, torch.finfo(dtype).min)
-
-
-def sample_topk(logits: torch.Tensor, top_k: int, temperature: float,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-    """One token id per row of ``(batch, vocab)`` logits: greedy at temperature 0, else from the top ``k``.
-
-    ``top_k <= 0`` samples from the whole vocabulary.
-    """
-    if temperature <= 0:
-        return logits.argmax(dim=-1)
-    scaled = logits.float() / temperature
-    if 0 < top_k < scaled.size(-1):
-        kth_best = torch.topk(scaled, top_k, dim=-1).values[..., -1:]
-        scaled = scaled.masked_fill(scaled < kth_best, float("-inf"))
-    probabilities = F.softmax(scaled, dim=-1)
-    return torch.multinomial(probabilities, num_samples=1, generator=generator).squeeze(-1)
-
-
 class EmotionEMA:
     """Exponential moving average of the per-token output emotion: ``m ← α·x + (1 − α)·m``.
 
@@ -92,16 +58,19 @@ def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_n
     ``reply_prefix_ids`` is reply text already given (a resumed job): it is prefilled with the
     prompt and counts towards the emotion average, but is not yielded again. A stop token ends
     the reply without being yielded. ``should_stop`` is checked before every step.
-    ``repetition_penalty`` / ``no_repeat_ngram_size`` are the engine's per-request repetition rules
-    (``worker.engine.sampling.RepetitionGuard``) over the reply, its prefix and ``said_before``.
+    Sampling is the engine's (``worker.engine.sampling``): the same top-k, temperature and per-request
+    row rules (repetition, no-repeat n-grams, end of turn, minimum length) over the reply, its prefix
+    and ``said_before``.
     """
-    from worker.engine.sampling import RepetitionGuard
+    from worker.engine.sampling import RepetitionGuard, SamplingParams, choose_next_token
 
-    guard = None
-    if repetition_penalty != 1.0 or no_repeat_ngram_size > 0 or (end_of_turn and end_of_turn[0] > 0) or min_new_tokens:
-        earlier = tuple(tuple(ids) for ids in said_before) + ((tuple(reply_prefix_ids),) if reply_prefix_ids else ())
-        guard = RepetitionGuard(repetition_penalty, no_repeat_ngram_size, earlier, end_of_turn, frozenset(stop_ids),
-                                min_new_tokens=min_new_tokens)
+    earlier = tuple(tuple(ids) for ids in said_before) + ((tuple(reply_prefix_ids),) if reply_prefix_ids else ())
+    after, factor = end_of_turn or (0, 1.0)
+    params = SamplingParams(temperature=temperature, top_p=1.0, top_k=max(top_k, 0), max_new_tokens=max_new_tokens,
+                            repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
+                            said_before=earlier, end_of_turn_after=after, end_of_turn_factor=factor,
+                            min_new_tokens=min_new_tokens)
+    guard = RepetitionGuard.for_params(params, frozenset(stop_ids))
     device = model.device
     input_ids = torch.tensor([[*prompt_ids, *reply_prefix_ids]], dtype=torch.long, device=device)
     padding = torch.ones_like(input_ids)
@@ -115,16 +84,13 @@ def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_n
     for _ in range(max_new_tokens):
         if should_stop():
             return
-        logits = output.logits[:, -1]
-        if guard is not None:
-            logits = guard.apply(logits[0].float()).unsqueeze(0)
-        token = sample_topk(logits, top_k, temperature, generator)
-        token_id = int(token.item())
+        token_id = choose_next_token(output.logits[0, -1].float(), params, generator, guard)
         if token_id in stop_ids:
             return
         if guard is not None:
             guard.observe(token_id)
-        output = model(token.view(1, 1), torch.ones(1, 1, dtype=torch.long, device=device), g_in, state=state)
+        token = torch.tensor([[token_id]], dtype=torch.long, device=device)
+        output = model(token, torch.ones(1, 1, dtype=torch.long, device=device), g_in, state=state)
         # The emotion read at the new token's position is the reply's emotion so far including it.
         smoothed = ema.update(output.token_emotion[0, -1])
         yield DecodedToken(token_id=token_id, alignment=emo_alignment_score(g_in[0], smoothed))

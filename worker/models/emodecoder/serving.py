@@ -120,8 +120,8 @@ class EmoDecoderModel:
             if self._model is not None:
                 return
             import torch
-            from transformers import AutoTokenizer
 
+            from worker.models.causal_lm import artifact_tokenizer
             from worker.models.emodecoder.architecture import EmoDecoder, EmoDecoderConfig
 
             checkpoint_path = self.directory / CHECKPOINT_FILE
@@ -136,9 +136,8 @@ class EmoDecoderModel:
                                              self.device)
             model = EmoDecoder(base, EmoDecoderConfig.from_dict(checkpoint["architecture"]))
             model.load_trainable_state_dict(checkpoint["state_dict"])
-            # A shipped artifact leaves the base's own tokenizer out (the recipe adds no tokens).
-            tokenizer_dir = self.directory / TOKENIZER_DIR
-            self._tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir) if tokenizer_dir.is_dir() else base_tokenizer
+            tokenizer = artifact_tokenizer(self.directory / TOKENIZER_DIR, self.spec.name)
+            self._tokenizer = base_tokenizer if tokenizer is None else tokenizer  # the recipe adds no tokens
             self._generation = dict(checkpoint["generation"])
             self._run_id = str(checkpoint["run_id"])
             self._model = model.to(self.device).eval()
@@ -161,33 +160,23 @@ class EmoDecoderModel:
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamChunk]:
         if self._model is None:
             await asyncio.to_thread(self.load)
-        loop = asyncio.get_running_loop()
-        chunks: asyncio.Queue[StreamChunk | Exception] = asyncio.Queue()
-        cancelled = self._cancel_events.setdefault(request.request_id, threading.Event())
+        from worker.engine.step_loop import RequestStream
 
-        def hand_over(item: StreamChunk | Exception) -> None:
-            try:
-                loop.call_soon_threadsafe(chunks.put_nowait, item)
-            except RuntimeError:  # the event loop has closed: nobody is listening any more
-                cancelled.set()
+        chunks: RequestStream[StreamChunk] = RequestStream(request.request_id, asyncio.get_running_loop())
+        cancelled = self._cancel_events.setdefault(request.request_id, threading.Event())
 
         def produce() -> None:
             try:
                 for chunk in self._generate(request, cancelled):
-                    hand_over(chunk)
+                    if not chunks.deliver(chunk):  # the event loop has closed: nobody is listening any more
+                        cancelled.set()
             except Exception as error:  # noqa: BLE001 - raised again on the async side, which reports it
-                hand_over(error)
+                chunks.deliver(error)
 
-        worker = threading.Thread(target=produce, name=f"emodecoder-{request.request_id}", daemon=True)
-        worker.start()
+        threading.Thread(target=produce, name=f"emodecoder-{request.request_id}", daemon=True).start()
         try:
-            while True:
-                item = await chunks.get()
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-                if item.finish_reason is not None:
-                    return
+            async for chunk in chunks:
+                yield chunk
         finally:
             cancelled.set()  # the consumer may have left early: stop the thread within one step
             self._cancel_events.pop(request.request_id, None)
