@@ -83,8 +83,9 @@ class Reporter:
     def __init__(self, target: Path, expected_s: float, step: str = "starting") -> None:
         self.path = progress_path(target)
         now = time.time()
-        self.progress = BuildProgress(name=target.name, step=step, expected_s=expected_s,
-                                      started_at=now, updated_at=now, pid=os.getpid())
+        self.progress = BuildProgress(
+            name=target.name, step=step, expected_s=expected_s, started_at=now, updated_at=now, pid=os.getpid()
+        )
         self._written_at = 0.0
         self.update(0.0, step, force=True)
 

@@ -1,13 +1,13 @@
 """``attune``: one entry point for every process and chore.
 
-  attune serve          the embedded default: API + UI + worker in one process on :8000
-  attune api            the API alone (production: DATABASE_URL + REDIS_URL), run several
-  attune worker         a model worker process (production), run one per GPU or machine
-  attune migrate        bring the database schema up to date
-  attune create-admin   create an administrator, or promote an existing user
-  attune models         list the registry's models and whether they can load here
-  attune prepare        build the default artifacts (classifiers, retrieval index)
-  attune train / eval   the offline training package (see training/README.md)
+attune serve          the embedded default: API + UI + worker in one process on :8000
+attune api            the API alone (production: DATABASE_URL + REDIS_URL), run several
+attune worker         a model worker process (production), run one per GPU or machine
+attune migrate        bring the database schema up to date
+attune create-admin   create an administrator, or promote an existing user
+attune models         list the registry's models and whether they can load here
+attune prepare        build the default artifacts (classifiers, retrieval index)
+attune train / eval   the offline training package (see training/README.md)
 """
 
 from __future__ import annotations
@@ -38,12 +38,18 @@ def main(argv: list[str] | None = None) -> int:
 
         return training_main(argv)
 
-    parser = argparse.ArgumentParser(prog="attune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="attune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="embedded default: API, UI and worker in one process")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--skip-prepare", action="store_true", help="do not ready the default chat model nor build the missing classifiers and retrieval index")
+    serve.add_argument(
+        "--skip-prepare",
+        action="store_true",
+        help="do not ready the default chat model nor build the missing classifiers and retrieval index",
+    )
     api = commands.add_parser("api", help="the API process (several may run behind nginx)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
@@ -105,8 +111,14 @@ def _serve(args: argparse.Namespace) -> int:
             announce_builds(settings.home, missing, background_builds[0])
     print(f"Attune is starting on http://{args.host}:{args.port} (embedded mode, data in {settings.home.resolve()})")
     try:
-        uvicorn.run("backend.main:app_factory", factory=True, host=args.host, port=args.port,
-                    ws_max_size=_ws_max_bytes(settings), log_config=None)
+        uvicorn.run(
+            "backend.main:app_factory",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            ws_max_size=_ws_max_bytes(settings),
+            log_config=None,
+        )
     finally:
         if background_builds:
             from training.prepare import stop_background_builds
@@ -121,8 +133,14 @@ def _api(args: argparse.Namespace) -> int:
     from backend.config import get_settings
 
     uvicorn.run(
-        "backend.main:app_factory", factory=True, host=args.host, port=args.port, workers=args.workers,
-        ws_max_size=_ws_max_bytes(get_settings()), proxy_headers=True, log_config=None,
+        "backend.main:app_factory",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        ws_max_size=_ws_max_bytes(get_settings()),
+        proxy_headers=True,
+        log_config=None,
     )
     return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -120,7 +120,7 @@ class ClassifyJob(_Versioned):
     enqueued_at: float = Field(default_factory=time.time)
 
 
-Job = Annotated[Union[GenerateJob, ClassifyJob], Field(discriminator="kind")]
+Job = Annotated[GenerateJob | ClassifyJob, Field(discriminator="kind")]
 job_adapter: TypeAdapter[GenerateJob | ClassifyJob] = TypeAdapter(Job)
 
 
@@ -234,11 +234,11 @@ class ClassifyResult(_Versioned):
     items: list[ClassifiedItem]
 
 
-JobEvent = Annotated[Union[EmotionEvent, TokenEvent, DoneEvent, ErrorEvent], Field(discriminator="type")]
+JobEvent = Annotated[EmotionEvent | TokenEvent | DoneEvent | ErrorEvent, Field(discriminator="type")]
 event_adapter: TypeAdapter[EmotionEvent | TokenEvent | DoneEvent | ErrorEvent] = TypeAdapter(JobEvent)
 
 # What lands on RESULTS_STREAM for the backend's persisters: finished turns and tags.
-Result = Annotated[Union[DoneEvent, ErrorEvent, ClassifyResult], Field(discriminator="type")]
+Result = Annotated[DoneEvent | ErrorEvent | ClassifyResult, Field(discriminator="type")]
 result_adapter: TypeAdapter[DoneEvent | ErrorEvent | ClassifyResult] = TypeAdapter(Result)
 
 
@@ -255,6 +255,7 @@ class ModelStatus(BaseModel):
     def usable(self) -> bool:
         """Can take a job now (a model still being built cannot, any more than an unavailable one)."""
         return self.state not in ("unavailable", "building")
+
     version: str | None = None
     memory_bytes: int | None = None
     default: bool = False

@@ -26,7 +26,9 @@ ALEMBIC_PLUGINS_LOGGER = "alembic.runtime.plugins"
 
 # transformers ≥ 5 renamed ``past_key_values`` to ``cache``; we still pass the old name because the
 # supported range starts at 4.46, which only knows it. When it is removed the message changes and shows.
-PAST_KEY_VALUES_WARNING = r"`past_key_values` is deprecated and will be removed in version [\d.]+ for `[\w.]+`\. Use `cache` instead\."
+PAST_KEY_VALUES_WARNING = (
+    r"`past_key_values` is deprecated and will be removed in version [\d.]+ for `[\w.]+`\. Use `cache` instead\."
+)
 
 
 class _MissingKernelsPackage(logging.Filter):

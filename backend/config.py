@@ -23,12 +23,11 @@ class Settings(BaseSettings):
 
     env: Literal["embedded", "production"] = "embedded"
     home: Path = Field(default=Path("var"), description="Artifacts, the SQLite file and caches live here.")
-    database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "ATTUNE_DATABASE_URL")
-    )
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "ATTUNE_DATABASE_URL"))
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "ATTUNE_REDIS_URL"))
     redis_max_connections: int = Field(
-        default=64, ge=4,
+        default=64,
+        ge=4,
         description="The broker's Redis connection pool, for short commands and the persister's blocking claim. "
         "Sockets never hold one: every job they follow is read by one XREAD per process on a connection of its "
         "own (attune/broker/redis_events.py), so this need not grow with users. A command finding the pool busy "
@@ -54,7 +53,8 @@ class Settings(BaseSettings):
     max_frame_bytes: int = 16 * 1024
     max_message_chars: int = 4000
     max_image_bytes: int = Field(
-        default=1024 * 1024, ge=0,
+        default=1024 * 1024,
+        ge=0,
         description="The largest photo a message may carry, decoded (0: no photos). A frame with one may be this "
         "much larger than max_frame_bytes, in base64.",
     )
@@ -76,13 +76,17 @@ class Settings(BaseSettings):
     @property
     def max_image_frame_bytes(self) -> int:
         """The largest frame accepted when it is a message with a photo (the photo in base64, plus the rest)."""
-        return self.max_frame_bytes + -(-self.max_image_bytes // 3) * 4 if self.max_image_bytes else self.max_frame_bytes
+        return (
+            self.max_frame_bytes + -(-self.max_image_bytes // 3) * 4 if self.max_image_bytes else self.max_frame_bytes
+        )
 
     @model_validator(mode="after")
     def _production_needs_real_servers(self) -> Settings:
         if self.env == "production":
             if not self.secret_key or len(self.secret_key) < MIN_SECRET_LENGTH:
-                raise ValueError(f"ATTUNE_SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} characters in production")
+                raise ValueError(
+                    f"ATTUNE_SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} characters in production"
+                )
             if not self.database_url or not self.redis_url:
                 raise ValueError("production needs DATABASE_URL and REDIS_URL")
         return self

@@ -23,7 +23,9 @@ async def get_user_by_email(db: AsyncSession, email: str) -> User | None:
     return await db.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
 
-async def create_user(db: AsyncSession, email: str, password_hash: str, display_name: str | None, role: str = "user") -> User | None:
+async def create_user(
+    db: AsyncSession, email: str, password_hash: str, display_name: str | None, role: str = "user"
+) -> User | None:
     """None when the email is taken (checked by the unique index, so two racing sign-ups can't both win)."""
     user = User(email=email.lower(), password_hash=password_hash, display_name=display_name, role=role)
     db.add(user)
@@ -157,7 +159,9 @@ async def owned_job(db: AsyncSession, user_id: int, session_id: str, job_id: str
     """What a job id addresses in this user's session: the user message it answers, or the
     comparison one of whose sides it is; None for anyone else's job or an unknown one."""
     message = await db.scalar(
-        select(Message).where(Message.session_id == session_id, Message.role == "user", Message.job_id == job_id).limit(1)
+        select(Message)
+        .where(Message.session_id == session_id, Message.role == "user", Message.job_id == job_id)
+        .limit(1)
     )
     if message is not None:
         return message
@@ -205,7 +209,9 @@ async def session_had_crisis(db: AsyncSession, session_id: str, before_id: int) 
     return await db.scalar(earlier.limit(1)) is not None
 
 
-async def message_page(db: AsyncSession, session_id: str, before: int | None, limit: int) -> tuple[list[Message], int | None]:
+async def message_page(
+    db: AsyncSession, session_id: str, before: int | None, limit: int
+) -> tuple[list[Message], int | None]:
     query = select(Message).where(Message.session_id == session_id)
     if before is not None:
         query = query.where(Message.id < before)
@@ -234,8 +240,11 @@ async def in_flight(db: AsyncSession, session_id: str, limit: int = 5) -> list[M
 
 def message_public(message: Message) -> MessagePublic:
     emotion = (
-        EmotionReading(label=message.emotion_label, scores=message.emotion_scores or {},
-                       fusion=FusedEmotion.model_validate(message.emotion_fusion) if message.emotion_fusion else None)
+        EmotionReading(
+            label=message.emotion_label,
+            scores=message.emotion_scores or {},
+            fusion=FusedEmotion.model_validate(message.emotion_fusion) if message.emotion_fusion else None,
+        )
         if message.emotion_label
         else None
     )
@@ -277,7 +286,9 @@ async def put_app_setting(db: AsyncSession, key: str, value: dict[str, Any]) -> 
     await db.commit()
 
 
-async def audit(db: AsyncSession, actor: User, action: str, target: str | None = None, details: dict[str, Any] | None = None) -> None:
+async def audit(
+    db: AsyncSession, actor: User, action: str, target: str | None = None, details: dict[str, Any] | None = None
+) -> None:
     db.add(AuditLog(actor_id=actor.id, actor_email=actor.email, action=action, target=target, details=details))
     await db.commit()
 

@@ -72,7 +72,11 @@ def encodable(value: Any) -> Any:
     """``value`` with every lone surrogate replaced by U+FFFD, so it can be sent back as JSON
     (a validation error echoes the input it refused)."""
     if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _BAD_CODE_POINTS.search(value) else value
+        return (
+            value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            if _BAD_CODE_POINTS.search(value)
+            else value
+        )
     if isinstance(value, dict):
         return {encodable(k): encodable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -107,11 +111,13 @@ class RejectBadBytes:
                 await send({"type": "websocket.close", "code": 1008, "reason": problem})
                 return
             body = json.dumps({"detail": [{"type": "value_error", "loc": ["request"], "msg": problem, "input": None}]})
-            await send({
-                "type": "http.response.start",
-                "status": 422,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            })
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 422,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": body.encode()})
             return
         await self.app(scope, receive, send)

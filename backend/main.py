@@ -51,8 +51,12 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.resolved_database_url)
         broker, cache = _clients(settings)
-        limiter = FrameLimiter(settings.frames_per_second, settings.frame_burst, None if settings.embedded_broker else settings.redis_url)
-        state = AppState(settings, engine, session_factory(engine), broker, cache, settings.resolved_secret_key(), limiter)
+        limiter = FrameLimiter(
+            settings.frames_per_second, settings.frame_burst, None if settings.embedded_broker else settings.redis_url
+        )
+        state = AppState(
+            settings, engine, session_factory(engine), broker, cache, settings.resolved_secret_key(), limiter
+        )
         app.state.attune = state
         stop = asyncio.Event()
         tasks = [
@@ -82,11 +86,21 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
 
     app = FastAPI(title="Attune", version="0.1.0", lifespan=lifespan)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
     app.add_middleware(RejectBadBytes)
     app.add_middleware(CloseWebSocketOnError)  # outermost: also covers what the middlewares inside raise
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for router in (auth.router, sessions.router, journal.router, compare.router, admin.router, health.router, chat_ws.router):
+    for router in (
+        auth.router,
+        sessions.router,
+        journal.router,
+        compare.router,
+        admin.router,
+        health.router,
+        chat_ws.router,
+    ):
         app.include_router(router)
 
     @app.middleware("http")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
 
@@ -181,7 +181,7 @@ class AuthFrame(CleanModel):
 
 
 ClientFrame = Annotated[
-    Union[MessageFrame, CompareFrame, CancelFrame, ResumeFrame, PingFrame, AuthFrame], Field(discriminator="type")
+    MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame, Field(discriminator="type")
 ]
 client_frame_adapter: TypeAdapter[MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame] = (
     TypeAdapter(ClientFrame)

@@ -32,8 +32,13 @@ def main() -> None:
     args = parser.parse_args()
 
     texts = [row.text for row in dair.load_split("val", args.entries)]
-    spec = ModelSpec(name="journal-mood", kind="classifier", weights=str(args.model_dir), chat=False,
-                     options={"batch_size": args.batch_size})
+    spec = ModelSpec(
+        name="journal-mood",
+        kind="classifier",
+        weights=str(args.model_dir),
+        chat=False,
+        options={"batch_size": args.batch_size},
+    )
     classifier = TextClassifier(spec, LoadContext(home=args.model_dir.parent))
     classifier.load()
     baseline, one_by_one = _one_by_one(classifier, args.model_dir)
@@ -58,8 +63,14 @@ def main() -> None:
 def _one_by_one(classifier: TextClassifier, model_dir: Path) -> tuple[str, Callable[[str], str]]:
     """(name, text -> label): the founding pipeline where it can load the artifact."""
     if classifier.pooling == "cls":
-        tagger = pipeline("text-classification", model=str(model_dir), tokenizer=str(model_dir), device=-1,
-                          truncation=True, max_length=classifier.max_length)
+        tagger = pipeline(
+            "text-classification",
+            model=str(model_dir),
+            tokenizer=str(model_dir),
+            device=-1,
+            truncation=True,
+            max_length=classifier.max_length,
+        )
         return "pipeline", lambda text: tagger(text)[0]["label"]
     return "TextClassifier", lambda text: classifier.classify([text])[0].label
 

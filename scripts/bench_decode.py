@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import itertools
+import multiprocessing
 import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,8 +49,10 @@ class Result:
         p95 = gaps[min(len(gaps) - 1, int(len(gaps) * 0.95))] * 1e3
         rate = self.tokens / self.seconds
         ratio = f"{rate / baseline:.2f}x" if baseline else "1.00x"
-        return (f"| {self.label} | {self.sessions} | {self.tokens} | {rate:.1f} | "
-                f"{statistics.mean(self.per_session):.1f} | {p50:.1f} | {p95:.1f} | {ratio} |")
+        return (
+            f"| {self.label} | {self.sessions} | {self.tokens} | {rate:.1f} | "
+            f"{statistics.mean(self.per_session):.1f} | {p50:.1f} | {p95:.1f} | {ratio} |"
+        )
 
 
 def run_llama_one_at_a_time(gguf: Path, threads: int, prompts: list[list[int]], max_new_tokens: int) -> Result:
@@ -91,8 +93,14 @@ async def run_engine(label: str, engine, prompts: list[list[int]], max_new_token
     started = time.perf_counter()
     results = await asyncio.gather(*(one(i, ids) for i, ids in enumerate(prompts)))
     seconds = time.perf_counter() - started
-    return Result(label, len(prompts), sum(r[0] for r in results), seconds, [r[0] / r[1] for r in results],
-                  [gap for r in results for gap in r[2]])
+    return Result(
+        label,
+        len(prompts),
+        sum(r[0] for r in results),
+        seconds,
+        [r[0] / r[1] for r in results],
+        [gap for r in results for gap in r[2]],
+    )
 
 
 async def run_series(label: str, engine, tokenizer, counts: list[int], max_new_tokens: int, baseline: float) -> None:
@@ -125,11 +133,15 @@ async def main() -> None:
     spec = smollm2_spec()
     home = args.home.resolve()
     gguf = gguf_file_path(spec.weights, spec.options["gguf_file"])
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_checkpoint(spec.weights, spec.options["gguf_file"],
-                                                                   home / "cache" / "gguf"))
+    tokenizer = AutoTokenizer.from_pretrained(
+        tokenizer_checkpoint(spec.weights, spec.options["gguf_file"], home / "cache" / "gguf")
+    )
     n = args.max_new_tokens
-    print(f"SmolLM2-135M-Instruct Q4_1 GGUF, {args.threads} threads, {os.cpu_count()} cores, greedy, {n} new tokens, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(
+        f"SmolLM2-135M-Instruct Q4_1 GGUF, {args.threads} threads, {os.cpu_count()} cores, greedy, {n} new tokens, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
     print("| path | N | tokens | aggregate tok/s | per-session tok/s | p50 gap ms | p95 gap ms | vs llama.cpp |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     # The baseline runs in a process of its own: llama.cpp's OpenMP thread team, once used from this
@@ -137,13 +149,21 @@ async def main() -> None:
     # (66 against 120 tok/s single-stream on 2 idle cores), which a worker never sees.
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         pool.submit(run_llama_one_at_a_time, gguf, args.threads, chat_prompts(tokenizer, 1), 4).result()  # warm-up
-        baseline = pool.submit(run_llama_one_at_a_time, gguf, args.threads,
-                               chat_prompts(tokenizer, args.baseline_requests), n).result()
+        baseline = pool.submit(
+            run_llama_one_at_a_time, gguf, args.threads, chat_prompts(tokenizer, args.baseline_requests), n
+        ).result()
     rate = baseline.tokens / baseline.seconds
     print(baseline.row(None), flush=True)
 
-    engine = LlamaCppEngine(gguf, tokenizer, max_batch_size=max(args.concurrency), max_queued=0,
-                            context_tokens=256, threads=args.threads, stop_token_ids=())
+    engine = LlamaCppEngine(
+        gguf,
+        tokenizer,
+        max_batch_size=max(args.concurrency),
+        max_queued=0,
+        context_tokens=256,
+        threads=args.threads,
+        stop_token_ids=(),
+    )
     await run_series("`LlamaCppEngine`", engine, tokenizer, args.concurrency, n, rate)
 
     if args.torch_concurrency:
@@ -155,8 +175,9 @@ async def main() -> None:
 
         model, torch_tokenizer = load_pretrained(spec, LoadContext(home=home))
         torch.set_num_threads(args.threads)
-        engine = BatchEngine(model, torch_tokenizer, max_batch_size=max(args.torch_concurrency), max_queued=0,
-                             stop_token_ids=())
+        engine = BatchEngine(
+            model, torch_tokenizer, max_batch_size=max(args.torch_concurrency), max_queued=0, stop_token_ids=()
+        )
         await run_series("PyTorch `BatchEngine` (fp32)", engine, tokenizer, args.torch_concurrency, n, rate)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

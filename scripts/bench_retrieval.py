@@ -44,8 +44,9 @@ def bench_latency(responder: RetrievalResponder, count: int) -> tuple[list[float
         if i % HISTORY_TURNS == 0:
             history = []
         history.append(ChatTurn(role="user", content=text))
-        request = GenerationRequest(f"bench-{i}", list(history),
-                                    user_emotion=EmotionReading(label=emotion, scores={emotion: 1.0}))
+        request = GenerationRequest(
+            f"bench-{i}", list(history), user_emotion=EmotionReading(label=emotion, scores={emotion: 1.0})
+        )
         start, start_cpu = time.perf_counter(), time.process_time()
         reply = responder.respond(request)
         wall.append((time.perf_counter() - start) * 1000)
@@ -61,19 +62,25 @@ def main() -> None:
     parser.add_argument("--p-at-1", action="store_true", help="also evaluate P@1,100 on every validation pair")
     args = parser.parse_args()
 
-    responder = RetrievalResponder(ModelSpec(name="retrieval", kind="retrieval", weights=str(args.index)),
-                                   LoadContext(home=attune_home()))
+    responder = RetrievalResponder(
+        ModelSpec(name="retrieval", kind="retrieval", weights=str(args.index)), LoadContext(home=attune_home())
+    )
     start = time.perf_counter()
     responder.load()
-    print(f"index {args.index} ({responder.version}): loaded in {time.perf_counter() - start:.1f} s, "
-          f"{responder.memory_bytes() / 2**20:.0f} MiB")
+    print(
+        f"index {args.index} ({responder.version}): loaded in {time.perf_counter() - start:.1f} s, "
+        f"{responder.memory_bytes() / 2**20:.0f} MiB"
+    )
     wall, cpu = bench_latency(responder, args.messages)
     for name, timings in (("wall", wall), ("cpu", cpu)):
-        print(f"respond {name} time over {len(timings)} messages: p50 {percentile(timings, 0.5):.1f} ms, "
-              f"p95 {percentile(timings, 0.95):.1f} ms, mean {statistics.fmean(timings):.1f} ms")
+        print(
+            f"respond {name} time over {len(timings)} messages: p50 {percentile(timings, 0.5):.1f} ms, "
+            f"p95 {percentile(timings, 0.95):.1f} ms, mean {statistics.fmean(timings):.1f} ms"
+        )
     if args.p_at_1:
-        config = load_config(recipe.Config, configs_dir("retrieval") / f"{recipe.DEFAULT_CONFIG}.toml",
-                             ["eval_conversations=none"])
+        config = load_config(
+            recipe.Config, configs_dir("retrieval") / f"{recipe.DEFAULT_CONFIG}.toml", ["eval_conversations=none"]
+        )
         print(f"validation: {recipe.evaluate(responder.encoder, config)}")
 
 

@@ -41,8 +41,10 @@ def main() -> None:
             wall.append((time.perf_counter() - started) * 1000)
             cpu.append((time.thread_time() - started_cpu) * 1000)
     for name, values in (("wall", sorted(wall)), ("cpu", sorted(cpu))):
-        print(f"{name}: median {statistics.median(values):.1f} ms, p95 {values[int(len(values) * 0.95)]:.1f} ms, "
-              f"max {values[-1]:.1f} ms over {len(values)} checks")
+        print(
+            f"{name}: median {statistics.median(values):.1f} ms, p95 {values[int(len(values) * 0.95)]:.1f} ms, "
+            f"max {values[-1]:.1f} ms over {len(values)} checks"
+        )
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -41,7 +41,9 @@ def pooled(reports: list[Report]) -> str:
     positives = sum(r.overall.positives for r in reports)
     alarms = sum(r.overall.false_alarms for r in reports)
     negatives = sum(r.overall.negatives for r in reports)
-    return f"recall {caught}/{positives} = {caught / positives:.3f}, FPR {alarms}/{negatives} = {alarms / negatives:.3f}"
+    return (
+        f"recall {caught}/{positives} = {caught / positives:.3f}, FPR {alarms}/{negatives} = {alarms / negatives:.3f}"
+    )
 
 
 def main() -> None:
@@ -61,21 +63,28 @@ def main() -> None:
         y = np.concatenate([features[name][1] for name in heads if name != held])
         weights, bias, threshold = fit_combiner(x, y, config)
         metadata = {**head.metadata, "combiner_features": list(COMBINER_FEATURES), "combiner_threshold": threshold}
-        matcher.head = CrisisHead(head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias,
-                                  metadata, weights, bias)
+        matcher.head = CrisisHead(
+            head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias, metadata, weights, bias
+        )
         safety = SafetyFilter(matcher=matcher)
         prompts = load_prompts(REPO / held)
         for with_emotion in (True, False):
             report = evaluate(safety, prompts, with_emotion)
             reports[with_emotion].append(report)
-            print_report(f"{held} held out, {'with the emotion reading' if with_emotion else 'text alone'}", report, args.wrong)
+            print_report(
+                f"{held} held out, {'with the emotion reading' if with_emotion else 'text alone'}", report, args.wrong
+            )
     for with_emotion, rows in reports.items():
-        print(f"\npooled over the three files, {'with the emotion reading' if with_emotion else 'text alone'}: {pooled(rows)}")
+        print(
+            f"\npooled over the three files, {'with the emotion reading' if with_emotion else 'text alone'}: {pooled(rows)}"
+        )
     if args.baseline:
         matcher.head = None
         safety = SafetyFilter(matcher=matcher)
         for held in heads:
-            print_report(f"{held}, without head and combiner", evaluate(safety, load_prompts(REPO / held), False), args.wrong)
+            print_report(
+                f"{held}, without head and combiner", evaluate(safety, load_prompts(REPO / held), False), args.wrong
+            )
 
 
 if __name__ == "__main__":

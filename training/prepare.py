@@ -66,8 +66,11 @@ def ensure_default_artifacts(home: Path, progress: bool = True, include_backgrou
     for name, (module_name, minutes) in classifiers.items():
         if is_built(models / name):
             continue
-        print(f"first run: training the {name} classifier, about {minutes} minutes on a 2-core CPU "
-              f"(once; it is saved in {models / name})", flush=True)
+        print(
+            f"first run: training the {name} classifier, about {minutes} minutes on a 2-core CPU "
+            f"(once; it is saved in {models / name})",
+            flush=True,
+        )
         build_quick_classifier(module_name, name, models / name, progress)
     if importlib.util.find_spec("training.recipes.retrieval") is not None:
         from training.recipes.retrieval import ensure_index
@@ -90,8 +93,9 @@ def _built(home: Path, name: str) -> bool:
     return is_built(home / "models" / name)
 
 
-def start_background_builds(home: Path, overrides: Sequence[str] = (),
-                            names: Sequence[str] = FIRST_RUN_BUILDS) -> list[subprocess.Popen]:
+def start_background_builds(
+    home: Path, overrides: Sequence[str] = (), names: Sequence[str] = FIRST_RUN_BUILDS
+) -> list[subprocess.Popen]:
     """Start one low-priority child that builds the missing ``names`` in turn; the caller stops it on exit.
 
     ``overrides`` change fields of the classifiers' quick configs (tests make them tiny)."""
@@ -101,16 +105,25 @@ def start_background_builds(home: Path, overrides: Sequence[str] = (),
     log_path = Path(home) / "logs" / "builds.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     minutes = sum(_minutes(name) for name in missing)
-    print(f"first run: {', '.join(missing)} will be built in the background, one after another (about {minutes} minutes "
-          f"in all, at low priority; progress in the model picker, on the admin's Models page and in `attune models`; "
-          f"log: {log_path})", flush=True)
+    print(
+        f"first run: {', '.join(missing)} will be built in the background, one after another (about {minutes} minutes "
+        f"in all, at low priority; progress in the model picker, on the admin's Models page and in `attune models`; "
+        f"log: {log_path})",
+        flush=True,
+    )
     command = [sys.executable, "-m", "training.prepare", *missing, "--home", str(home)]
     command += [argument for override in overrides for argument in ("--set", override)]
     with log_path.open("ab") as log:
-        return [subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            # Its own session, so the terminal's Ctrl-C reaches only the service, which then stops it.
-            start_new_session=True)]
+        return [
+            subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                # Its own session, so the terminal's Ctrl-C reaches only the service, which then stops it.
+                start_new_session=True,
+            )
+        ]
 
 
 def announce_builds(home: Path, names: Sequence[str], child: subprocess.Popen, poll_s: float = 5.0) -> threading.Thread:
@@ -123,8 +136,10 @@ def announce_builds(home: Path, names: Sequence[str], child: subprocess.Popen, p
             while not _built(Path(home), name):
                 if child.poll() is not None:
                     if child.returncode:
-                        print(f"the background build stopped (exit {child.returncode}); see {Path(home) / 'logs' / 'builds.log'}",
-                              flush=True)
+                        print(
+                            f"the background build stopped (exit {child.returncode}); see {Path(home) / 'logs' / 'builds.log'}",
+                            flush=True,
+                        )
                     return
                 if started is None and build_progress.read(target) is not None:
                     started = time.monotonic()
@@ -156,14 +171,17 @@ def stop_background_builds(children: Sequence[subprocess.Popen], timeout_s: floa
             child.kill()
 
 
-def build_quick_classifier(module_name: str, name: str, target: Path, progress: bool,
-                           overrides: Sequence[str] = ()) -> Path:
+def build_quick_classifier(
+    module_name: str, name: str, target: Path, progress: bool, overrides: Sequence[str] = ()
+) -> Path:
     recipe = importlib.import_module(module_name)
     building = target.with_name(f".{target.name}.building")
     resume = any((building / "checkpoints").glob("checkpoint-*"))
-    config = load_config(recipe.Config, configs_dir(name) / "quick.toml",
-                         [f"out_dir={building}", f"progress={str(progress).lower()}", f"resume={str(resume).lower()}",
-                          *overrides])
+    config = load_config(
+        recipe.Config,
+        configs_dir(name) / "quick.toml",
+        [f"out_dir={building}", f"progress={str(progress).lower()}", f"resume={str(resume).lower()}", *overrides],
+    )
     recipe.run(config)
     if target.exists():
         shutil.rmtree(target)
@@ -195,18 +213,30 @@ def build_in_background(home: Path, name: str, overrides: Sequence[str] = ()) ->
             else:
                 module_name, _ = {**QUICK_CLASSIFIERS, **BACKGROUND_CLASSIFIERS}[name]
                 threads = [f"threads={BUILD_THREADS[name]}"] if name in BUILD_THREADS else []
-                build_quick_classifier(module_name, name, models / name, progress=False,
-                                       overrides=[*threads, *overrides])
+                build_quick_classifier(
+                    module_name, name, models / name, progress=False, overrides=[*threads, *overrides]
+                )
         print(f"{name} is ready: {models / name}", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.prepare", description=__doc__.split("\n")[0])
-    parser.add_argument("names", nargs="+", choices=FIRST_RUN_BUILDS, metavar="NAME",
-                        help=f"what to build, in this order: any of {', '.join(FIRST_RUN_BUILDS)}")
+    parser.add_argument(
+        "names",
+        nargs="+",
+        choices=FIRST_RUN_BUILDS,
+        metavar="NAME",
+        help=f"what to build, in this order: any of {', '.join(FIRST_RUN_BUILDS)}",
+    )
     parser.add_argument("--home", type=Path, required=True)
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a field of the classifiers' quick configs")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of the classifiers' quick configs",
+    )
     args = parser.parse_args(argv)
     queue_behind(args.home, args.names)
     for name in args.names:

@@ -36,8 +36,20 @@ _EKMAN = {
     "angry": ("anger", "annoyance", "disapproval"),
     "disgust": ("disgust",),
     "fear": ("fear", "nervousness"),
-    "happy": ("joy", "amusement", "approval", "excitement", "gratitude", "love", "optimism", "relief", "pride",
-              "admiration", "desire", "caring"),
+    "happy": (
+        "joy",
+        "amusement",
+        "approval",
+        "excitement",
+        "gratitude",
+        "love",
+        "optimism",
+        "relief",
+        "pride",
+        "admiration",
+        "desire",
+        "caring",
+    ),
     "sad": ("sadness", "disappointment", "embarrassment", "grief", "remorse"),
     "surprise": ("surprise", "realization", "confusion", "curiosity"),
     "neutral": ("neutral",),
@@ -64,13 +76,17 @@ def fold_text(scores: Mapping[str, float]) -> dict[str, float]:
 def fuse(text: EmotionReading, face: EmotionReading | None, face_error: str | None = None) -> EmotionReading:
     """The turn's reading: ``text`` and ``face`` fused (see the module's rules)."""
     folded_text = fold_text(text.scores)
-    folded_face = _normalised({label: max(0.0, float(face.scores.get(label, 0.0))) for label in FACE_LABELS}) if face else {}
+    folded_face = (
+        _normalised({label: max(0.0, float(face.scores.get(label, 0.0))) for label in FACE_LABELS}) if face else {}
+    )
     if face is None or not folded_text or not folded_face:
         reason = face_error if face is None else "the text's emotion labels do not match the face classes"
         return text_only(text, reason, face)
     text_label, face_label = face_class(text.label) or _top(folded_text), _top(folded_face)
-    mixed = {label: round(TEXT_WEIGHT * folded_text[label] + (1 - TEXT_WEIGHT) * folded_face[label], 6)
-             for label in FACE_LABELS}
+    mixed = {
+        label: round(TEXT_WEIGHT * folded_text[label] + (1 - TEXT_WEIGHT) * folded_face[label], 6)
+        for label in FACE_LABELS
+    }
     if text_label == face_label:
         label = text_label
         confidence = 1 - (1 - folded_text[label]) * (1 - folded_face[label])

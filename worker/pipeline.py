@@ -89,7 +89,9 @@ class Context:
     @classmethod
     def build(cls, settings: WorkerSettings, models: ModelManager) -> Context:
         return cls(
-            settings, models, SafetyFilter(),
+            settings,
+            models,
+            SafetyFilter(),
             EmotionReader(models, settings.emotion_classifier, settings.emotion_fallback),
             FaceReader(models, settings.face_classifier),
         )
@@ -156,7 +158,9 @@ async def generate(ctx: Context, job: GenerateJob) -> DoneEvent:
     return await _done(ctx, job, content, finish, reply_verdict, user_emotion, outcome.stream, tokens, outcome.extras)
 
 
-def build_request(ctx: Context, job: GenerateJob, user_emotion: EmotionReading | None, prefix: str) -> GenerationRequest:
+def build_request(
+    ctx: Context, job: GenerateJob, user_emotion: EmotionReading | None, prefix: str
+) -> GenerationRequest:
     return generation_request(ctx.models.spec(job.model), job.job_id, job.history, job.params, user_emotion, prefix)
 
 
@@ -232,8 +236,15 @@ async def _emit_text(ctx: Context, job: GenerateJob, stream: _Streamed, text: st
 
 
 async def _done(
-    ctx: Context, job: GenerateJob, content: str, finish_reason: str, verdict: SafetyVerdict,
-    user_emotion: EmotionReading | None, stream: _Streamed, tokens: tuple[int, int], extras: dict[str, Any],
+    ctx: Context,
+    job: GenerateJob,
+    content: str,
+    finish_reason: str,
+    verdict: SafetyVerdict,
+    user_emotion: EmotionReading | None,
+    stream: _Streamed,
+    tokens: tuple[int, int],
+    extras: dict[str, Any],
 ) -> DoneEvent:
     version = ctx.models.version(job.model)
     GENERATED_TOKENS.labels(model=job.model).inc(tokens[1])
@@ -257,7 +268,10 @@ async def _done(
         duration_ms=since(job.enqueued_at),
         user_emotion=user_emotion,
         reply_emotion=reply_emotion,
-        alignment=None if fixed else float(score) if isinstance(score, int | float)
+        alignment=None
+        if fixed
+        else float(score)
+        if isinstance(score, int | float)
         else alignment(text_reading(user_emotion), reply_emotion),  # the same classifier on both sides
         safety=verdict,
         extras={k: v for k, v in extras.items() if isinstance(v, str | int | float) or v is None},
@@ -282,7 +296,7 @@ def _cut_held(released: str, held: str) -> str:
     end lies in it, the unfinished tail still held is dropped.
     """
     cut = cut_at_sentence(released + held)
-    return cut[len(released):] if len(cut) > len(released) and cut.startswith(released) else ""
+    return cut[len(released) :] if len(cut) > len(released) and cut.startswith(released) else ""
 
 
 def since(enqueued_at: float) -> float:

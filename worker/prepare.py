@@ -25,7 +25,9 @@ def warm_default_chat_model(settings: WorkerSettings) -> None:
             print(f"Preparing the default chat model {spec.name!r} for llama.cpp (tokenizer, LoRA export)...")
             prepared_files(spec, registry.context)
         else:
-            print(f"Preparing the default chat model {spec.name!r} (converts its GGUF once, about a minute the first time)...")
+            print(
+                f"Preparing the default chat model {spec.name!r} (converts its GGUF once, about a minute the first time)..."
+            )
             converted_checkpoint(spec.weights, spec.options["gguf_file"], registry.context.home / "cache" / "gguf")
     except ModelUnavailable as exc:
         print(f"  {spec.name} will be unavailable: {exc}")

@@ -90,13 +90,24 @@ def resolve_decoding(spec: ModelSpec, params: DecodingParams | None = None) -> D
     return Decoding(**chosen)
 
 
-def generation_request(spec: ModelSpec, request_id: str, history: list[ChatTurn], params: DecodingParams | None = None,
-                       user_emotion: EmotionReading | None = None, prefix: str = "") -> GenerationRequest:
+def generation_request(
+    spec: ModelSpec,
+    request_id: str,
+    history: list[ChatTurn],
+    params: DecodingParams | None = None,
+    user_emotion: EmotionReading | None = None,
+    prefix: str = "",
+) -> GenerationRequest:
     """The request a model gets for one reply: history, resolved decoding, the model's system prompt."""
     decoding = resolve_decoding(spec, params)
-    return GenerationRequest(request_id=request_id, history=list(history), user_emotion=user_emotion,
-                             system_prompt=spec.generation.get("system_prompt"), prefix=prefix,
-                             **{name: getattr(decoding, name) for name in DECODING_FIELDS})
+    return GenerationRequest(
+        request_id=request_id,
+        history=list(history),
+        user_emotion=user_emotion,
+        system_prompt=spec.generation.get("system_prompt"),
+        prefix=prefix,
+        **{name: getattr(decoding, name) for name in DECODING_FIELDS},
+    )
 
 
 def _spec(name: str, entry: dict[str, Any], home: Path, base_dir: Path) -> ModelSpec:
@@ -106,8 +117,10 @@ def _spec(name: str, entry: dict[str, Any], home: Path, base_dir: Path) -> Model
     generation = dict(entry.get("generation", {}))
     unknown = set(generation) - set(DECODING_FIELDS) - GENERATION_EXTRAS
     if unknown:
-        raise ValueError(f"models.toml: model {name!r} has unknown generation settings {sorted(unknown)} "
-                         f"(known: {', '.join(sorted({*DECODING_FIELDS, *GENERATION_EXTRAS}))})")
+        raise ValueError(
+            f"models.toml: model {name!r} has unknown generation settings {sorted(unknown)} "
+            f"(known: {', '.join(sorted({*DECODING_FIELDS, *GENERATION_EXTRAS}))})"
+        )
     options = dict(entry.get("options", {}))
     check_engine_option(name, kind, options)
     spec = ModelSpec(
@@ -236,7 +249,18 @@ def _in_hub_cache(repo_id: str, filename: str) -> bool:
 
 def spec_version(spec: ModelSpec) -> str:
     """Changes whenever the weights or the settings that shape replies change."""
-    digest = hashlib.sha256(repr((spec.kind, spec.weights, spec.adapter, spec.quantization, sorted(spec.options.items()), sorted(spec.generation.items()))).encode())
+    digest = hashlib.sha256(
+        repr(
+            (
+                spec.kind,
+                spec.weights,
+                spec.adapter,
+                spec.quantization,
+                sorted(spec.options.items()),
+                sorted(spec.generation.items()),
+            )
+        ).encode()
+    )
     for ref in (spec.weights, spec.adapter):
         if ref and is_local(ref) and Path(ref).exists():
             digest.update(_tree_fingerprint(Path(ref)).encode())
@@ -262,7 +286,9 @@ def estimated_bytes(spec: ModelSpec) -> int:
         if ref and is_local(ref) and Path(ref).exists():
             path = Path(ref)
             files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
-            total += sum(f.stat().st_size for f in files if f.suffix in {".safetensors", ".bin", ".pt", ".gguf", ".npy"})
+            total += sum(
+                f.stat().st_size for f in files if f.suffix in {".safetensors", ".bin", ".pt", ".gguf", ".npy"}
+            )
     return total
 
 
@@ -384,7 +410,11 @@ class ModelManager:
             slot = self._slots[name]
             unavailable, version = self._probe(spec)
             reason = None if slot.instance is not None else (unavailable or slot.error)
-            state = "loaded" if slot.instance is not None else ("loading" if slot.lock.locked() else ("unavailable" if reason else "available"))
+            state = (
+                "loaded"
+                if slot.instance is not None
+                else ("loading" if slot.lock.locked() else ("unavailable" if reason else "available"))
+            )
             build = build_of(spec) if state == "unavailable" else None
             if build is not None:  # fresher than the probe's reason, which is cached
                 state, reason = "building", build.describe()

@@ -94,9 +94,13 @@ class Runner:
                 deliveries: list[Delivery] = []
                 if time.monotonic() - last_reclaim > self.settings.reclaim_idle_ms / 3000:
                     last_reclaim = time.monotonic()
-                    deliveries = await self.broker.reclaim_stale(self.settings.worker_id, self.serves, self.settings.reclaim_idle_ms)
+                    deliveries = await self.broker.reclaim_stale(
+                        self.settings.worker_id, self.serves, self.settings.reclaim_idle_ms
+                    )
                 if not deliveries:
-                    deliveries = await self.broker.claim(self.settings.worker_id, self.serves, block_ms=1000, count=free)
+                    deliveries = await self.broker.claim(
+                        self.settings.worker_id, self.serves, block_ms=1000, count=free
+                    )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -153,7 +157,7 @@ class Runner:
                 log.exception("could not read control commands")
                 await asyncio.sleep(1)
                 continue
-            for cursor, command in commands:
+            for _cursor, command in commands:
                 if command.model not in self.serves:
                     continue
                 try:
@@ -175,7 +179,9 @@ class Runner:
 
     async def process(self, job: GenerateJob | ClassifyJob, resumed: bool = False) -> None:
         """Run one job's body and publish its result, or its one typed error."""
-        with bind_log_context(job_id=job.job_id, request_id=job.request_id, session_id=getattr(job, "session_id", None)):
+        with bind_log_context(
+            job_id=job.job_id, request_id=job.request_id, session_id=getattr(job, "session_id", None)
+        ):
             try:
                 if isinstance(job, ClassifyJob):
                     await self.broker.post_result(await pipeline.classify(self.ctx, job))
@@ -191,7 +197,9 @@ class Runner:
                 await self._fail(job, exc.code, exc.message)
             except Exception as exc:
                 log.exception("job %s failed", job.job_id)
-                await self._fail(job, "internal", f"The worker failed on this request ({type(exc).__name__}).", logged=True)
+                await self._fail(
+                    job, "internal", f"The worker failed on this request ({type(exc).__name__}).", logged=True
+                )
 
     async def _generate(self, job: GenerateJob, resumed: bool) -> None:
         replayed = await self._replay(job) if resumed else pipeline.Replay()
@@ -236,7 +244,7 @@ class Runner:
             events = await self.broker.read_events(job.job_id, after, block_ms=0)
             if not events:
                 return replay
-            for after, event in events:
+            for _after, event in events:
                 if isinstance(event, EmotionEvent):
                     replay.had_emotion = True
                 elif isinstance(event, TokenEvent):

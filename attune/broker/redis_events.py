@@ -97,8 +97,13 @@ class EventHub:
     """
 
     def __init__(
-        self, reader: aioredis.Redis, commands: aioredis.Redis, backoff: AbstractBackoff, *,
-        block_ms: int = BLOCK_MS, buffer_size: int = SUBSCRIBER_BUFFER,
+        self,
+        reader: aioredis.Redis,
+        commands: aioredis.Redis,
+        backoff: AbstractBackoff,
+        *,
+        block_ms: int = BLOCK_MS,
+        buffer_size: int = SUBSCRIBER_BUFFER,
     ) -> None:
         self._reader, self._commands = reader, commands
         self._backoff = backoff
@@ -150,7 +155,9 @@ class EventHub:
                 pipe.expire(self._wake_stream, WAKE_TTL_S)
                 await pipe.execute()
         except RedisError as exc:
-            log.warning("could not wake the event reader (%s); it picks the change up within %d ms", exc, self._block_ms)
+            log.warning(
+                "could not wake the event reader (%s); it picks the change up within %d ms", exc, self._block_ms
+            )
 
     async def close(self) -> None:
         self._closed = True
@@ -172,8 +179,11 @@ class EventHub:
                 reply = await self._read(self._read_plan())
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 failures += 1
-                log.warning("the event reader lost Redis (%s); retrying, %d subscribers keep their place",
-                            exc, self.subscriber_count())
+                log.warning(
+                    "the event reader lost Redis (%s); retrying, %d subscribers keep their place",
+                    exc,
+                    self.subscriber_count(),
+                )
             except Exception as exc:  # one reader serves every socket: it must not die
                 failures += 1
                 log.exception("the event reader failed; its subscribers are told")
@@ -211,7 +221,9 @@ class EventHub:
             if not peers or not entries:
                 continue
             try:
-                events = [(entry_id, contract.event_adapter.validate_json(fields["event"])) for entry_id, fields in entries]
+                events = [
+                    (entry_id, contract.event_adapter.validate_json(fields["event"])) for entry_id, fields in entries
+                ]
             except (KeyError, ValueError) as exc:
                 log.error("a malformed event in %s: %s", stream, exc)
                 for peer in peers:

@@ -56,7 +56,9 @@ class RedisBroker:
     def __init__(self, url: str, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._redis = redis_client(url, max_connections)
         # The reader's socket timeout outlasts its XREAD's block (redis-py's default, 5 s, would not).
-        self._events = EventHub(redis_client(url, 1, socket_timeout_s=EVENTS_BLOCK_MS / 1000 + 5), self._redis, _backoff())
+        self._events = EventHub(
+            redis_client(url, 1, socket_timeout_s=EVENTS_BLOCK_MS / 1000 + 5), self._redis, _backoff()
+        )
         self._groups_ready: set[tuple[str, str]] = set()
 
     async def ping(self) -> bool:
@@ -131,16 +133,27 @@ class RedisBroker:
         except (RedisConnectionError, RedisTimeoutError):
             self._groups_ready.clear()
             raise
-        return [self._delivery(stream, entry_id, fields) for stream, entries in reply or [] for entry_id, fields in entries]
+        return [
+            self._delivery(stream, entry_id, fields) for stream, entries in reply or [] for entry_id, fields in entries
+        ]
 
     async def reclaim_stale(self, consumer: str, models: list[str], min_idle_ms: int) -> list[Delivery]:
         deliveries: list[Delivery] = []
         for model in models:
             stream = contract.jobs_stream(model)
-            _, claimed, _deleted = await self._grouped(stream, contract.WORKER_GROUP, partial(
-                self._redis.xautoclaim, stream, contract.WORKER_GROUP, consumer, min_idle_time=min_idle_ms,
-                start_id="0-0", count=10,
-            ))
+            _, claimed, _deleted = await self._grouped(
+                stream,
+                contract.WORKER_GROUP,
+                partial(
+                    self._redis.xautoclaim,
+                    stream,
+                    contract.WORKER_GROUP,
+                    consumer,
+                    min_idle_time=min_idle_ms,
+                    start_id="0-0",
+                    count=10,
+                ),
+            )
             for entry_id, fields in claimed:
                 if fields:
                     deliveries.append(self._delivery(stream, entry_id, fields, attempts=2))
@@ -148,14 +161,28 @@ class RedisBroker:
 
     @staticmethod
     def _delivery(stream: str, entry_id: str, fields: dict[str, str], attempts: int = 1) -> Delivery:
-        return Delivery(job=contract.job_adapter.validate_json(fields["job"]), delivery_id=entry_id, stream=stream, attempts=attempts)
+        return Delivery(
+            job=contract.job_adapter.validate_json(fields["job"]),
+            delivery_id=entry_id,
+            stream=stream,
+            attempts=attempts,
+        )
 
     async def keep_alive(self, consumer: str, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
-            await self._grouped(delivery.stream, contract.WORKER_GROUP, partial(
-                self._redis.xclaim, delivery.stream, contract.WORKER_GROUP, consumer, min_idle_time=0,
-                message_ids=[delivery.delivery_id], justid=True,
-            ))
+            await self._grouped(
+                delivery.stream,
+                contract.WORKER_GROUP,
+                partial(
+                    self._redis.xclaim,
+                    delivery.stream,
+                    contract.WORKER_GROUP,
+                    consumer,
+                    min_idle_time=0,
+                    message_ids=[delivery.delivery_id],
+                    justid=True,
+                ),
+            )
 
     async def ack(self, delivery: Delivery) -> None:
         await self._ack(delivery.stream, contract.WORKER_GROUP, delivery.delivery_id)
@@ -235,16 +262,33 @@ class RedisBroker:
     async def claim_results(self, consumer: str, block_ms: int, min_idle_ms: int) -> list[ResultDelivery]:
         stream = contract.RESULTS_STREAM
         # A replica that died with results in hand leaves them pending; take those over first.
-        _, stale, _ = await self._grouped(stream, contract.PERSISTER_GROUP, partial(
-            self._redis.xautoclaim, stream, contract.PERSISTER_GROUP, consumer, min_idle_time=min_idle_ms,
-            start_id="0-0", count=50,
-        ))
+        _, stale, _ = await self._grouped(
+            stream,
+            contract.PERSISTER_GROUP,
+            partial(
+                self._redis.xautoclaim,
+                stream,
+                contract.PERSISTER_GROUP,
+                consumer,
+                min_idle_time=min_idle_ms,
+                start_id="0-0",
+                count=50,
+            ),
+        )
         entries = [(entry_id, fields) for entry_id, fields in stale if fields]
         if not entries:
-            reply = await self._grouped(stream, contract.PERSISTER_GROUP, partial(
-                self._redis.xreadgroup, contract.PERSISTER_GROUP, consumer, {stream: ">"}, count=50,
-                block=block_ms or None,
-            ))
+            reply = await self._grouped(
+                stream,
+                contract.PERSISTER_GROUP,
+                partial(
+                    self._redis.xreadgroup,
+                    contract.PERSISTER_GROUP,
+                    consumer,
+                    {stream: ">"},
+                    count=50,
+                    block=block_ms or None,
+                ),
+            )
             entries = [item for _s, batch in reply or [] for item in batch]
         return [
             ResultDelivery(result=contract.result_adapter.validate_json(fields["result"]), delivery_id=entry_id)
@@ -271,9 +315,7 @@ class RedisBroker:
         if not keys:
             return []
         values = await self._redis.mget(keys)
-        return sorted(
-            (WorkerInfo.model_validate_json(v) for v in values if v), key=lambda w: w.worker_id
-        )
+        return sorted((WorkerInfo.model_validate_json(v) for v in values if v), key=lambda w: w.worker_id)
 
     async def send_control(self, command: ControlCommand) -> None:
         await self._redis.xadd(
@@ -308,9 +350,13 @@ def redis_client(url: str, max_connections: int, socket_timeout_s: float | None 
     (every client killed, a Redis-side timeout) each pooled connection fails its next command."""
     timeouts = {} if socket_timeout_s is None else {"socket_timeout": socket_timeout_s}
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=POOL_TIMEOUT_S, decode_responses=True, **timeouts,
-        retry=Retry(_backoff(), RECONNECT_RETRIES), retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        url,
+        max_connections=max_connections,
+        timeout=POOL_TIMEOUT_S,
+        decode_responses=True,
+        **timeouts,
+        retry=Retry(_backoff(), RECONNECT_RETRIES),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
     )
     return aioredis.Redis.from_pool(pool)
-

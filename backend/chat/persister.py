@@ -25,7 +25,9 @@ async def run_persister(state: AppState, stop: asyncio.Event) -> None:
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     while not stop.is_set():
         try:
-            deliveries = await state.broker.claim_results(consumer, block_ms=1000, min_idle_ms=state.settings.persister_idle_ms)
+            deliveries = await state.broker.claim_results(
+                consumer, block_ms=1000, min_idle_ms=state.settings.persister_idle_ms
+            )
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -48,8 +48,12 @@ async def requeue_if_stuck(state: AppState, message: Message, why: str = "resent
             history = await crud.history_window(db, fresh.session_id, fresh.id, state.settings.history_window)
             session_risk = await crud.session_had_crisis(db, fresh.session_id, fresh.id)
             job = GenerateJob(
-                job_id=job_id, session_id=fresh.session_id, user_message_id=fresh.id,
-                model=model, history=history, session_risk=session_risk,
+                job_id=job_id,
+                session_id=fresh.session_id,
+                user_message_id=fresh.id,
+                model=model,
+                history=history,
+                session_risk=session_risk,
             )
             if fresh.job_id != job_id:
                 await crud.set_job_id(db, fresh, job_id)

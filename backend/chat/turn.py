@@ -108,7 +108,9 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
         async with state.sessions() as db:
             taken = await db.get(Message, message.id)
         job_id = taken.job_id if taken else None
-        await send({"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job_id, "duplicate": True})
+        await send(
+            {"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job_id, "duplicate": True}
+        )
         if job_id is None:
             await _not_enqueued_yet(message, send)
         return job_id
@@ -120,7 +122,15 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
         await _release(state, message.id)
     with bind_log_context(job_id=job.job_id):
         log.info("enqueued a %s turn for message %s", model, message.id)
-    await send({"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job.job_id, "duplicate": False})
+    await send(
+        {
+            "type": "ack",
+            "client_id": frame.client_id,
+            "message_id": message.id,
+            "job_id": job.job_id,
+            "duplicate": False,
+        }
+    )
     return job.job_id
 
 
@@ -164,7 +174,9 @@ async def _answer_duplicate(state: AppState, message: Message, send: Send) -> st
             async with state.sessions() as db:
                 fresh = await db.get(Message, message.id)
             job_id = fresh.job_id if fresh else None
-    await send({"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": job_id, "duplicate": True})
+    await send(
+        {"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": job_id, "duplicate": True}
+    )
     if reply is not None:
         await send(done_frame(reply, cached=reply.cached))
         return None
@@ -176,16 +188,27 @@ async def _answer_duplicate(state: AppState, message: Message, send: Send) -> st
 async def _not_enqueued_yet(message: Message, send: Send) -> None:
     """A resend whose turn another backend holds the lease on (one that died holds it for
     ``repair.LEASE_S``) has no job to follow yet: say so, rather than leave the client waiting."""
-    await send({"type": "error", "code": "busy", "client_id": message.client_id, "message_id": message.id,
-                "message": "This message is saved and being queued; resend it (same client id) in a few seconds."})
+    await send(
+        {
+            "type": "error",
+            "code": "busy",
+            "client_id": message.client_id,
+            "message_id": message.id,
+            "message": "This message is saved and being queued; resend it (same client id) in a few seconds.",
+        }
+    )
 
 
 async def _answer_from_cache(state: AppState, message: Message, cached: CachedReply, send: Send) -> None:
     started = time.perf_counter()
     job_id = f"cache-{uuid.uuid4().hex}"
-    await send({"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": job_id, "duplicate": False})
+    await send(
+        {"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": job_id, "duplicate": False}
+    )
     if cached.user_emotion is not None:
-        await send({"type": "emotion", "job_id": job_id, "message_id": message.id, "emotion": cached.user_emotion.model_dump()})
+        await send(
+            {"type": "emotion", "job_id": job_id, "message_id": message.id, "emotion": cached.user_emotion.model_dump()}
+        )
     words = cached.content.split(" ")
     for index, start in enumerate(range(0, len(words), CACHED_CHUNK_WORDS)):
         piece = " ".join(words[start : start + CACHED_CHUNK_WORDS])
@@ -239,19 +262,41 @@ async def relay(
             events = await subscription.next(EVENT_POLL_MS)
             if not events:
                 if time.monotonic() - waited_since > state.settings.first_token_timeout_s:
-                    timeout = ErrorEvent(job_id=job_id, code="generation_failed",
-                                         message="No worker answered in time; your message is saved, try again later.")
+                    timeout = ErrorEvent(
+                        job_id=job_id,
+                        code="generation_failed",
+                        message="No worker answered in time; your message is saved, try again later.",
+                    )
                     if on_error is not None:
                         await on_error(timeout)
-                    await send({"type": "error", "code": timeout.code, "job_id": job_id, "message": timeout.message, **tag})
+                    await send(
+                        {"type": "error", "code": timeout.code, "job_id": job_id, "message": timeout.message, **tag}
+                    )
                     return
                 continue
             waited_since = time.monotonic()
             for event_id, event in events:
                 if isinstance(event, EmotionEvent):
-                    await send({"type": "emotion", "job_id": job_id, "emotion": event.emotion.model_dump(), "event_id": event_id, **tag})
+                    await send(
+                        {
+                            "type": "emotion",
+                            "job_id": job_id,
+                            "emotion": event.emotion.model_dump(),
+                            "event_id": event_id,
+                            **tag,
+                        }
+                    )
                 elif isinstance(event, TokenEvent):
-                    await send({"type": "token", "job_id": job_id, "index": event.index, "text": event.text, "event_id": event_id, **tag})
+                    await send(
+                        {
+                            "type": "token",
+                            "job_id": job_id,
+                            "index": event.index,
+                            "text": event.text,
+                            "event_id": event_id,
+                            **tag,
+                        }
+                    )
                 elif isinstance(event, DoneEvent):
                     frame = await (on_done or _store_chat_reply(state))(event)
                     if frame is not None:
@@ -261,7 +306,16 @@ async def relay(
                     ERRORS.labels(process="backend", code=event.code).inc()
                     if on_error is not None:
                         await on_error(event)
-                    await send({"type": "error", "code": event.code, "message": event.message, "job_id": job_id, "event_id": event_id, **tag})
+                    await send(
+                        {
+                            "type": "error",
+                            "code": event.code,
+                            "message": event.message,
+                            "job_id": job_id,
+                            "event_id": event_id,
+                            **tag,
+                        }
+                    )
                     return
 
 
@@ -282,7 +336,9 @@ async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
     if reply is not None and already is None:
         count_turn(done)
         with bind_log_context(job_id=done.job_id, session_id=done.session_id):
-            log.info("stored reply %s (%s, %s, %d tokens)", reply.id, done.model, done.finish_reason, done.completion_tokens)
+            log.info(
+                "stored reply %s (%s, %s, %d tokens)", reply.id, done.model, done.finish_reason, done.completion_tokens
+            )
     cacheable = done.finish_reason in ("stop", "length") and not (done.safety.crisis or done.safety.toxic)
     if reply is not None and done.cache_key and cacheable:
         await state.cache.put(
@@ -305,8 +361,11 @@ async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
 
 
 def count_turn(done: DoneEvent) -> None:
-    outcome = "safety" if done.safety.crisis or done.finish_reason == "safety" else (
-        "cancelled" if done.finish_reason == "cancelled" else "complete")
+    outcome = (
+        "safety"
+        if done.safety.crisis or done.finish_reason == "safety"
+        else ("cancelled" if done.finish_reason == "cancelled" else "complete")
+    )
     CHAT_TURNS.labels(model=done.model, outcome=outcome).inc()
     if done.ttft_ms is not None:
         TIME_TO_FIRST_TOKEN.labels(model=done.model).observe(done.ttft_ms / 1000)

@@ -73,7 +73,13 @@ async def start(
     }
     async with state.sessions() as db:
         comparison, created = await store.create(
-            db, comparison_id, user_id, chat.id, client_id, content, history,
+            db,
+            comparison_id,
+            user_id,
+            chat.id,
+            client_id,
+            content,
+            history,
             {s: (j.model, j.job_id) for s, j in jobs.items()},
         )
     if created:
@@ -104,7 +110,12 @@ def _other_chat_model(statuses: dict[str, ModelStatus], first: str) -> str | Non
 
 
 # A side's frames get their own types so a client's chat handling never mistakes them for the chat's.
-SIDE_FRAME_TYPES = {"emotion": "compare_emotion", "token": "compare_token", "done": "compare_reply", "error": "compare_error"}
+SIDE_FRAME_TYPES = {
+    "emotion": "compare_emotion",
+    "token": "compare_token",
+    "done": "compare_reply",
+    "error": "compare_error",
+}
 
 
 async def follow(state: AppState, comparison: Comparison, send: Send) -> None:
@@ -119,8 +130,16 @@ async def follow(state: AppState, comparison: Comparison, send: Send) -> None:
     for side in sides:
         tag = {"comparison_id": comparison.id, "slot": side.slot}
         if side.status == "pending":
-            tasks.append(relay(state, side.job_id, send_side, on_done=partial(persist_side, state),
-                               on_error=partial(record_failure, state), tag=tag))
+            tasks.append(
+                relay(
+                    state,
+                    side.job_id,
+                    send_side,
+                    on_done=partial(persist_side, state),
+                    on_error=partial(record_failure, state),
+                    tag=tag,
+                )
+            )
         else:
             reply = store.reply_public(side).model_dump(mode="json")
             tasks.append(send_side({"type": "done", "job_id": side.job_id, "reply": reply, "event_id": None, **tag}))

@@ -88,7 +88,8 @@ def test_the_app_in_a_real_browser(tmp_path: Path, tiny_llama_dir: Path, classif
         f'[models.tiny]\nkind = "causal_lm"\nweights = "{tiny_llama_dir}"\n'
         "generation = { temperature = 0.7, max_new_tokens = 48 }\n\n"
         f'[models.tiny-b]\nkind = "causal_lm"\nweights = "{tiny_llama_dir}"\n'
-        "generation = { temperature = 0.9, max_new_tokens = 32 }\n\n" + registry_entries(classifier_dirs)
+        "generation = { temperature = 0.9, max_new_tokens = 32 }\n\n"
+        + registry_entries(classifier_dirs)
         + building_entry(tmp_path / "home")
         + f'[models.face-emotion]\nkind = "image_emotion"\nweights = "{face_dir}"\n'
     )
@@ -101,12 +102,16 @@ def test_the_app_in_a_real_browser(tmp_path: Path, tiny_llama_dir: Path, classif
     }
     subprocess.run(
         [sys.executable, "-m", "attune.cli", "create-admin", ADMIN_EMAIL],
-        env={**env, "ATTUNE_ADMIN_PASSWORD": ADMIN_PASSWORD}, check=True, capture_output=True,
+        env={**env, "ATTUNE_ADMIN_PASSWORD": ADMIN_PASSWORD},
+        check=True,
+        capture_output=True,
     )
     port = free_port()
     server = ManagedProcess(
-        "serve", [sys.executable, "-m", "attune.cli", "serve", "--skip-prepare", "--port", str(port)],
-        OUTPUT / "browser" / "serve.log", env=env,
+        "serve",
+        [sys.executable, "-m", "attune.cli", "serve", "--skip-prepare", "--port", str(port)],
+        OUTPUT / "browser" / "serve.log",
+        env=env,
     )
     server.env = env
     server.start()
@@ -123,12 +128,18 @@ def test_the_app_in_a_real_browser(tmp_path: Path, tiny_llama_dir: Path, classif
                     "SCREENSHOT_DIR": str(OUTPUT / "screenshots"),
                     "CHROMIUM_PATH": CHROMIUM,
                 },
-                capture_output=True, text=True, timeout=900,
+                capture_output=True,
+                text=True,
+                timeout=900,
             )
             (OUTPUT / "browser").mkdir(parents=True, exist_ok=True)
             (OUTPUT / "browser" / "app.tap").write_text(result.stdout + result.stderr)
-            summary = [line for line in result.stdout.splitlines() if line.startswith(("# pass", "# fail", "# skipped"))]
-            assert result.returncode == 0, f"browser tests failed ({summary}):\n{result.stdout[-6000:]}\n{server.log_tail()}"
+            summary = [
+                line for line in result.stdout.splitlines() if line.startswith(("# pass", "# fail", "# skipped"))
+            ]
+            assert result.returncode == 0, (
+                f"browser tests failed ({summary}):\n{result.stdout[-6000:]}\n{server.log_tail()}"
+            )
             assert "# fail 0" in result.stdout and "# skipped 0" in result.stdout, summary
     finally:
         server.stop()

@@ -75,8 +75,11 @@ class FaultStack:
 
     def start_worker(self, name: str) -> None:
         self.workers[name] = ManagedProcess(
-            name, attune("worker", "--models", MODEL), OUTPUT / f"{name}.log",
-            env={**self.env, "ATTUNE_WORKER_WORKER_ID": name}, cwd=REPO,
+            name,
+            attune("worker", "--models", MODEL),
+            OUTPUT / f"{name}.log",
+            env={**self.env, "ATTUNE_WORKER_WORKER_ID": name},
+            cwd=REPO,
         ).start()
 
     def all_alive(self) -> bool:
@@ -90,8 +93,9 @@ class FaultStack:
             client.close()
 
     def describe(self) -> str:
-        return "\n".join(f"--- {p.name} ({p.log_path}) ---\n{p.log_tail(30)}"
-                         for p in [*self.apis.values(), *self.workers.values()])
+        return "\n".join(
+            f"--- {p.name} ({p.log_path}) ---\n{p.log_tail(30)}" for p in [*self.apis.values(), *self.workers.values()]
+        )
 
 
 @pytest.fixture(scope="session")
@@ -145,11 +149,22 @@ def fault_stack(fault_database: str, tmp_path_factory: pytest.TempPathFactory) -
         "OMP_NUM_THREADS": "1",
     }
     with (OUTPUT / "migrate.log").open("wb") as log:
-        subprocess.run(attune("migrate"), env={**os.environ, **env}, cwd=REPO, stdout=log,
-                       stderr=subprocess.STDOUT, timeout=300, check=True)
+        subprocess.run(
+            attune("migrate"),
+            env={**os.environ, **env},
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=300,
+            check=True,
+        )
     ports = {name: free_port() for name in ("api-a", "api-b")}
-    apis = {name: ManagedProcess(name, attune("api", "--host", "127.0.0.1", "--port", str(port)),
-                                 OUTPUT / f"{name}.log", env=env, cwd=REPO) for name, port in ports.items()}
+    apis = {
+        name: ManagedProcess(
+            name, attune("api", "--host", "127.0.0.1", "--port", str(port)), OUTPUT / f"{name}.log", env=env, cwd=REPO
+        )
+        for name, port in ports.items()
+    }
     stack = FaultStack(env, fault_database, apis, ports)
     try:
         for name in ("worker-a", "worker-b"):

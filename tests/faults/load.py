@@ -51,10 +51,18 @@ class LoadResult:
         self._open -= 1
 
     def summary(self) -> dict[str, Any]:
-        return {"acked": len(self.acked), "done": len(self.done), "errors": dict(self.errors),
-                "refused": dict(self.refused), "server_closes": dict(self.server_closes),
-                "hangups": self.hangups, "reconnects": self.reconnects, "unfinished": len(self.unfinished),
-                "max_open": self.max_open, "stalls": self.stalls[:5]}
+        return {
+            "acked": len(self.acked),
+            "done": len(self.done),
+            "errors": dict(self.errors),
+            "refused": dict(self.refused),
+            "server_closes": dict(self.server_closes),
+            "hangups": self.hangups,
+            "reconnects": self.reconnects,
+            "unfinished": len(self.unfinished),
+            "max_open": self.max_open,
+            "stalls": self.stalls[:5],
+        }
 
 
 async def accounts(base_url: str, count: int) -> list[Account]:
@@ -63,10 +71,12 @@ async def accounts(base_url: str, count: int) -> list[Account]:
 
 async def sessions_for(account: Account, count: int) -> list[str]:
     async with account.api() as client:
+
         async def one() -> str:
             reply = await client.post("/api/sessions", json={"title": "load"})
             reply.raise_for_status()
             return reply.json()["id"]
+
         return [await one() for _ in range(count)]
 
 
@@ -127,8 +137,13 @@ async def conversation(
             while client_id not in result.done and time.monotonic() < deadline:
                 try:
                     await ws.send(json.dumps({"type": "message", "client_id": client_id, "content": content}))
-                    outcome = await _follow(ws, client_id, result, hangup=not hung_up and rng.random() < hangup_p,
-                                            deadline=min(deadline, time.monotonic() + turn_timeout_s))
+                    outcome = await _follow(
+                        ws,
+                        client_id,
+                        result,
+                        hangup=not hung_up and rng.random() < hangup_p,
+                        deadline=min(deadline, time.monotonic() + turn_timeout_s),
+                    )
                 except websockets.ConnectionClosed as closed:
                     result.server_closes[_server_code(closed)] += 1
                     outcome = "reconnect"
@@ -157,8 +172,9 @@ async def conversation(
             result.closed()
 
 
-async def _follow(ws: websockets.ClientConnection, client_id: str, result: LoadResult, hangup: bool,
-                  deadline: float) -> str:
+async def _follow(
+    ws: websockets.ClientConnection, client_id: str, result: LoadResult, hangup: bool, deadline: float
+) -> str:
     acked = False
     seen: list[str] = []
     while True:
@@ -209,9 +225,11 @@ class Audit:
         return not (self.missing or self.duplicated or self.unanswered or self.answered_twice)
 
     def __str__(self) -> str:
-        return (f"stored {self.stored}, missing {len(self.missing)}, duplicated {len(self.duplicated)}, "
-                f"unanswered {len(self.unanswered)} {self.unanswered[:10]}, answered twice "
-                f"{len(self.answered_twice)}, reply statuses {dict(self.statuses)}")
+        return (
+            f"stored {self.stored}, missing {len(self.missing)}, duplicated {len(self.duplicated)}, "
+            f"unanswered {len(self.unanswered)} {self.unanswered[:10]}, answered twice "
+            f"{len(self.answered_twice)}, reply statuses {dict(self.statuses)}"
+        )
 
 
 def audit(dsn: str, acked: dict[str, int]) -> Audit:
@@ -262,8 +280,9 @@ async def timed_turn(base_url: str, account: Account, session_id: str, timeout_s
     ws = await open_socket(base_url, account, session_id)
     try:
         client_id = uuid.uuid4().hex
-        await ws.send(json.dumps({"type": "message", "client_id": client_id,
-                                  "content": f"are you there {client_id[:6]}"}))
+        await ws.send(
+            json.dumps({"type": "message", "client_id": client_id, "content": f"are you there {client_id[:6]}"})
+        )
         while True:
             frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, timeout_s - (time.monotonic() - started))))
             if frame["type"] == "error":

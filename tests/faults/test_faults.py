@@ -23,26 +23,33 @@ from tests.e2e.harness import wait_until
 from tests.faults.conftest import REPAIR_GRACE_S, REPAIR_INTERVAL_S, FaultStack
 from tests.faults.load import LoadResult, accounts, answered_within, audit_until_clean, conversation, sessions_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(240),
-              pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.faults,
+    pytest.mark.timeout(240),
+    pytest.mark.asyncio(loop_scope="session"),
+]
 
 CONVERSATIONS, TURNS = 24, 3
 ANSWER_BAR_S = 10.0
 AUDIT_WITHIN_S = REPAIR_GRACE_S + 3 * REPAIR_INTERVAL_S + 20
 
 
-async def _under_load(stack: FaultStack, urls: Callable[[int], str], fault: Callable[[], object],
-                      seed: int = 0) -> LoadResult:
+async def _under_load(
+    stack: FaultStack, urls: Callable[[int], str], fault: Callable[[], object], seed: int = 0
+) -> LoadResult:
     """CONVERSATIONS conversations of TURNS turns; ``fault()`` runs (in a thread) mid-load."""
     people = await accounts(stack.url(), 4)
     sessions = [(p, s) for p in people for s in await sessions_for(p, CONVERSATIONS // len(people))]
     result = LoadResult()
     rng = random.Random(seed)
     deadline = time.monotonic() + 60
-    load = asyncio.gather(*(
-        conversation(urls, person, session, result, TURNS, deadline, rng=random.Random(rng.random()))
-        for person, session in sessions
-    ))
+    load = asyncio.gather(
+        *(
+            conversation(urls, person, session, result, TURNS, deadline, rng=random.Random(rng.random()))
+            for person, session in sessions
+        )
+    )
     # The fault lands once the load is flowing: some turns answered, others streaming.
     waited = time.monotonic() + 30
     while len(result.done) < len(sessions) // 2 and time.monotonic() < waited:
@@ -70,8 +77,11 @@ async def test_a_worker_sigkilled_under_load_loses_no_turn(fault_stack: FaultSta
     stack = fault_stack
     pids = {name: p.pid for name, p in stack.apis.items()}
     try:
-        result = await _under_load(stack, lambda attempt: stack.url("api-a" if attempt % 2 == 0 else "api-b"),
-                                   lambda: stack.workers["worker-a"].kill(signal.SIGKILL))
+        result = await _under_load(
+            stack,
+            lambda attempt: stack.url("api-a" if attempt % 2 == 0 else "api-b"),
+            lambda: stack.workers["worker-a"].kill(signal.SIGKILL),
+        )
         took = await _new_turn_within_bar(stack)
         await _audit(stack, result)
         assert stack.workers["worker-b"].alive() and {n: p.pid for n, p in stack.apis.items()} == pids
@@ -87,8 +97,11 @@ async def test_an_api_replica_sigkilled_under_load_loses_no_turn(fault_stack: Fa
     stack = fault_stack
     # Every conversation starts on api-b and moves to api-a when its socket dies.
     try:
-        result = await _under_load(stack, lambda attempt: stack.url("api-b" if attempt == 0 else "api-a"),
-                                   lambda: stack.apis["api-b"].kill(signal.SIGKILL))
+        result = await _under_load(
+            stack,
+            lambda attempt: stack.url("api-b" if attempt == 0 else "api-a"),
+            lambda: stack.apis["api-b"].kill(signal.SIGKILL),
+        )
         took = await _new_turn_within_bar(stack, "api-a")
         await _audit(stack, result)
         assert result.reconnects > 0, "no socket was on the killed replica"
@@ -103,8 +116,12 @@ def _restart_postgres() -> float:
     """``pg_ctlcluster restart`` (fast shutdown: sessions are cut); seconds it was down."""
     cluster = max(os.listdir("/etc/postgresql"))
     started = time.monotonic()
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart", "-m", "fast"],
-                   check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart", "-m", "fast"],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     return time.monotonic() - started
 
 
@@ -121,8 +138,11 @@ async def test_a_postgres_restart_under_load_is_ridden_out_without_restarting_an
         pytest.skip("restarting PostgreSQL needs root and the local Debian cluster (pg_ctlcluster)")
     pids = {name: p.pid for name, p in [*stack.apis.items(), *stack.workers.items()]}
     down: list[float] = []
-    result = await _under_load(stack, lambda attempt: stack.url("api-a" if attempt % 2 == 0 else "api-b"),
-                               lambda: down.append(_restart_postgres()))
+    result = await _under_load(
+        stack,
+        lambda attempt: stack.url("api-a" if attempt % 2 == 0 else "api-b"),
+        lambda: down.append(_restart_postgres()),
+    )
     back_at = time.monotonic()
     took = await _new_turn_within_bar(stack)
     assert time.monotonic() - back_at < ANSWER_BAR_S + 1

@@ -16,8 +16,12 @@ import pytest
 from tests.faults.conftest import REPAIR_GRACE_S, REPAIR_INTERVAL_S, FaultStack
 from tests.faults.load import LoadResult, accounts, audit_until_clean, conversation, sessions_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(300),
-              pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.faults,
+    pytest.mark.timeout(300),
+    pytest.mark.asyncio(loop_scope="session"),
+]
 
 LOAD_SOCKETS = int(os.environ.get("ATTUNE_LOAD_SOCKETS", "500"))
 LOAD_ACCOUNTS = max(1, LOAD_SOCKETS // 50)
@@ -29,20 +33,36 @@ async def test_hundreds_of_sockets_on_one_api_process_with_hangups_and_resends(f
     url = stack.url("api-a")
     people = await accounts(url, LOAD_ACCOUNTS)
     per_person = -(-LOAD_SOCKETS // LOAD_ACCOUNTS)
-    sessions = [(p, s) for p, ss in zip(people, await asyncio.gather(*(sessions_for(p, per_person) for p in people)),
-                                        strict=True) for s in ss][:LOAD_SOCKETS]
+    sessions = [
+        (p, s)
+        for p, ss in zip(people, await asyncio.gather(*(sessions_for(p, per_person) for p in people)), strict=True)
+        for s in ss
+    ][:LOAD_SOCKETS]
     result = LoadResult()
     rng = random.Random(15)
     go = asyncio.Event()
     opened = [asyncio.Event() for _ in sessions]
     started = time.monotonic()
     deadline = started + 150
-    load = asyncio.gather(*(
-        # A turn may wait behind hundreds of others on two cores: no per-turn stall limit short of the deadline.
-        conversation(lambda _attempt: url, person, session, result, 1, deadline, hangup_p=HANGUP_P,
-                     rng=random.Random(rng.random()), started=event, go=go, turn_timeout_s=150)
-        for (person, session), event in zip(sessions, opened, strict=True)
-    ))
+    load = asyncio.gather(
+        *(
+            # A turn may wait behind hundreds of others on two cores: no per-turn stall limit short of the deadline.
+            conversation(
+                lambda _attempt: url,
+                person,
+                session,
+                result,
+                1,
+                deadline,
+                hangup_p=HANGUP_P,
+                rng=random.Random(rng.random()),
+                started=event,
+                go=go,
+                turn_timeout_s=150,
+            )
+            for (person, session), event in zip(sessions, opened, strict=True)
+        )
+    )
     # Every socket open at once before any turn starts: the bar is about concurrent sockets.
     await asyncio.wait_for(asyncio.gather(*(event.wait() for event in opened)), 90)
     all_open_s = time.monotonic() - started
@@ -56,5 +76,7 @@ async def test_hundreds_of_sockets_on_one_api_process_with_hangups_and_resends(f
     assert result.hangups > 0 and not result.unfinished, result.summary()
     report = await audit_until_clean(stack.database_dsn, result.acked, REPAIR_GRACE_S + 3 * REPAIR_INTERVAL_S + 20)
     assert report.clean and report.stored == len(result.acked) == LOAD_SOCKETS, f"{report}; {result.summary()}"
-    print(f"{LOAD_SOCKETS} sockets: all open in {all_open_s:.1f} s, every turn answered in {took:.1f} s: "
-          f"{result.summary()}; audit: {report}")
+    print(
+        f"{LOAD_SOCKETS} sockets: all open in {all_open_s:.1f} s, every turn answered in {took:.1f} s: "
+        f"{result.summary()}; audit: {report}"
+    )

@@ -59,8 +59,14 @@ def test_no_operation_answers_5xx_to_a_user_or_an_admin(api_schema, tokens: dict
     assert len(operations) > 20, "the schema lists too few operations"
 
     for operation in operations:
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
         @given(case=_strategy(operation))
         def run(case) -> None:  # type: ignore[no-untyped-def]
             nonlocal calls
@@ -68,8 +74,10 @@ def test_no_operation_answers_5xx_to_a_user_or_an_admin(api_schema, tokens: dict
                 response = case.call(headers={"Authorization": f"Bearer {token}"}, timeout=30)
                 calls += 1
                 if response.status_code >= 500:
-                    server_errors.append(f"{role}: {case.method} {case.formatted_path} -> {response.status_code}\n"
-                                         f"  {case.as_curl_command()}\n  {response.text[:300]}")
+                    server_errors.append(
+                        f"{role}: {case.method} {case.formatted_path} -> {response.status_code}\n"
+                        f"  {case.as_curl_command()}\n  {response.text[:300]}"
+                    )
 
         run()
     print(f"schemathesis: {len(operations)} operations, {calls} calls, {len(server_errors)} 5xx")

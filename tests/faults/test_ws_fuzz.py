@@ -19,35 +19,62 @@ from tests.faults.conftest import FaultStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(240)]
 
-ERROR_CODES = {"bad_request", "bad_image", "image_too_large", "rate_limited", "model_unavailable", "busy",
-               "not_found", "generation_failed", "internal"}
+ERROR_CODES = {
+    "bad_request",
+    "bad_image",
+    "image_too_large",
+    "rate_limited",
+    "model_unavailable",
+    "busy",
+    "not_found",
+    "generation_failed",
+    "internal",
+}
 ALLOWED_CLOSES = {1008, 1009}
 FRAME_TYPES = ["message", "compare", "cancel", "resume", "ping", "auth", "typing", "", "MESSAGE"]
 
-text = st.text(st.characters(codec="utf-8") | st.sampled_from(["\x00", "\ud800", "\udfff", "\ufffe", "\u202e"]),
-               max_size=40)
+text = st.text(
+    st.characters(codec="utf-8") | st.sampled_from(["\x00", "\ud800", "\udfff", "\ufffe", "\u202e"]), max_size=40
+)
 scalars = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | text
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
-                      max_leaves=12)
-fields = st.fixed_dictionaries({}, optional={
-    "client_id": values | text, "content": values | text, "job_id": values | text, "after": values | text,
-    "model": values, "model_a": values, "model_b": values, "params": values, "image": values,
-    "locale": values, "token": values, "extra": values,
-})
-json_frames = st.builds(lambda kind, rest: json.dumps({"type": kind, **rest}),
-                        st.sampled_from(FRAME_TYPES) | text, fields)
-raw_frames = (json_frames | st.binary(max_size=64) | text.map(str)
-              | values.map(lambda v: json.dumps(v)) | st.just("x" * 20_000))
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4), max_leaves=12
+)
+fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "client_id": values | text,
+        "content": values | text,
+        "job_id": values | text,
+        "after": values | text,
+        "model": values,
+        "model_a": values,
+        "model_b": values,
+        "params": values,
+        "image": values,
+        "locale": values,
+        "token": values,
+        "extra": values,
+    },
+)
+json_frames = st.builds(
+    lambda kind, rest: json.dumps({"type": kind, **rest}), st.sampled_from(FRAME_TYPES) | text, fields
+)
+raw_frames = (
+    json_frames | st.binary(max_size=64) | text.map(str) | values.map(lambda v: json.dumps(v)) | st.just("x" * 20_000)
+)
 
 
 @pytest.fixture(scope="module")
 def chat(fault_stack: FaultStack) -> dict[str, Any]:
     base = fault_stack.url()
     with httpx.Client(base_url=base, timeout=30) as client:
-        token = client.post("/api/auth/signup", json={"email": "fuzz-ws@example.com",
-                                                      "password": "correct horse battery"}).json()["access_token"]
-        session = client.post("/api/sessions", json={"title": "fuzz"},
-                              headers={"Authorization": f"Bearer {token}"}).json()["id"]
+        token = client.post(
+            "/api/auth/signup", json={"email": "fuzz-ws@example.com", "password": "correct horse battery"}
+        ).json()["access_token"]
+        session = client.post(
+            "/api/sessions", json={"title": "fuzz"}, headers={"Authorization": f"Bearer {token}"}
+        ).json()["id"]
     return {"url": base.replace("http", "ws", 1) + f"/ws/chat/{session}", "token": token, "socket": None}
 
 
@@ -67,10 +94,16 @@ def _check_frame(frame: dict[str, Any], sent: str | bytes) -> None:
         assert isinstance(frame.get("message"), str) and "Traceback" not in frame["message"], frame
 
 
-@settings(max_examples=int(os.environ.get("ATTUNE_WS_FUZZ_EXAMPLES", "150")), deadline=None,
-          suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(
+    max_examples=int(os.environ.get("ATTUNE_WS_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
 @given(raw=raw_frames)
-def test_any_frame_gets_a_documented_answer_and_never_crashes_the_socket(chat: dict[str, Any], raw: str | bytes) -> None:
+def test_any_frame_gets_a_documented_answer_and_never_crashes_the_socket(
+    chat: dict[str, Any], raw: str | bytes
+) -> None:
     ws = _socket(chat)
     try:
         ws.send(raw)

@@ -59,16 +59,27 @@ def gguf_path() -> Path:
 
 def start_server(endpoint: RemoteEndpoint, log_file: Path) -> ManagedProcess:
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (make install-dev builds it); the remote-model tests need its server")
+        pytest.skip(
+            "llama-cpp-python is not installed (make install-dev builds it); the remote-model tests need its server"
+        )
     command = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(gguf_path()),
-        "--model_alias", "smollm2",
-        "--host", "127.0.0.1",
-        "--port", str(endpoint.port),
-        "--api_key", endpoint.api_key,
-        "--n_ctx", "2048",
-        "--n_threads", "1",
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf_path()),
+        "--model_alias",
+        "smollm2",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(endpoint.port),
+        "--api_key",
+        endpoint.api_key,
+        "--n_ctx",
+        "2048",
+        "--n_threads",
+        "1",
     ]
     server = ManagedProcess("llama-server", command, log_file).start()
     wait_for_port(endpoint.port, 90, server.alive)

@@ -222,4 +222,3 @@ async def test_reconnecting_client_finds_the_reply_in_history(api_url: str, work
         await asyncio.sleep(0.5)
     assert [m["role"] for m in stored] == ["user", "assistant"]
     assert stored[1]["content"]
-

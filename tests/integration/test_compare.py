@@ -85,12 +85,19 @@ async def test_a_resent_comparison_is_replayed_not_generated_again(api_url: str,
     await wait_ready(api_url)
     account = await sign_up(api_url)
     session_id = await new_session(account)
-    body = {"session_id": session_id, "content": "Can you help me calm down?", "client_id": "same-id", "model_b": "tiny"}
+    body = {
+        "session_id": session_id,
+        "content": "Can you help me calm down?",
+        "client_id": "same-id",
+        "model_b": "tiny",
+    }
     first = await compare_over_rest(account, **body)
     second = await compare_over_rest(account, **body)
     assert second[0]["duplicate"] is True
     assert second[0]["comparison_id"] == first[0]["comparison_id"]
-    assert [f["type"] for f in second] == ["compare_ack", "compare_reply", "compare_reply", "compare_done"], "replayed from storage"
+    assert [f["type"] for f in second] == ["compare_ack", "compare_reply", "compare_reply", "compare_done"], (
+        "replayed from storage"
+    )
     assert second[-1]["comparison"]["replies"] == first[-1]["comparison"]["replies"]
     async with account.api() as client:
         listed = (await client.get("/api/compare", params={"session_id": session_id})).json()["items"]
@@ -118,7 +125,9 @@ async def test_comparisons_are_private_and_export_as_jsonl(api_url: str, worker)
         export = await client.get("/api/compare/export")
         assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
         rows = [json.loads(line) for line in export.text.splitlines()]
-        bad_model = await client.post("/api/compare", json={"session_id": session_id, "content": "x", "model_b": "nope"})
+        bad_model = await client.post(
+            "/api/compare", json={"session_id": session_id, "content": "x", "model_b": "nope"}
+        )
         empty = await client.post("/api/compare", json={"session_id": session_id, "content": "   "})
     assert [row["id"] for row in rows] == [comparison_id]
     assert rows[0]["history"][-1] == {"role": "user", "content": rows[0]["prompt"]}

@@ -22,7 +22,9 @@ def _serve(home: Path, models_file: Path, port: int) -> ManagedProcess:
     }
     # Nothing from the production stack may leak in: the embedded mode must need no servers.
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "ATTUNE_ENV"}}
-    process = ManagedProcess("serve", attune("serve", "--skip-prepare", "--port", str(port)), OUTPUT / "serve.log", env=env)
+    process = ManagedProcess(
+        "serve", attune("serve", "--skip-prepare", "--port", str(port)), OUTPUT / "serve.log", env=env
+    )
     process.env = {**clean, **env}
     process.start()
     wait_for_port(port, 90, process.alive)
@@ -39,8 +41,14 @@ async def test_a_turn_on_the_embedded_default_survives_a_restart(tmp_path: Path,
         chat = await ChatSocket.open(account, session_id)
         await chat.say("Hello from the embedded mode")
         turn = await chat.until({"done", "error"}, timeout_s=180)
-        await chat.send({"type": "compare", "client_id": "embedded-compare", "content": "Two views, please",
-                         "model_b": "tiny-sampled"})
+        await chat.send(
+            {
+                "type": "compare",
+                "client_id": "embedded-compare",
+                "content": "Two views, please",
+                "model_b": "tiny-sampled",
+            }
+        )
         compared = await chat.until({"compare_done", "error"}, timeout_s=180)
         await chat.close()
         stored_comparison = compared.frames[-1]["comparison"]

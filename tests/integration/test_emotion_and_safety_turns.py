@@ -31,7 +31,10 @@ async def test_the_users_emotion_arrives_before_the_reply_and_is_stored(api_url:
     assert stored[1]["alignment"] == pytest.approx(done["alignment"])
 
 
-@pytest.mark.parametrize("message", ["I want to kill myself", "honestly i dont want to be alive anymore", "thinking of ending it all tonight"])
+@pytest.mark.parametrize(
+    "message",
+    ["I want to kill myself", "honestly i dont want to be alive anymore", "thinking of ending it all tonight"],
+)
 async def test_a_crisis_gets_the_fixed_resource_reply(api_url: str, start_worker, message: str) -> None:  # type: ignore[no-untyped-def]
     start_worker()
     await wait_ready(api_url)

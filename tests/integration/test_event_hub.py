@@ -19,7 +19,6 @@ from attune.broker.base import BrokerError
 from attune.broker.redis_events import EventHub, EventSubscription
 from attune.broker.redis_streams import RedisBroker
 from attune.contract import TokenEvent
-from tests.integration.conftest import REDIS_DB as DB
 from tests.integration.test_redis_restart import PrivateRedis
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -159,8 +158,13 @@ async def test_subscribers_survive_a_redis_restart(tmp_path: Path) -> None:
 
 async def test_a_slow_subscriber_holds_a_bounded_buffer_and_misses_nothing(redis_url: str) -> None:
     commands = aioredis.from_url(redis_url, decode_responses=True)
-    hub = EventHub(aioredis.from_url(redis_url, decode_responses=True), commands, ExponentialBackoff(), block_ms=2000,
-                   buffer_size=8)
+    hub = EventHub(
+        aioredis.from_url(redis_url, decode_responses=True),
+        commands,
+        ExponentialBackoff(),
+        block_ms=2000,
+        buffer_size=8,
+    )
     broker = RedisBroker(redis_url, max_connections=POOL)
     job = uuid.uuid4().hex
     try:

@@ -106,8 +106,11 @@ async def test_rest_refuses_bad_text_and_out_of_range_integers_with_422(api_url:
     async with account.api() as client:
         refused = [
             await client.post("/api/journal", json={"text": "dear diary\u0000"}),
-            await client.post("/api/journal", content='{"text": "lone \\udc00 surrogate"}',
-                              headers={"content-type": "application/json"}),
+            await client.post(
+                "/api/journal",
+                content='{"text": "lone \\udc00 surrogate"}',
+                headers={"content-type": "application/json"},
+            ),
             await client.get("/api/journal", params={"q": "a\u0000b"}),
             await client.patch(f"/api/sessions/{session_id}", json={"title": "t\u0000"}),
             await client.post("/api/sessions", json={"title": "t\u0000"}),
@@ -124,11 +127,23 @@ async def test_rest_refuses_bad_text_and_out_of_range_integers_with_422(api_url:
         assert (await client.get(f"/api/journal/{2**63 - 1}")).status_code == 404
         assert (await client.get("/api/sessions", params={"offset": 2**63 - 1})).status_code == 200
     async with httpx.AsyncClient(base_url=api_url) as anonymous:
-        signup = await anonymous.post("/api/auth/signup", json={
-            "email": f"n-{uuid.uuid4().hex[:8]}@example.com", "password": "pass\u0000word!!", "display_name": "x"})
+        signup = await anonymous.post(
+            "/api/auth/signup",
+            json={
+                "email": f"n-{uuid.uuid4().hex[:8]}@example.com",
+                "password": "pass\u0000word!!",
+                "display_name": "x",
+            },
+        )
         assert signup.status_code == 422
-        signup = await anonymous.post("/api/auth/signup", json={
-            "email": f"n-{uuid.uuid4().hex[:8]}@example.com", "password": "password!!", "display_name": "x\u0000"})
+        signup = await anonymous.post(
+            "/api/auth/signup",
+            json={
+                "email": f"n-{uuid.uuid4().hex[:8]}@example.com",
+                "password": "password!!",
+                "display_name": "x\u0000",
+            },
+        )
         assert signup.status_code == 422
 
 

@@ -113,7 +113,9 @@ async def test_admin_re_tags_every_entry_with_visible_progress(api_url: str, sta
     admin = await make_admin(api_url, stack_env)
     async with admin.api() as client:
         deadline = time.monotonic() + 60
-        while (started := await client.post("/api/admin/journal/retag")).status_code == 409 and time.monotonic() < deadline:
+        while (
+            started := await client.post("/api/admin/journal/retag")
+        ).status_code == 409 and time.monotonic() < deadline:
             await asyncio.sleep(1)  # the worker has not reported the classifier yet
         assert started.status_code == 202 and started.json()["total"] >= 2
         deadline = time.monotonic() + 180

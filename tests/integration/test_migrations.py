@@ -12,7 +12,16 @@ from sqlalchemy import create_engine, inspect
 from backend.db import downgrade, upgrade
 from tests.integration.conftest import PG_ADMIN_DSN
 
-TABLES = {"users", "chat_sessions", "messages", "journal_entries", "app_settings", "audit_log", "comparisons", "comparison_replies"}
+TABLES = {
+    "users",
+    "chat_sessions",
+    "messages",
+    "journal_entries",
+    "app_settings",
+    "audit_log",
+    "comparisons",
+    "comparison_replies",
+}
 
 
 def _tables(sync_url: str) -> set[str]:

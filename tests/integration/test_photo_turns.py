@@ -19,11 +19,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 
 
 def _photo(image_format: str = "JPEG", media_type: str = "image/jpeg", **kwargs: object) -> dict[str, str]:
-    return {"media_type": media_type, "data": base64.b64encode(photo_bytes(image_format=image_format, **kwargs)).decode()}
+    return {
+        "media_type": media_type,
+        "data": base64.b64encode(photo_bytes(image_format=image_format, **kwargs)).decode(),
+    }
 
 
 async def test_a_photo_turn_stores_the_fused_emotion_and_not_the_photo(
-    api_url: str, start_worker, database_url: str, redis_url: str,  # type: ignore[no-untyped-def]
+    api_url: str,
+    start_worker,
+    database_url: str,
+    redis_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     start_worker()
     await wait_ready(api_url)
@@ -69,7 +75,9 @@ async def test_a_photo_turn_stores_the_fused_emotion_and_not_the_photo(
         for table in ("messages", "chat_sessions", "comparisons", "comparison_replies", "audit_log"):
             found = await conn.execute(f"SELECT count(*) FROM {table} t WHERE t::text LIKE %s", (f"%{needle}%",))
             assert (await found.fetchone())[0] == 0, table
-        row = await (await conn.execute("SELECT emotion_fusion FROM messages WHERE id = %s", (stored[0]["id"],))).fetchone()
+        row = await (
+            await conn.execute("SELECT emotion_fusion FROM messages WHERE id = %s", (stored[0]["id"],))
+        ).fetchone()
         assert row[0]["source"] == fusion["source"]
     assert not await _in_redis(redis_url, needle)
 

@@ -39,7 +39,8 @@ async def test_the_response_cache_rides_out_killed_connections(private_redis: Pr
 
 
 async def test_killed_redis_connections_are_healed_without_restarting_anything(
-    stack_env: dict[str, str], private_redis: PrivateRedis  # noqa: F811
+    stack_env: dict[str, str],
+    private_redis: PrivateRedis,  # noqa: F811
 ) -> None:
     base_url, api, worker = start_stack({**stack_env, "REDIS_URL": private_redis.url}, "redis-kill")
     try:

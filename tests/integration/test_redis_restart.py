@@ -35,8 +35,19 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", str(self.directory)]
+        args = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.directory),
+        ]
         self.process = ManagedProcess("redis", args, OUTPUT / "private-redis.log").start()
         wait_for_port(self.port, 20, self.process.alive)
 
@@ -109,9 +120,15 @@ async def _ready(base_url: str, timeout_s: float) -> dict:  # type: ignore[type-
             await asyncio.sleep(0.3)
 
 
-async def test_a_redis_restart_heals_without_restarting_anything(stack_env: dict[str, str], private_redis: PrivateRedis) -> None:
-    env = {**stack_env, "REDIS_URL": private_redis.url, "ATTUNE_REPAIR_INTERVAL_S": "2",
-           "ATTUNE_REPAIR_GRACE_S": str(REPAIR_GRACE_S)}
+async def test_a_redis_restart_heals_without_restarting_anything(
+    stack_env: dict[str, str], private_redis: PrivateRedis
+) -> None:
+    env = {
+        **stack_env,
+        "REDIS_URL": private_redis.url,
+        "ATTUNE_REPAIR_INTERVAL_S": "2",
+        "ATTUNE_REPAIR_GRACE_S": str(REPAIR_GRACE_S),
+    }
     base_url, api, worker = start_stack(env, "redis-restart")
     try:
         account, session_id = await first_turn(base_url, api)
@@ -145,7 +162,9 @@ async def test_a_redis_restart_heals_without_restarting_anything(stack_env: dict
         again = await chat.until({"ack"})
         ack = again.of("ack")[0]
         assert ack["duplicate"] is True and ack["job_id"], ack
-        worker = ManagedProcess("worker-redis-restart", attune("worker"), OUTPUT / "worker-redis-restart.log", env=env).start()
+        worker = ManagedProcess(
+            "worker-redis-restart", attune("worker"), OUTPUT / "worker-redis-restart.log", env=env
+        ).start()
         turn = await chat.until({"done", "error"}, again, timeout_s=180)
         await chat.close()
         assert turn.of("error") == [] and turn.done["message"]["reply_to_id"] == ack["message_id"]

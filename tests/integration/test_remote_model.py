@@ -68,7 +68,9 @@ async def test_cancel_stops_a_remote_reply(api_url: str, worker, llama_server) -
     assert [m["status"] for m in stored] == ["complete", "cancelled"]
 
 
-async def test_a_wrong_key_is_a_clear_error_that_never_shows_the_key(api_url: str, worker, llama_server, remote_endpoint: RemoteEndpoint) -> None:  # type: ignore[no-untyped-def]
+async def test_a_wrong_key_is_a_clear_error_that_never_shows_the_key(
+    api_url: str, worker, llama_server, remote_endpoint: RemoteEndpoint
+) -> None:  # type: ignore[no-untyped-def]
     account, session_id, chat = await open_chat(api_url, "remote-wrong-key")
     await chat.say("Hello?")
     turn = await chat.until({"done", "error"})

@@ -47,12 +47,16 @@ async def test_sign_up_log_in_and_me(api_url: str) -> None:
     email = f"Person-{uuid.uuid4().hex[:6]}@Example.com"
     account = await sign_up(api_url, email=email, password="a good long password")
     async with httpx.AsyncClient(base_url=api_url) as client:
-        assert (await client.post("/api/auth/signup", json={"email": email, "password": "another password"})).status_code == 409
+        assert (
+            await client.post("/api/auth/signup", json={"email": email, "password": "another password"})
+        ).status_code == 409
         wrong = await client.post("/api/auth/login", json={"email": email, "password": "not the password"})
         assert wrong.status_code == 401 and wrong.json()["detail"]["code"] == "bad_credentials"
         right = await client.post("/api/auth/login", json={"email": email.lower(), "password": "a good long password"})
         assert right.status_code == 200
-        assert (await client.post("/api/auth/signup", json={"email": "x@example.com", "password": "short"})).status_code == 422
+        assert (
+            await client.post("/api/auth/signup", json={"email": "x@example.com", "password": "short"})
+        ).status_code == 422
         assert (await client.get("/api/auth/me")).status_code == 401
         assert (await client.get("/api/auth/me", headers={"Authorization": "Bearer nonsense"})).status_code == 401
     async with account.api() as client:
@@ -68,9 +72,12 @@ async def test_sign_up_refuses_an_easily_guessed_password_and_says_why(api_url: 
             assert weak.status_code == 422, password
             assert weak.json()["detail"]["code"] == "weak_password"
             assert weak.json()["detail"]["message"].startswith("This password is too easy to guess.")
-        assert "top-10 common password" in (
-            await client.post("/api/auth/signup", json={"email": email, "password": "password"})
-        ).json()["detail"]["message"]
+        assert (
+            "top-10 common password"
+            in (await client.post("/api/auth/signup", json={"email": email, "password": "password"})).json()["detail"][
+                "message"
+            ]
+        )
         assert (await client.post("/api/auth/login", json={"email": email, "password": "password"})).status_code == 401
         strong = await client.post("/api/auth/signup", json={"email": email, "password": "correct horse battery"})
         assert strong.status_code == 201
@@ -93,8 +100,12 @@ async def test_sessions_create_list_rename_delete(api_url: str) -> None:
 async def test_the_limits_a_client_shows_are_the_ones_the_server_enforces(api_url: str) -> None:
     async with httpx.AsyncClient(base_url=api_url) as anonymous:
         limits = (await anonymous.get("/api/limits")).json()
-    assert limits == {"message_chars": 4000, "journal_chars": 10_000, "image_bytes": 1024 * 1024,
-                      "image_types": ["image/jpeg", "image/png", "image/webp"]}
+    assert limits == {
+        "message_chars": 4000,
+        "journal_chars": 10_000,
+        "image_bytes": 1024 * 1024,
+        "image_types": ["image/jpeg", "image/png", "image/webp"],
+    }
     account = await sign_up(api_url)
     async with account.api() as client:
         too_long = await client.post("/api/journal", json={"text": "a" * (limits["journal_chars"] + 1)})
@@ -108,7 +119,9 @@ async def test_the_limits_a_client_shows_are_the_ones_the_server_enforces(api_ur
     await chat.close()
     assert refused["type"] == "error" and refused["code"] == "bad_request"
     assert f"{limits['message_chars']} characters" in refused["message"]
-    assert await history(account, chat.ready["session_id"]) == [], "a message over the limit is refused, never cut and stored"
+    assert await history(account, chat.ready["session_id"]) == [], (
+        "a message over the limit is refused, never cut and stored"
+    )
 
 
 async def test_history_pages_newest_last(api_url: str, start_worker) -> None:  # type: ignore[no-untyped-def]
@@ -123,8 +136,11 @@ async def test_history_pages_newest_last(api_url: str, start_worker) -> None:  #
     await chat.close()
     async with account.api() as client:
         newest = (await client.get(f"/api/sessions/{session_id}/messages", params={"limit": 4})).json()
-        older = (await client.get(f"/api/sessions/{session_id}/messages",
-                                  params={"limit": 4, "before": newest["next_before"]})).json()
+        older = (
+            await client.get(
+                f"/api/sessions/{session_id}/messages", params={"limit": 4, "before": newest["next_before"]}
+            )
+        ).json()
     assert [m["role"] for m in newest["items"]] == ["user", "assistant", "user", "assistant"]
     assert newest["items"][-1]["id"] > newest["items"][0]["id"]
     assert len(older["items"]) == 2 and older["next_before"] is None

@@ -18,8 +18,9 @@ def single_label_scores(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=ids, average="macro", zero_division=0)),
         "report": classification_report(y_true, y_pred, labels=ids, target_names=labels, digits=4, zero_division=0),
-        "per_label": classification_report(y_true, y_pred, labels=ids, target_names=labels, output_dict=True,
-                                           zero_division=0),
+        "per_label": classification_report(
+            y_true, y_pred, labels=ids, target_names=labels, output_dict=True, zero_division=0
+        ),
     }
 
 
@@ -46,8 +47,9 @@ def tune_thresholds(probabilities: np.ndarray, y_true: np.ndarray, grid: np.ndar
     return grid[np.argmax(np.stack(f1_by_threshold), axis=0)].astype(np.float32)
 
 
-def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], path: Path,
-                          title: str = "") -> None:
+def plot_confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], path: Path, title: str = ""
+) -> None:
     """Row-normalised confusion matrix (each row: where that true label's texts went), counts annotated."""
     import matplotlib
 
@@ -65,8 +67,15 @@ def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[s
     axis.set_ylabel("true")
     for row in range(len(labels)):
         for column in range(len(labels)):
-            axis.text(column, row, str(counts[row, column]), ha="center", va="center", fontsize=8,
-                      color="white" if rates[row, column] > 0.5 else "black")
+            axis.text(
+                column,
+                row,
+                str(counts[row, column]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if rates[row, column] > 0.5 else "black",
+            )
     figure.colorbar(image, fraction=0.046)
     axis.set_title(title)
     figure.tight_layout()

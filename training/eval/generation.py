@@ -67,8 +67,9 @@ class Reply:
 def add_model_arguments(parser: argparse.ArgumentParser, several: bool = False) -> None:
     """The options every registry-backed eval target shares."""
     if several:
-        parser.add_argument("--model", action="append", required=True,
-                            help="a model name from the registry; repeat to compare several")
+        parser.add_argument(
+            "--model", action="append", required=True, help="a model name from the registry; repeat to compare several"
+        )
     else:
         parser.add_argument("--model", required=True, help="a model name from the registry")
     parser.add_argument("--models-file", type=Path, default=REPO_ROOT / "models.toml")
@@ -79,8 +80,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, several: bool = False) 
 def _manager(models_file: Path, home: Path, device: str) -> Any:
     from worker.registry import ModelManager, Registry
 
-    return ModelManager(Registry.from_file(models_file, home, device=device), keep_alive_s=math.inf,
-                        memory_budget_gb=1024)
+    return ModelManager(
+        Registry.from_file(models_file, home, device=device), keep_alive_s=math.inf, memory_budget_gb=1024
+    )
 
 
 async def load_registry_model(models_file: Path, home: Path, name: str, device: str = "cpu") -> Any:
@@ -96,9 +98,18 @@ async def generate_replies(model: Any, prompts: Sequence[str], max_new_tokens: i
     from attune.contract import ChatTurn
     from worker.models.base import GenerationRequest
 
-    requests = [GenerationRequest(request_id=f"eval-{i}", history=[ChatTurn(role="user", content=prompt)],
-                                  temperature=0.0, top_p=1.0, top_k=0, max_new_tokens=max_new_tokens, seed=0)
-                for i, prompt in enumerate(prompts)]
+    requests = [
+        GenerationRequest(
+            request_id=f"eval-{i}",
+            history=[ChatTurn(role="user", content=prompt)],
+            temperature=0.0,
+            top_p=1.0,
+            top_k=0,
+            max_new_tokens=max_new_tokens,
+            seed=0,
+        )
+        for i, prompt in enumerate(prompts)
+    ]
     return [reply.text for reply in await stream_all(model, requests)]
 
 
@@ -119,6 +130,7 @@ async def stream_all(model: Any, requests: Sequence[Any]) -> list[Reply]:
 
 # --- the held-out exchanges --------------------------------------------------------------------
 
+
 def _ed_conversations(split: str, limit: int | None) -> list[empathetic.Conversation]:
     if split == "valid":
         return empathetic.load_conversations("valid", limit)
@@ -133,8 +145,11 @@ def ed_openings(split: str = "valid", limit: int | None = None) -> list[Exchange
     for conversation in _ed_conversations(split, None if limit is None else limit + limit // 10 + 5):
         turns = conversation.turns
         if len(turns) >= 2 and turns[0].role == "speaker" and turns[1].role == "listener":
-            exchanges.append(Exchange("ed", conversation.conv_id, (("user", turns[0].text),), turns[1].text,
-                                      emotion=conversation.emotion))
+            exchanges.append(
+                Exchange(
+                    "ed", conversation.conv_id, (("user", turns[0].text),), turns[1].text, emotion=conversation.emotion
+                )
+            )
     return exchanges[:limit]
 
 
@@ -160,8 +175,9 @@ def esconv_exchange(dialogue: esconv.Dialogue, conv_id: str) -> Exchange | None:
         history.pop(0)
     if not history:
         return None
-    return Exchange("esconv", conv_id, tuple((role, text) for role, text, _ in history), merged[index][1],
-                    strategy=merged[index][2])
+    return Exchange(
+        "esconv", conv_id, tuple((role, text) for role, text, _ in history), merged[index][1], strategy=merged[index][2]
+    )
 
 
 def esconv_exchanges(split: str = "valid", limit: int | None = None) -> list[Exchange]:
@@ -175,6 +191,7 @@ def esconv_exchanges(split: str = "valid", limit: int | None = None) -> list[Exc
 
 
 # --- scoring -----------------------------------------------------------------------------------
+
 
 def _turns(exchange: Exchange) -> list[Any]:
     from attune.contract import ChatTurn
@@ -219,7 +236,9 @@ def perplexity_twin(model: Any) -> Any:
 
     if not isinstance(model, CausalLM) or model._model is not None or model.spec.options.get("engine") != "llama_cpp":
         return None
-    twin = type(model)(dataclasses.replace(model.spec, options={**model.spec.options, "engine": "torch"}), model.context)
+    twin = type(model)(
+        dataclasses.replace(model.spec, options={**model.spec.options, "engine": "torch"}), model.context
+    )
     twin.load()
     return twin
 
@@ -254,8 +273,9 @@ class Evaluation:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def evaluate_dataset(model: Any, spec: Any, exchanges: Sequence[Exchange], reader: Any,
-                           decoding: dict[str, Any], scorer: Any = None) -> Evaluation:
+async def evaluate_dataset(
+    model: Any, spec: Any, exchanges: Sequence[Exchange], reader: Any, decoding: dict[str, Any], scorer: Any = None
+) -> Evaluation:
     """``scorer`` scores reference perplexity in ``model``'s place (its PyTorch twin), if given."""
     from worker.emotion import alignment
     from worker.registry import generation_request
@@ -295,15 +315,26 @@ async def evaluate_dataset(model: Any, spec: Any, exchanges: Sequence[Exchange],
         **heads,
         "generation_seconds": round(seconds, 1),
     }
-    rows = [{"dataset": e.dataset, "conv_id": e.conv_id, "history": e.history, "reference": e.reference,
-             "reply": text, "finish_reason": r.finish_reason, "loops": loops(text),
-             "user_emotion": user.label if user else None, "reply_emotion": own.label if own else None}
-            for e, r, text, user, own in zip(exchanges, replies, texts, user_emotions, reply_emotions)]
+    rows = [
+        {
+            "dataset": e.dataset,
+            "conv_id": e.conv_id,
+            "history": e.history,
+            "reference": e.reference,
+            "reply": text,
+            "finish_reason": r.finish_reason,
+            "loops": loops(text),
+            "user_emotion": user.label if user else None,
+            "reply_emotion": own.label if own else None,
+        }
+        for e, r, text, user, own in zip(exchanges, replies, texts, user_emotions, reply_emotions)
+    ]
     return Evaluation(metrics, rows)
 
 
-async def evaluate_model(manager: Any, name: str, datasets: dict[str, list[Exchange]],
-                         decoding: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def evaluate_model(
+    manager: Any, name: str, datasets: dict[str, list[Exchange]], decoding: dict[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from worker.emotion import EmotionReader
     from worker.registry import resolve_decoding
 
@@ -313,8 +344,13 @@ async def evaluate_model(manager: Any, name: str, datasets: dict[str, list[Excha
     model = await manager.get(name)
     reader = EmotionReader(manager, "text-emotion", "journal-mood")
     resolved = {**vars(resolve_decoding(spec)), **decoding}
-    result: dict[str, Any] = {"model": name, "kind": spec.kind, "version": manager.version(name),
-                              "decoding": resolved, "datasets": {}}
+    result: dict[str, Any] = {
+        "model": name,
+        "kind": spec.kind,
+        "version": manager.version(name),
+        "decoding": resolved,
+        "datasets": {},
+    }
     rows: list[dict[str, Any]] = []
     scorer = None
     try:
@@ -331,21 +367,34 @@ async def evaluate_model(manager: Any, name: str, datasets: dict[str, list[Excha
 
 
 COLUMNS = [  # (metric, header)
-    ("examples", "n"), ("bleu4", "BLEU-4"), ("rouge_l_f", "ROUGE-L"), ("distinct_1", "dist-1"),
-    ("distinct_2", "dist-2"), ("loop_rate", "loops"), ("mean_words", "words"), ("length_limit_rate", "at-limit"),
-    ("reference_perplexity", "ref-ppl"), ("emotion_alignment", "align"), ("emotion_head_accuracy", "emo-head"),
-    ("strategy_head_accuracy", "strat-head"), ("generation_seconds", "gen-s"),
+    ("examples", "n"),
+    ("bleu4", "BLEU-4"),
+    ("rouge_l_f", "ROUGE-L"),
+    ("distinct_1", "dist-1"),
+    ("distinct_2", "dist-2"),
+    ("loop_rate", "loops"),
+    ("mean_words", "words"),
+    ("length_limit_rate", "at-limit"),
+    ("reference_perplexity", "ref-ppl"),
+    ("emotion_alignment", "align"),
+    ("emotion_head_accuracy", "emo-head"),
+    ("strategy_head_accuracy", "strat-head"),
+    ("generation_seconds", "gen-s"),
 ]
 
 
 def format_table(results: Sequence[dict[str, Any]]) -> str:
     """One row per model and dataset, one column per metric; n/a where a metric does not apply."""
     header = ["model", "dataset", *(title for _, title in COLUMNS)]
-    body = [[result["model"], dataset, *("n/a" if metrics.get(key) is None else str(metrics[key]) for key, _ in COLUMNS)]
-            for result in results for dataset, metrics in result["datasets"].items()]
+    body = [
+        [result["model"], dataset, *("n/a" if metrics.get(key) is None else str(metrics[key]) for key, _ in COLUMNS)]
+        for result in results
+        for dataset, metrics in result["datasets"].items()
+    ]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-                     for row in [header, *body])
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *body]
+    )
 
 
 def print_table(metrics: dict) -> None:
@@ -357,16 +406,28 @@ def print_table(metrics: dict) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="attune eval generation", description=__doc__.splitlines()[0])
     add_model_arguments(parser, several=True)
-    parser.add_argument("--split", choices=("valid", "dev"), default="valid",
-                        help="valid: held-out ED validation + ESConv validation; dev: carved from the train splits")
+    parser.add_argument(
+        "--split",
+        choices=("valid", "dev"),
+        default="valid",
+        help="valid: held-out ED validation + ESConv validation; dev: carved from the train splits",
+    )
     parser.add_argument("--ed-limit", type=int, default=100, help="ED openings (0: skip ED)")
     parser.add_argument("--esconv-limit", type=int, default=50, help="ESConv dialogues (0: skip ESConv)")
     parser.add_argument("--greedy", action="store_true", help="temperature 0 instead of the model's own sampling")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a decoding setting for this run, e.g. repetition_penalty=1.2")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for <model>/metrics.json, replies.jsonl and table.txt "
-                             "(default: <home>/eval/generation)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a decoding setting for this run, e.g. repetition_penalty=1.2",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for <model>/metrics.json, replies.jsonl and table.txt (default: <home>/eval/generation)",
+    )
     args = parser.parse_args(argv)
     decoding = _overrides(args.set, args.greedy)
 

@@ -36,8 +36,9 @@ def cosine_loss(g_in: torch.Tensor, g_out: torch.Tensor) -> torch.Tensor:
     return (1.0 - F.cosine_similarity(g_in.float(), g_out.float(), dim=-1)).mean()
 
 
-def distillation_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, mask: torch.Tensor,
-                    temperature: float = 1.0) -> torch.Tensor:
+def distillation_kl(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
     """KL(teacher ‖ student) of the temperature-softened distributions, averaged over ``mask`` positions.
 
     Scaled by ``temperature²`` (Hinton et al.) so its gradients keep their size as the temperature changes.
@@ -62,8 +63,13 @@ def gate_sparsity(gates: Sequence[torch.Tensor] | torch.Tensor, mask: torch.Tens
     return (values * weights).sum() / weights.sum().clamp_min(1.0)
 
 
-def total_loss(lm: torch.Tensor, alignment: torch.Tensor, distillation: torch.Tensor | None,
-               sparsity: torch.Tensor, weights: LossWeights) -> tuple[torch.Tensor, dict[str, float]]:
+def total_loss(
+    lm: torch.Tensor,
+    alignment: torch.Tensor,
+    distillation: torch.Tensor | None,
+    sparsity: torch.Tensor,
+    weights: LossWeights,
+) -> tuple[torch.Tensor, dict[str, float]]:
     """The weighted sum and each (unweighted) part as a float, for logging."""
     total = lm + weights.propagation * alignment + weights.sparsity * sparsity
     parts = {"lm_loss": lm.item(), "cosine_loss": alignment.item(), "gate_sparsity": sparsity.item()}

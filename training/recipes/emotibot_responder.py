@@ -44,23 +44,34 @@ T = TypeVar("T")
 
 @dataclass
 class Config:
-    base_model: str = field(default="google/flan-t5-base", metadata={
-        "help": "hub id or local directory of the encoder-decoder base ({home} and {pkg:NAME} expand)"})
+    base_model: str = field(
+        default="google/flan-t5-base",
+        metadata={"help": "hub id or local directory of the encoder-decoder base ({home} and {pkg:NAME} expand)"},
+    )
     lora_r: int = field(default=8, metadata={"help": "LoRA rank (EmotiBot: 8)"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (EmotiBot: 32)"})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
-    target_modules: list[str] = field(default_factory=lambda: ["q", "v"], metadata={
-        "help": "T5 attention projections that get LoRA adapters (EmotiBot: q and v)"})
-    prompt_template: str = field(default=EMOTIBOT_PROMPT, metadata={
-        "help": "the encoder's input, with {emotion} and {text}; a different one must also be set as the "
-                "registry entry's options.prompt_template"})
+    target_modules: list[str] = field(
+        default_factory=lambda: ["q", "v"],
+        metadata={"help": "T5 attention projections that get LoRA adapters (EmotiBot: q and v)"},
+    )
+    prompt_template: str = field(
+        default=EMOTIBOT_PROMPT,
+        metadata={
+            "help": "the encoder's input, with {emotion} and {text}; a different one must also be set as the "
+            "registry entry's options.prompt_template"
+        },
+    )
     use_esconv: bool = field(default=False, metadata={"help": "add ESConv supporter turns to EmpatheticDialogues"})
     empathetic_limit: int | None = field(default=None, metadata={"help": "ED train conversations (None: all)"})
     esconv_limit: int | None = field(default=None, metadata={"help": "ESConv train dialogues (None: all)"})
-    dev_fraction: float = field(default=0.05, metadata={
-        "help": "share of the train conversations carved out as dev (eval loss during training)"})
-    valid_limit: int | None = field(default=None, metadata={
-        "help": "held-out conversations/dialogues per dataset for ROUGE-L and BLEU (None: all)"})
+    dev_fraction: float = field(
+        default=0.05,
+        metadata={"help": "share of the train conversations carved out as dev (eval loss during training)"},
+    )
+    valid_limit: int | None = field(
+        default=None, metadata={"help": "held-out conversations/dialogues per dataset for ROUGE-L and BLEU (None: all)"}
+    )
     max_source_length: int = field(default=256, metadata={"help": "encoder tokens per example"})
     max_target_length: int = field(default=64, metadata={"help": "reply tokens per example (and generated)"})
     lr: float = field(default=5e-4, metadata={"help": "peak learning rate"})
@@ -74,8 +85,10 @@ class Config:
     num_beams: int = field(default=1, metadata={"help": "beams when generating the held-out replies (1: greedy)"})
     eval_batch_size: int = field(default=32, metadata={"help": "held-out examples per generate call"})
     group_by_length: bool = field(default=False, metadata={"help": "batch examples of similar length together"})
-    save_steps: int = field(default=0, metadata={
-        "help": "Trainer checkpoints every N steps into out_dir/trainer, removed at the end (0: none)"})
+    save_steps: int = field(
+        default=0,
+        metadata={"help": "Trainer checkpoints every N steps into out_dir/trainer, removed at the end (0: none)"},
+    )
     out_dir: str = field(default="{home}/models/emotibot", metadata={"help": "artifact directory"})
     seed: int = field(default=13, metadata={"help": "seed for the dev carve, data order, LoRA init and dropout"})
 
@@ -110,21 +123,25 @@ def carve_dev(items: list[T], fraction: float, seed: int) -> tuple[list[T], list
 def load_pairs(config: Config) -> dict[str, list[Pair]]:
     """The train, dev and held-out (valid) pairs."""
     template = config.prompt_template
-    train_ed, dev_ed = carve_dev(empathetic.load_conversations("train", config.empathetic_limit),
-                                 config.dev_fraction, config.seed)
+    train_ed, dev_ed = carve_dev(
+        empathetic.load_conversations("train", config.empathetic_limit), config.dev_fraction, config.seed
+    )
     splits = {
         "train": pairs(sft.empathetic_examples(train_ed, 1), "ed", template),
         "dev": pairs(sft.empathetic_examples(dev_ed, 1), "ed", template),
-        "valid": pairs(sft.empathetic_examples(empathetic.load_conversations("valid", config.valid_limit), 1),
-                       "ed", template),
+        "valid": pairs(
+            sft.empathetic_examples(empathetic.load_conversations("valid", config.valid_limit), 1), "ed", template
+        ),
     }
     if config.use_esconv:
-        train_es, dev_es = carve_dev(esconv.load_dialogues("train", config.esconv_limit),
-                                               config.dev_fraction, config.seed)
+        train_es, dev_es = carve_dev(
+            esconv.load_dialogues("train", config.esconv_limit), config.dev_fraction, config.seed
+        )
         splits["train"] += pairs(sft.esconv_examples(train_es, 1), "esconv", template)
         splits["dev"] += pairs(sft.esconv_examples(dev_es, 1), "esconv", template)
-        splits["valid"] += pairs(sft.esconv_examples(esconv.load_dialogues("valid", config.valid_limit), 1),
-                                 "esconv", template)
+        splits["valid"] += pairs(
+            sft.esconv_examples(esconv.load_dialogues("valid", config.valid_limit), 1), "esconv", template
+        )
     return splits
 
 
@@ -136,13 +153,15 @@ def encode(pairs_: list[Pair], tokenizer: Any, config: Config) -> list[dict[str,
 
 def collate(features: list[dict[str, list[int]]], pad_token_id: int) -> dict[str, torch.Tensor]:
     """Right-pad sources with the pad id and labels with -100 (T5 shifts labels into decoder inputs itself)."""
+
     def padded(key: str, fill: int) -> torch.Tensor:
         width = max(len(f[key]) for f in features)
         return torch.tensor([f[key] + [fill] * (width - len(f[key])) for f in features])
 
     input_ids = padded("input_ids", pad_token_id)
-    mask = torch.tensor([[1] * len(f["input_ids"]) + [0] * (input_ids.shape[1] - len(f["input_ids"]))
-                         for f in features])
+    mask = torch.tensor(
+        [[1] * len(f["input_ids"]) + [0] * (input_ids.shape[1] - len(f["input_ids"])) for f in features]
+    )
     return {"input_ids": input_ids, "attention_mask": mask, "labels": padded("labels", IGNORE_INDEX)}
 
 
@@ -153,20 +172,32 @@ def load_base(config: Config) -> tuple[Any, Any]:
     from worker.models.causal_lm import load_pretrained
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    spec = ModelSpec(name="training-base", kind="seq2seq", weights=expand_placeholders(config.base_model),
-                     device=device, options={"num_threads": torch.get_num_threads()})
+    spec = ModelSpec(
+        name="training-base",
+        kind="seq2seq",
+        weights=expand_placeholders(config.base_model),
+        device=device,
+        options={"num_threads": torch.get_num_threads()},
+    )
     try:
         return load_pretrained(spec, LoadContext(home=attune_home(), device=device))
     except ModelUnavailable as error:
-        raise MissingWeights(f"{error}. On a machine that can reach the hub: `HF_HUB_OFFLINE=0 hf download "
-                             f"{config.base_model}`, or pass --set base_model=/path/to/it") from error
+        raise MissingWeights(
+            f"{error}. On a machine that can reach the hub: `HF_HUB_OFFLINE=0 hf download "
+            f"{config.base_model}`, or pass --set base_model=/path/to/it"
+        ) from error
 
 
 def attach_lora(model: Any, config: Config) -> Any:
     from peft import LoraConfig, TaskType, get_peft_model
 
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=list(config.target_modules), task_type=TaskType.SEQ_2_SEQ_LM)
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=list(config.target_modules),
+        task_type=TaskType.SEQ_2_SEQ_LM,
+    )
     return get_peft_model(model, lora)
 
 
@@ -177,12 +208,18 @@ def generate_replies(model: Any, tokenizer: Any, held_out: list[Pair], config: C
     replies: list[str] = [""] * len(held_out)
     device = next(model.parameters()).device
     for start in range(0, len(order), config.eval_batch_size):
-        batch = order[start:start + config.eval_batch_size]
-        inputs = tokenizer([held_out[i].source for i in batch], truncation=True, max_length=config.max_source_length,
-                           padding=True, return_tensors="pt").to(device)
+        batch = order[start : start + config.eval_batch_size]
+        inputs = tokenizer(
+            [held_out[i].source for i in batch],
+            truncation=True,
+            max_length=config.max_source_length,
+            padding=True,
+            return_tensors="pt",
+        ).to(device)
         with torch.inference_mode():
-            output = model.generate(**inputs, max_new_tokens=config.max_target_length, num_beams=config.num_beams,
-                                    do_sample=False)
+            output = model.generate(
+                **inputs, max_new_tokens=config.max_target_length, num_beams=config.num_beams, do_sample=False
+            )
         for i, text in zip(batch, tokenizer.batch_decode(output, skip_special_tokens=True)):
             replies[i] = text.strip()
     return replies
@@ -236,8 +273,10 @@ def run(config: Config) -> Path:
     training_run.log("valid", result.global_step, **metrics)
     with (out_dir / REPLIES_FILE).open("w", encoding="utf-8") as handle:
         for pair, reply in zip(held_out, replies):
-            handle.write(json.dumps({"dataset": pair.dataset, "source": pair.source, "reference": pair.target,
-                                     "reply": reply}) + "\n")
+            handle.write(
+                json.dumps({"dataset": pair.dataset, "source": pair.source, "reference": pair.target, "reply": reply})
+                + "\n"
+            )
 
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
@@ -262,15 +301,15 @@ def _model_card(config: Config, summary: dict[str, Any]) -> str:
     data = "EmpatheticDialogues" + (" and ESConv" if config.use_esconv else "")
     return f"""# emotibot (Flan-T5 LoRA adapter)
 
-LoRA (r {config.lora_r}, alpha {config.lora_alpha}, dropout {config.lora_dropout}, on {', '.join(config.target_modules)})
+LoRA (r {config.lora_r}, alpha {config.lora_alpha}, dropout {config.lora_dropout}, on {", ".join(config.target_modules)})
 over `{config.base_model}`, fine-tuned on {data} replies. The encoder reads
 `{config.prompt_template}`.
 
-- train examples: {summary['train_examples']}, dev (carved from train): {summary['dev_examples']},
-  held-out (valid, never trained on): {summary['held_out_examples']}
-- dev loss: {summary['initial_dev_loss']:.4f} before, {summary['dev_loss']:.4f} after, {summary['steps']} optimizer steps
-- held-out replies ({'greedy' if config.num_beams == 1 else f'{config.num_beams} beams'}): ROUGE-L F
-  {summary['held_out_rouge_l']:.3f}, BLEU-4 {summary['held_out_bleu']:.2f} (sacrebleu); every reply is in `{REPLIES_FILE}`
+- train examples: {summary["train_examples"]}, dev (carved from train): {summary["dev_examples"]},
+  held-out (valid, never trained on): {summary["held_out_examples"]}
+- dev loss: {summary["initial_dev_loss"]:.4f} before, {summary["dev_loss"]:.4f} after, {summary["steps"]} optimizer steps
+- held-out replies ({"greedy" if config.num_beams == 1 else f"{config.num_beams} beams"}): ROUGE-L F
+  {summary["held_out_rouge_l"]:.3f}, BLEU-4 {summary["held_out_bleu"]:.2f} (sacrebleu); every reply is in `{REPLIES_FILE}`
 
 Serve it with a registry entry of kind `seq2seq`, `weights` = the base, `adapter` = this directory.
 Data licenses: EmpatheticDialogues CC BY-NC 4.0; ESConv CC BY-NC 4.0 (research only).

@@ -48,12 +48,18 @@ FOUNDING_MACRO_F1 = (0.55, 0.65)
 
 @dataclass
 class Config:
-    model: str = field(default="google/vit-base-patch16-224-in21k", metadata={
-        "help": "base ViT: a hub id (in the local Hugging Face cache) or a local dir"})
-    data: str = field(default="{data}/fer2013/fer2013.csv", metadata={
-        "help": "FER2013: the Kaggle fer2013.csv, or a folder with train/<class>/ and test/<class>/ images"})
-    out_dir: str = field(default="{home}/models/face-emotion", metadata={
-        "help": "artifact directory ({home}: ATTUNE_HOME, where the worker's models.toml entry looks)"})
+    model: str = field(
+        default="google/vit-base-patch16-224-in21k",
+        metadata={"help": "base ViT: a hub id (in the local Hugging Face cache) or a local dir"},
+    )
+    data: str = field(
+        default="{data}/fer2013/fer2013.csv",
+        metadata={"help": "FER2013: the Kaggle fer2013.csv, or a folder with train/<class>/ and test/<class>/ images"},
+    )
+    out_dir: str = field(
+        default="{home}/models/face-emotion",
+        metadata={"help": "artifact directory ({home}: ATTUNE_HOME, where the worker's models.toml entry looks)"},
+    )
     image_size: int = field(default=224, metadata={"help": "faces are resized to this square (the base's size)"})
     head_lr: float = field(default=5e-4, metadata={"help": "stage 1 (head only, backbone frozen): learning rate"})
     head_epochs: float = field(default=2.0, metadata={"help": "stage 1: passes over train"})
@@ -68,8 +74,10 @@ class Config:
     train_limit: int | None = field(default=None, metadata={"help": "use only the first N training faces"})
     val_limit: int | None = field(default=None, metadata={"help": "select on only the first N val faces"})
     test_limit: int | None = field(default=None, metadata={"help": "report on only the first N test faces"})
-    selection_fraction: float = field(default=0.1, metadata={
-        "help": "stratified slice of train that picks checkpoints when the data has no val split"})
+    selection_fraction: float = field(
+        default=0.1,
+        metadata={"help": "stratified slice of train that picks checkpoints when the data has no val split"},
+    )
     eval_steps: int = field(default=0, metadata={"help": "evaluate and checkpoint every N steps (0: every epoch)"})
     logging_steps: int = field(default=25, metadata={"help": "log the training loss every N steps"})
     seed: int = field(default=42, metadata={"help": "seed for every RNG, the split, the data order and mirroring"})
@@ -129,17 +137,32 @@ def run(config: Config) -> Path:
 
     train, selection = splits["train"], splits.get("val")
     if not selection:
-        fit_rows, held_rows = holdout_split([f.label for f in train], config.selection_fraction, config.seed, stratify=True)
+        fit_rows, held_rows = holdout_split(
+            [f.label for f in train], config.selection_fraction, config.seed, stratify=True
+        )
         train, selection = [train[i] for i in fit_rows], [train[i] for i in held_rows]
     train_set = Faces(train, mirror=config.mirror, seed=config.seed)
     selection_set = Faces(selection)
 
     trainable = set_backbone_trainable(model, False)
-    trainer = _fit(config, out, run, model, train_set, selection_set, processor, "head", config.head_lr, config.head_epochs, 0)
+    trainer = _fit(
+        config, out, run, model, train_set, selection_set, processor, "head", config.head_lr, config.head_epochs, 0
+    )
     head_steps = trainer.state.global_step
     set_backbone_trainable(model, True)
-    trainer = _fit(config, out, run, model, train_set, selection_set, processor, "full", config.full_lr, config.full_epochs,
-                   head_steps)
+    trainer = _fit(
+        config,
+        out,
+        run,
+        model,
+        train_set,
+        selection_set,
+        processor,
+        "full",
+        config.full_lr,
+        config.full_epochs,
+        head_steps,
+    )
 
     test = splits["test"]
     output = trainer.predict(Faces(test))
@@ -152,8 +175,13 @@ def run(config: Config) -> Path:
     (out / "training_args.bin").unlink(missing_ok=True)
     shutil.rmtree(out / CHECKPOINTS_DIR, ignore_errors=True)
     (out / "classification_report.txt").write_text(scores["report"], encoding="utf-8")
-    plot_confusion_matrix(truth, predicted, LABELS, out / "confusion_matrix.png",
-                          title=f"face-emotion on FER2013 test ({len(test)} faces)")
+    plot_confusion_matrix(
+        truth,
+        predicted,
+        LABELS,
+        out / "confusion_matrix.png",
+        title=f"face-emotion on FER2013 test ({len(test)} faces)",
+    )
     summary = {
         "data_layout": fer2013.layout(data_path),
         "data_folder_sha256": folder_digest,
@@ -179,19 +207,27 @@ def run(config: Config) -> Path:
 def load_base(config: Config) -> tuple[ViTForImageClassification, Any]:
     source = expand_placeholders(config.model)
     try:
-        processor = AutoImageProcessor.from_pretrained(source, size={"height": config.image_size, "width": config.image_size})
+        processor = AutoImageProcessor.from_pretrained(
+            source, size={"height": config.image_size, "width": config.image_size}
+        )
         model = ViTForImageClassification.from_pretrained(
-            source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-            label2id={label: i for i, label in enumerate(LABELS)}, ignore_mismatched_sizes=True,
+            source,
+            num_labels=len(LABELS),
+            id2label=dict(enumerate(LABELS)),
+            label2id={label: i for i, label in enumerate(LABELS)},
+            ignore_mismatched_sizes=True,
         )
     except OSError as error:
         raise MissingWeights(
             f"base model {source!r} is unavailable here (no local directory, hub unreachable or offline); "
             f"download it on a machine with access (`HF_HUB_OFFLINE=0 hf download {source}`) or pass "
-            "--set model=/path/to/it") from error
+            "--set model=/path/to/it"
+        ) from error
     if model.config.image_size != config.image_size:
-        raise ConfigError(f"image_size {config.image_size} does not match the base's {model.config.image_size} "
-                          "(its position embeddings are sized for it)")
+        raise ConfigError(
+            f"image_size {config.image_size} does not match the base's {model.config.image_size} "
+            "(its position embeddings are sized for it)"
+        )
     return model, processor
 
 
@@ -202,10 +238,22 @@ def set_backbone_trainable(model: ViTForImageClassification, trainable: bool) ->
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def _fit(config: Config, out: Path, run: Run, model: ViTForImageClassification, train: Faces, selection: Faces,
-         processor: Any, stage: str, lr: float, epochs: float, step_offset: int) -> Trainer:
-    args = selection_arguments(out / CHECKPOINTS_DIR / stage, config, lr=lr, epochs=epochs,
-                               remove_unused_columns=False)  # the collator needs the images
+def _fit(
+    config: Config,
+    out: Path,
+    run: Run,
+    model: ViTForImageClassification,
+    train: Faces,
+    selection: Faces,
+    processor: Any,
+    stage: str,
+    lr: float,
+    epochs: float,
+    step_offset: int,
+) -> Trainer:
+    args = selection_arguments(
+        out / CHECKPOINTS_DIR / stage, config, lr=lr, epochs=epochs, remove_unused_columns=False
+    )  # the collator needs the images
     trainer = Trainer(
         model=model,
         args=args,

@@ -44,18 +44,29 @@ class Config(ClassifierConfig):
 def run(config: Config) -> Path:
     train_rows = dair.load_split("train", config.train_limit)
     report_rows = dair.load_split("val", config.report_limit)
-    run = Run.start(config.out_dir, config, [dair.split_path("train"), dair.split_path("val")], config.seed,
-                    resume=config.resume)
+    run = Run.start(
+        config.out_dir, config, [dair.split_path("train"), dair.split_path("val")], config.seed, resume=config.resume
+    )
     model, tokenizer = load_base(config, LABELS, multi_label=False)
 
     targets = [LABELS.index(row.label) for row in train_rows]
     fit_rows, selection_rows = holdout_split(targets, config.selection_fraction, config.seed, stratify=True)
     texts = [row.text for row in train_rows]
     train_set = encode(tokenizer, [texts[i] for i in fit_rows], [targets[i] for i in fit_rows], config.max_length)
-    selection_set = encode(tokenizer, [texts[i] for i in selection_rows], [targets[i] for i in selection_rows],
-                           config.max_length)
-    trainer = fit(config, run, model, tokenizer, train_set, selection_set, _selection_metrics, best_metric="macro_f1",
-                  loss=classification_loss(multi_label=False))
+    selection_set = encode(
+        tokenizer, [texts[i] for i in selection_rows], [targets[i] for i in selection_rows], config.max_length
+    )
+    trainer = fit(
+        config,
+        run,
+        model,
+        tokenizer,
+        train_set,
+        selection_set,
+        _selection_metrics,
+        best_metric="macro_f1",
+        loss=classification_loss(multi_label=False),
+    )
 
     report_targets = [LABELS.index(row.label) for row in report_rows]
     report_set = encode(tokenizer, [row.text for row in report_rows], report_targets, config.max_length)
@@ -67,8 +78,13 @@ def run(config: Config) -> Path:
     save_artifact(config, trainer, tokenizer, LABELS, multi_label=False)
     out = config.out_dir
     (out / "classification_report.txt").write_text(scores["report"], encoding="utf-8")
-    plot_confusion_matrix(report_truth, predicted, LABELS, out / "confusion_matrix.png",
-                          title=f"journal-mood on dair val ({len(report_rows)} rows)")
+    plot_confusion_matrix(
+        report_truth,
+        predicted,
+        LABELS,
+        out / "confusion_matrix.png",
+        title=f"journal-mood on dair val ({len(report_rows)} rows)",
+    )
     summary = {
         "report_split": "dair_emotion/val",
         "report_rows": len(report_rows),

@@ -47,8 +47,10 @@ class Config:
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         metadata={"help": "linear layers that get LoRA adapters"},
     )
-    lora_layers: int = field(default=0, metadata={
-        "help": "LoRA only in the top N transformer blocks (0: all); the backward pass stops below them"})
+    lora_layers: int = field(
+        default=0,
+        metadata={"help": "LoRA only in the top N transformer blocks (0: all); the backward pass stops below them"},
+    )
     system_prompt: str = field(default=DEFAULT_SYSTEM_PROMPT, metadata={"help": "system turn of every example"})
     esconv_limit: int | None = field(default=None, metadata={"help": "ESConv train dialogues to use (None: all)"})
     empathetic_limit: int | None = field(default=None, metadata={"help": "ED train conversations (None: all)"})
@@ -64,15 +66,25 @@ class Config:
     logging_steps: int = field(default=10, metadata={"help": "log the train loss every N steps"})
     eval_steps: int = field(default=100, metadata={"help": "evaluate every N steps"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory (big bases)"})
-    group_by_length: bool = field(default=False, metadata={
-        "help": "batch examples of similar length together (less padding: much faster on a CPU)"})
-    save_steps: int = field(default=0, metadata={
-        "help": "checkpoint every N steps into out_dir/trainer, for `--set resume=true` (0: no checkpoints)"})
+    group_by_length: bool = field(
+        default=False,
+        metadata={"help": "batch examples of similar length together (less padding: much faster on a CPU)"},
+    )
+    save_steps: int = field(
+        default=0,
+        metadata={"help": "checkpoint every N steps into out_dir/trainer, for `--set resume=true` (0: no checkpoints)"},
+    )
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in out_dir/trainer"})
-    init_adapter: str | None = field(default=None, metadata={
-        "help": "start from this trained LoRA adapter directory instead of a fresh LoRA (a second stage on more data)"})
-    adapter_dtype: str = field(default="float32", metadata={
-        "help": "dtype of the saved adapter weights: float32 | float16 | bfloat16 (half the file size)"})
+    init_adapter: str | None = field(
+        default=None,
+        metadata={
+            "help": "start from this trained LoRA adapter directory instead of a fresh LoRA (a second stage on more data)"
+        },
+    )
+    adapter_dtype: str = field(
+        default="float32",
+        metadata={"help": "dtype of the saved adapter weights: float32 | float16 | bfloat16 (half the file size)"},
+    )
     out_dir: str = field(default="{home}/models/psychotherapist", metadata={"help": "artifact directory"})
     seed: int = field(default=13, metadata={"help": "seed for data order, LoRA init and dropout"})
 
@@ -100,13 +112,15 @@ def _merge_runs(turns: list[tuple[str, str, str | None]]) -> list[tuple[str, str
     return merged
 
 
-def _replies(turns: list[tuple[str, str, str | None]], max_history: int) -> list[tuple[list[dict[str, str]], str, str | None]]:
+def _replies(
+    turns: list[tuple[str, str, str | None]], max_history: int
+) -> list[tuple[list[dict[str, str]], str, str | None]]:
     """(history, reply, strategy) for every assistant message that answers a user message."""
     messages = _merge_runs(turns)
     out = []
     for i, (role, text, strategy) in enumerate(messages):
         if role == "assistant" and i > 0:
-            history = [{"role": r, "content": t} for r, t, _ in messages[max(0, i - max_history):i]]
+            history = [{"role": r, "content": t} for r, t, _ in messages[max(0, i - max_history) : i]]
             out.append((history, text, strategy))
     return out
 
@@ -136,8 +150,9 @@ class EncodedReply:
     prefix_length: int  # style tokens at the start of the reply (0 for plain SFT)
 
 
-def encode_reply(tokenizer: Any, system_prompt: str, history: list[dict[str, str]], reply: str,
-                 max_length: int, prefix: str = "") -> EncodedReply | None:
+def encode_reply(
+    tokenizer: Any, system_prompt: str, history: list[dict[str, str]], reply: str, max_length: int, prefix: str = ""
+) -> EncodedReply | None:
     """Token ids of ``[system] + history + assistant(prefix + reply)`` in the chat template.
 
     The oldest history messages are dropped until it fits in ``max_length``; ``None`` when even
@@ -156,7 +171,7 @@ def encode_reply(tokenizer: Any, system_prompt: str, history: list[dict[str, str
             raise ValueError("the chat template renders the prompt differently inside a full conversation")
         prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
         if target_ids is None:
-            target_ids = tokenizer(full_text[len(prompt_text):], add_special_tokens=False)["input_ids"]
+            target_ids = tokenizer(full_text[len(prompt_text) :], add_special_tokens=False)["input_ids"]
         if len(prompt_ids) + len(target_ids) <= max_length:
             prefix_length = len(tokenizer(prefix, add_special_tokens=False)["input_ids"]) if prefix else 0
             return EncodedReply(prompt_ids + target_ids, len(prompt_ids), prefix_length)
@@ -165,7 +180,7 @@ def encode_reply(tokenizer: Any, system_prompt: str, history: list[dict[str, str
 
 def lm_labels(encoded: EncodedReply) -> list[int]:
     """Loss on the reply (style prefix included), never on the prompt."""
-    return [IGNORE_INDEX] * encoded.prompt_length + encoded.input_ids[encoded.prompt_length:]
+    return [IGNORE_INDEX] * encoded.prompt_length + encoded.input_ids[encoded.prompt_length :]
 
 
 def pad_batch(features: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
@@ -180,8 +195,9 @@ def pad_batch(features: list[dict[str, Any]], pad_token_id: int) -> dict[str, to
             batch[key] = torch.tensor([v + [fill] * (width - len(v)) for v in values])
         else:
             batch[key] = torch.tensor(values)
-    batch["attention_mask"] = torch.tensor([[1] * len(f["input_ids"]) + [0] * (width - len(f["input_ids"]))
-                                            for f in features])
+    batch["attention_mask"] = torch.tensor(
+        [[1] * len(f["input_ids"]) + [0] * (width - len(f["input_ids"])) for f in features]
+    )
     return batch
 
 
@@ -196,8 +212,14 @@ def load_base(base_model: str, quantization: str) -> tuple[Any, Any]:
     options: dict[str, Any] = {"gguf_file": weights.name} if weights.suffix == ".gguf" else {}
     # The worker's loader would take every core; training keeps what OMP_NUM_THREADS asked for.
     options["num_threads"] = torch.get_num_threads()
-    spec = ModelSpec(name="training-base", kind="causal_lm", quantization=quantization, device=device,
-                     weights=str(weights.parent if "gguf_file" in options else expand_placeholders(base_model)), options=options)
+    spec = ModelSpec(
+        name="training-base",
+        kind="causal_lm",
+        quantization=quantization,
+        device=device,
+        weights=str(weights.parent if "gguf_file" in options else expand_placeholders(base_model)),
+        options=options,
+    )
     model, tokenizer = load_pretrained(spec, LoadContext(home=attune_home(), device=device))
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -372,8 +394,9 @@ def cast_adapter(out_dir: Path, dtype: str) -> None:
     path = out_dir / "adapter_model.safetensors"
     tensors = load_file(path)
     target = getattr(torch, dtype)
-    save_file({k: v.to(target) if v.is_floating_point() else v for k, v in tensors.items()}, path,
-              metadata={"format": "pt"})
+    save_file(
+        {k: v.to(target) if v.is_floating_point() else v for k, v in tensors.items()}, path, metadata={"format": "pt"}
+    )
 
 
 def _model_card(config: Config, summary: dict[str, Any]) -> str:
@@ -383,9 +406,9 @@ LoRA (r {config.lora_r}, alpha {config.lora_alpha}, dropout {config.lora_dropout
 ({config.quantization}), fine-tuned on ESConv supporter turns and EmpatheticDialogues listener turns in the
 chat template, with the loss on assistant tokens only.
 
-- train examples: {summary['train_examples']}, validation examples: {summary['valid_examples']}
-- validation loss: {summary['initial_eval_loss']:.4f} before, {summary['eval_loss']:.4f} after
-  (perplexity {summary['eval_perplexity']:.2f}), {summary['steps']} optimizer steps
+- train examples: {summary["train_examples"]}, validation examples: {summary["valid_examples"]}
+- validation loss: {summary["initial_eval_loss"]:.4f} before, {summary["eval_loss"]:.4f} after
+  (perplexity {summary["eval_perplexity"]:.2f}), {summary["steps"]} optimizer steps
 {f"- started from the adapter in `{config.init_adapter}` (a second stage on a new draw of the data)" + chr(10) if config.init_adapter else ""}
 Serve it with a registry entry of kind `peft_causal_lm`, `weights` = the base, `adapter` = this directory.
 Data licenses: ESConv CC BY-NC 4.0 (research only); EmpatheticDialogues CC BY-NC 4.0.

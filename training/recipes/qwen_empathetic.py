@@ -66,16 +66,26 @@ STRATEGY_SLUGS = {
 
 # ESConv's seeker emotion types, as the ED emotion whose style token opens the reply.
 ESCONV_TO_ED_EMOTION = {
-    "anxiety": "anxious", "depression": "sad", "sadness": "sad", "anger": "angry", "fear": "afraid",
-    "shame": "ashamed", "disgust": "disgusted", "nervousness": "apprehensive", "guilt": "guilty",
-    "jealousy": "jealous", "pain": "devastated",
+    "anxiety": "anxious",
+    "depression": "sad",
+    "sadness": "sad",
+    "anger": "angry",
+    "fear": "afraid",
+    "shame": "ashamed",
+    "disgust": "disgusted",
+    "nervousness": "apprehensive",
+    "guilt": "guilty",
+    "jealousy": "jealous",
+    "pain": "devastated",
 }
 
 
 @dataclass
 class Config(sft.Config):
-    base_model: str = field(default="Qwen/Qwen2.5-3B-Instruct",
-                            metadata={"help": "hub id, local model dir or .gguf file of the base causal LM"})
+    base_model: str = field(
+        default="Qwen/Qwen2.5-3B-Instruct",
+        metadata={"help": "hub id, local model dir or .gguf file of the base causal LM"},
+    )
     quantization: str = field(default="nf4", metadata={"help": "none | nf4 (4-bit NF4, double quant)"})
     lambda_lm: float = field(default=1.0, metadata={"help": "weight of the reply NLL"})
     lambda_emotion: float = field(default=0.2, metadata={"help": "weight of the EmotionHead CE"})
@@ -83,16 +93,30 @@ class Config(sft.Config):
     lambda_safety: float = field(default=0.0, metadata={"help": "weight of KL(model ‖ frozen base); 0 skips it"})
     style_dropout: float = field(default=0.3, metadata={"help": "share of examples trained without style tokens"})
     head_dropout: float = field(default=0.1, metadata={"help": "dropout before each head's linear layer"})
-    train_style_tokens: bool = field(default=True, metadata={
-        "help": "train the style tokens' embedding rows (false: keep them at the mean embedding of their words, "
-                "so with lora_layers the backward pass still stops at the top blocks)"})
-    head_fit_examples: int = field(default=0, metadata={
-        "help": "after the LM: refit each head as an L2 logistic regression on the adapted model's pooled states "
-                "of up to N train examples per head (0: keep the heads as the joint loss trained them)"})
-    head_c: float = field(default=0.0, metadata={
-        "help": "inverse L2 strength of that logistic regression (0: chosen by 3-fold CV on the fit rows)"})
-    heads_only: bool = field(default=False, metadata={
-        "help": "skip LM training: load the adapter already in out_dir and only refit the heads (head_fit_examples)"})
+    train_style_tokens: bool = field(
+        default=True,
+        metadata={
+            "help": "train the style tokens' embedding rows (false: keep them at the mean embedding of their words, "
+            "so with lora_layers the backward pass still stops at the top blocks)"
+        },
+    )
+    head_fit_examples: int = field(
+        default=0,
+        metadata={
+            "help": "after the LM: refit each head as an L2 logistic regression on the adapted model's pooled states "
+            "of up to N train examples per head (0: keep the heads as the joint loss trained them)"
+        },
+    )
+    head_c: float = field(
+        default=0.0,
+        metadata={"help": "inverse L2 strength of that logistic regression (0: chosen by 3-fold CV on the fit rows)"},
+    )
+    heads_only: bool = field(
+        default=False,
+        metadata={
+            "help": "skip LM training: load the adapter already in out_dir and only refit the heads (head_fit_examples)"
+        },
+    )
     out_dir: str = field(default="{home}/models/qwen-empathetic", metadata={"help": "artifact directory"})
 
     @property
@@ -134,10 +158,19 @@ class HeadsTrainer(Trainer):
         self.loss_weights = loss_weights
         self.loss_parts: dict[str, list[float]] = {}
 
-    def compute_loss(self, model: LMWithHeads, inputs: dict[str, torch.Tensor], return_outputs: bool = False,
-                     num_items_in_batch: torch.Tensor | int | None = None) -> Any:
-        outputs = model.lm(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                           labels=inputs["labels"], output_hidden_states=True)
+    def compute_loss(
+        self,
+        model: LMWithHeads,
+        inputs: dict[str, torch.Tensor],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> Any:
+        outputs = model.lm(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs["attention_mask"],
+            labels=inputs["labels"],
+            output_hidden_states=True,
+        )
         hidden = outputs.hidden_states[-1]
         context_mask = inputs["context_mask"].bool()
         reply_mask = inputs["reply_mask"].bool() & ~inputs["styled"].bool().unsqueeze(1)
@@ -158,11 +191,11 @@ class HeadsTrainer(Trainer):
             # logits at t predict token t+1: score the positions whose next token is reply text.
             kl = kl_to_reference(outputs.logits[:, :-1], reference[:, :-1], inputs["reply_mask"][:, 1:].bool())
         zero = outputs.loss.new_zeros(())
-        loss = multi_objective(outputs.loss, emo if emo is not None else zero, strat if strat is not None else zero,
-                               kl, self.loss_weights)
+        loss = multi_objective(
+            outputs.loss, emo if emo is not None else zero, strat if strat is not None else zero, kl, self.loss_weights
+        )
         if model.training:
-            for name, value in (("lm_loss", outputs.loss), ("emotion_loss", emo), ("strategy_loss", strat),
-                                ("kl", kl)):
+            for name, value in (("lm_loss", outputs.loss), ("emotion_loss", emo), ("strategy_loss", strat), ("kl", kl)):
                 if value is not None:
                     self.loss_parts.setdefault(name, []).append(float(value.detach()))
         return (loss, outputs) if return_outputs else loss
@@ -188,8 +221,9 @@ def style_emotion(example: sft.ReplyExample) -> str | None:
     return ESCONV_TO_ED_EMOTION.get(example.dialogue_emotion or "")
 
 
-def encode_examples(examples: list[sft.ReplyExample], tokenizer: Any, labels: HeadLabels, config: Config,
-                    seed: int) -> list[dict[str, Any]]:
+def encode_examples(
+    examples: list[sft.ReplyExample], tokenizer: Any, labels: HeadLabels, config: Config, seed: int
+) -> list[dict[str, Any]]:
     """Token ids, LM labels, head labels and the masks the heads and the KL term pool over."""
     rng = random.Random(seed)
     end_of_turn = end_of_turn_ids(tokenizer)
@@ -197,20 +231,23 @@ def encode_examples(examples: list[sft.ReplyExample], tokenizer: Any, labels: He
     for example in examples:
         styled = rng.random() >= config.style_dropout
         prefix = labels.style_prefix(style_emotion(example), example.strategy) if styled else ""
-        encoded = sft.encode_reply(tokenizer, config.system_prompt, example.history, example.reply,
-                                   config.max_length, prefix=prefix)
+        encoded = sft.encode_reply(
+            tokenizer, config.system_prompt, example.history, example.reply, config.max_length, prefix=prefix
+        )
         if encoded is None:
             continue
         length, reply_start = len(encoded.input_ids), encoded.prompt_length + encoded.prefix_length
-        features.append({
-            "input_ids": encoded.input_ids,
-            "labels": sft.lm_labels(encoded),
-            "context_mask": _context_mask(encoded, length, end_of_turn),
-            "reply_mask": [0] * reply_start + [1] * (length - reply_start),
-            "styled": int(styled),
-            "emotion_label": labels.emotions.index(example.emotion) if example.emotion else IGNORE_INDEX,
-            "strategy_label": labels.strategies.index(example.strategy) if example.strategy else IGNORE_INDEX,
-        })
+        features.append(
+            {
+                "input_ids": encoded.input_ids,
+                "labels": sft.lm_labels(encoded),
+                "context_mask": _context_mask(encoded, length, end_of_turn),
+                "reply_mask": [0] * reply_start + [1] * (length - reply_start),
+                "styled": int(styled),
+                "emotion_label": labels.emotions.index(example.emotion) if example.emotion else IGNORE_INDEX,
+                "strategy_label": labels.strategies.index(example.strategy) if example.strategy else IGNORE_INDEX,
+            }
+        )
     return features
 
 
@@ -248,28 +285,39 @@ def freeze_style_tokens(model: nn.Module) -> None:
             parameter.requires_grad_(False)
 
 
-def _forward_views(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int
-                   ) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor, dict[str, torch.Tensor]]]:
+def _forward_views(
+    model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int
+) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor, dict[str, torch.Tensor]]]:
     """Each batch, its last hidden states and the masks of both views: the conversation (planning)
     and the unstyled reply (reflection)."""
     model.eval()
     device = next(model.lm.parameters()).device
     for start in range(0, len(features), batch_size):
-        batch = {k: v.to(device) for k, v in sft.pad_batch(features[start:start + batch_size], pad_token_id).items()}
-        hidden = model.lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                          output_hidden_states=True).hidden_states[-1]
-        yield batch, hidden, {"context": batch["context_mask"].bool(),
-                              "reply": batch["reply_mask"].bool() & ~batch["styled"].bool().unsqueeze(1)}
+        batch = {k: v.to(device) for k, v in sft.pad_batch(features[start : start + batch_size], pad_token_id).items()}
+        hidden = model.lm(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True
+        ).hidden_states[-1]
+        yield (
+            batch,
+            hidden,
+            {
+                "context": batch["context_mask"].bool(),
+                "reply": batch["reply_mask"].bool() & ~batch["styled"].bool().unsqueeze(1),
+            },
+        )
 
 
 @torch.no_grad()
-def head_accuracy(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int,
-                  batch_size: int) -> dict[str, float]:
+def head_accuracy(
+    model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int
+) -> dict[str, float]:
     """Accuracy of each head on the conversation view (planning) and the unstyled reply view (reflection)."""
     hits: dict[str, list[bool]] = {}
     for batch, hidden, views in _forward_views(model, features, pad_token_id, batch_size):
-        for head_name, head, labels in (("emotion", model.emotion_head, batch["emotion_label"]),
-                                        ("strategy", model.strategy_head, batch["strategy_label"])):
+        for head_name, head, labels in (
+            ("emotion", model.emotion_head, batch["emotion_label"]),
+            ("strategy", model.strategy_head, batch["strategy_label"]),
+        ):
             for view, mask in views.items():
                 scored = (labels != IGNORE_INDEX) & mask.any(dim=1)
                 predicted = head(hidden, mask).argmax(dim=-1)
@@ -278,8 +326,9 @@ def head_accuracy(model: LMWithHeads, features: list[dict[str, Any]], pad_token_
 
 
 @torch.no_grad()
-def pooled_states(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int,
-                  batch_size: int) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+def pooled_states(
+    model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int
+) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Per view ("context", "reply"): the masked means of the last hidden states and both label vectors."""
     views: dict[str, list[list[torch.Tensor]]] = {"context": [[], [], []], "reply": [[], [], []]}
     for batch, hidden, masks in _forward_views(model, features, pad_token_id, batch_size):
@@ -291,8 +340,9 @@ def pooled_states(model: LMWithHeads, features: list[dict[str, Any]], pad_token_
     return {view: tuple(torch.cat(parts) for parts in lists) for view, lists in views.items()}  # type: ignore[misc]
 
 
-def fit_heads(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int,
-              c: float) -> dict[str, float]:
+def fit_heads(
+    model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int, c: float
+) -> dict[str, float]:
     """Stage 2: each head becomes a standardised L2 logistic regression (scikit-learn) on pooled states.
 
     At a CPU-sized run the joint loss moves a fresh linear head too little (its 0.2 weight on a
@@ -314,18 +364,25 @@ def fit_heads(model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: 
         if len(set(labels.tolist())) < 2:
             continue
         scaler = StandardScaler().fit(states)
-        regression = (LogisticRegression(C=c, max_iter=2000) if c > 0 else
-                      LogisticRegressionCV(Cs=[0.01, 0.03, 0.1, 0.3, 1.0], cv=3, max_iter=2000))
+        regression = (
+            LogisticRegression(C=c, max_iter=2000)
+            if c > 0
+            else LogisticRegressionCV(Cs=[0.01, 0.03, 0.1, 0.3, 1.0], cv=3, max_iter=2000)
+        )
         regression.fit(scaler.transform(states), labels)
         counts[f"{name}_c"] = float(c if c > 0 else regression.C_[0])
         linear = head.classifier
         weight = torch.zeros_like(linear.weight)
         bias = torch.full_like(linear.bias, -30.0)  # a label never seen in the fit is never predicted
         classes = torch.as_tensor(regression.classes_, dtype=torch.long)
-        coef = torch.as_tensor(regression.coef_, dtype=weight.dtype) / torch.as_tensor(scaler.scale_, dtype=weight.dtype)
+        coef = torch.as_tensor(regression.coef_, dtype=weight.dtype) / torch.as_tensor(
+            scaler.scale_, dtype=weight.dtype
+        )
         weight[classes] = coef.to(weight.device)
-        bias[classes] = (torch.as_tensor(regression.intercept_, dtype=weight.dtype)
-                         - coef @ torch.as_tensor(scaler.mean_, dtype=weight.dtype)).to(bias.device)
+        bias[classes] = (
+            torch.as_tensor(regression.intercept_, dtype=weight.dtype)
+            - coef @ torch.as_tensor(scaler.mean_, dtype=weight.dtype)
+        ).to(bias.device)
         with torch.no_grad():
             linear.weight.copy_(weight)
             linear.bias.copy_(bias)
@@ -392,8 +449,9 @@ def run(config: Config) -> Path:
         "loss_weights": asdict(config.loss_weights),
     }
     if config.head_fit_examples > 0:
-        summary.update(_fit_and_score_heads(config, wrapped, tokenizer, labels, valid_features, training_run,
-                                            result.global_step))
+        summary.update(
+            _fit_and_score_heads(config, wrapped, tokenizer, labels, valid_features, training_run, result.global_step)
+        )
 
     # The style rows are in the adapter (trainable tokens); the resized full embedding need not be.
     wrapped.lm.save_pretrained(out_dir, save_embedding_layers=False)
@@ -406,8 +464,15 @@ def run(config: Config) -> Path:
     return out_dir
 
 
-def _fit_and_score_heads(config: Config, wrapped: LMWithHeads, tokenizer: Any, labels: HeadLabels,
-                         valid_features: list[dict[str, Any]], training_run: Run, step: int) -> dict[str, Any]:
+def _fit_and_score_heads(
+    config: Config,
+    wrapped: LMWithHeads,
+    tokenizer: Any,
+    labels: HeadLabels,
+    valid_features: list[dict[str, Any]],
+    training_run: Run,
+    step: int,
+) -> dict[str, Any]:
     fit_features = head_fit_features(config, tokenizer, labels)
     counts = fit_heads(wrapped, fit_features, tokenizer.pad_token_id, config.batch_size, config.head_c)
     refitted = head_accuracy(wrapped, valid_features, tokenizer.pad_token_id, config.batch_size)
@@ -446,8 +511,11 @@ def _refit_heads(config: Config, out_dir: Path) -> Path:
 
 def _model_card(config: Config, summary: dict[str, Any]) -> str:
     final = summary["final"]
-    accuracies = "\n".join(f"  - {name}: {summary['initial'].get(name, float('nan')):.3f} -> {value:.3f}"
-                           for name, value in final.items() if name != "loss")
+    accuracies = "\n".join(
+        f"  - {name}: {summary['initial'].get(name, float('nan')):.3f} -> {value:.3f}"
+        for name, value in final.items()
+        if name != "loss"
+    )
     weights = config.loss_weights
     return f"""# qwen-empathetic (QLoRA adapter + EmotionHead + StrategyHead)
 
@@ -455,8 +523,8 @@ Base `{config.base_model}` ({config.quantization}); LoRA r {config.lora_r}, alph
 dropout {config.lora_dropout}; style tokens {"trained as" if config.train_style_tokens else "kept at the mean embedding of their words, stored as"} embedding rows of the adapter.
 Loss weights: LM {weights.lm}, emotion {weights.emotion}, strategy {weights.strategy}, KL {weights.safety}.
 
-- train examples: {summary['train_examples']}, validation examples: {summary['valid_examples']}, steps {summary['steps']}
-- validation loss: {summary['initial']['loss']:.4f} -> {final['loss']:.4f}
+- train examples: {summary["train_examples"]}, validation examples: {summary["valid_examples"]}, steps {summary["steps"]}
+- validation loss: {summary["initial"]["loss"]:.4f} -> {final["loss"]:.4f}
 - head accuracy on validation (before -> after):
 {accuracies}
 
@@ -471,5 +539,7 @@ def _refit_line(summary: dict[str, Any]) -> str:
     if not refit:
         return ""
     scores = ", ".join(f"{name} {value:.3f}" for name, value in refit.items() if name.endswith("_acc"))
-    return (f"- heads refitted as L2 logistic regressions (C {refit.get('emotion_c')} / {refit.get('strategy_c')}) on {refit.get('emotion_fit_rows', 0)} "
-            f"emotion and {refit.get('strategy_fit_rows', 0)} strategy rows of pooled states: {scores}\n")
+    return (
+        f"- heads refitted as L2 logistic regressions (C {refit.get('emotion_c')} / {refit.get('strategy_c')}) on {refit.get('emotion_fit_rows', 0)} "
+        f"emotion and {refit.get('strategy_fit_rows', 0)} strategy rows of pooled states: {scores}\n"
+    )

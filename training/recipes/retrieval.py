@@ -47,20 +47,28 @@ class Config:
     encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": "sentence encoder directory ({pkg:NAME} allowed)"})
     max_length: int = field(default=128, metadata={"help": "tokens per text; longer texts are truncated"})
     batch_size: int = field(default=64, metadata={"help": "texts per embedding batch"})
-    listener_turns: str = field(default="all", metadata={"help": "first: only each conversation's first listener "
-                                                                "reply (the answer to the speaker's opening); all: "
-                                                                "every listener reply"})
-    train_conversations: int | None = field(default=None, metadata={"help": "index only the first N train "
-                                                                            "conversations (None: all)"})
-    eval_conversations: int | None = field(default=None, metadata={"help": "evaluate on the first N validation "
-                                                                           "conversations (None: all, 0: skip)"})
+    listener_turns: str = field(
+        default="all",
+        metadata={
+            "help": "first: only each conversation's first listener "
+            "reply (the answer to the speaker's opening); all: "
+            "every listener reply"
+        },
+    )
+    train_conversations: int | None = field(
+        default=None, metadata={"help": "index only the first N train conversations (None: all)"}
+    )
+    eval_conversations: int | None = field(
+        default=None, metadata={"help": "evaluate on the first N validation conversations (None: all, 0: skip)"}
+    )
     eval_candidates: int = field(default=100, metadata={"help": "candidates per context for P@1,N"})
     finetune: bool = field(default=False, metadata={"help": "fine-tune the encoder on context -> reply pairs first"})
     finetune_pairs: int | None = field(default=None, metadata={"help": "use at most N train pairs for fine-tuning"})
     epochs: int = field(default=1, metadata={"help": "fine-tuning epochs"})
     lr: float = field(default=2e-5, metadata={"help": "fine-tuning learning rate (AdamW, linear warmup/decay)"})
-    train_batch_size: int = field(default=32, metadata={"help": "pairs per step; the others in a batch are the "
-                                                                "negatives"})
+    train_batch_size: int = field(
+        default=32, metadata={"help": "pairs per step; the others in a batch are the negatives"}
+    )
     scale: float = field(default=20.0, metadata={"help": "cosine-similarity scale inside the softmax"})
     log_every: int = field(default=20, metadata={"help": "fine-tuning steps between loss logs"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
@@ -77,16 +85,28 @@ def listener_entries(conversations: list[Conversation], listener_turns: str = "a
     for conversation in conversations:
         for previous, turn in itertools.pairwise(conversation.turns):
             if turn.role == "listener" and previous.role == "speaker" and turn.text.strip():
-                entries.append(Entry(reply=turn.text.strip(), context=previous.text.strip(),
-                                     emotion=conversation.emotion, situation=conversation.situation.strip(),
-                                     conv_id=conversation.conv_id))
+                entries.append(
+                    Entry(
+                        reply=turn.text.strip(),
+                        context=previous.text.strip(),
+                        emotion=conversation.emotion,
+                        situation=conversation.situation.strip(),
+                        conv_id=conversation.conv_id,
+                    )
+                )
                 if listener_turns == "first":
                     break
     return entries
 
 
-def encode_unique(encoder: SentenceEncoder, texts: list[str], config: Config, what: str, step: tuple[int, int],
-                  weights: Sequence[int] = ()) -> np.ndarray:
+def encode_unique(
+    encoder: SentenceEncoder,
+    texts: list[str],
+    config: Config,
+    what: str,
+    step: tuple[int, int],
+    weights: Sequence[int] = (),
+) -> np.ndarray:
     """Embed each distinct text once (short replies such as "That's great!" recur hundreds of times).
 
     ``what`` and ``step`` (n of N) label the progress bar, so the next bar's 0 % does not look
@@ -96,13 +116,14 @@ def encode_unique(encoder: SentenceEncoder, texts: list[str], config: Config, wh
     unique = list(dict.fromkeys(texts))
     label = f"embedding {len(unique):,} {what} ({step[0]}/{step[1]})"
     weights = list(weights) or [1] * step[1]
-    done_before, weight = sum(weights[:step[0] - 1]), weights[step[0] - 1]
+    done_before, weight = sum(weights[: step[0] - 1]), weights[step[0] - 1]
 
     def on_batch(share: float) -> None:
         build_progress.report((done_before + weight * share) / sum(weights), label)
 
-    vectors = encoder.encode(unique, batch_size=config.batch_size, progress=config.progress, label=label,
-                             on_batch=on_batch)
+    vectors = encoder.encode(
+        unique, batch_size=config.batch_size, progress=config.progress, label=label, on_batch=on_batch
+    )
     position = {text: i for i, text in enumerate(unique)}
     return vectors[[position[text] for text in texts]]
 
@@ -129,7 +150,7 @@ def finetune(encoder: SentenceEncoder, entries: list[Entry], config: Config, run
 
     pairs = [(entry.context, entry.reply) for entry in entries]
     random.Random(config.seed).shuffle(pairs)
-    pairs = pairs[:config.finetune_pairs] if config.finetune_pairs else pairs
+    pairs = pairs[: config.finetune_pairs] if config.finetune_pairs else pairs
     steps_per_epoch = len(pairs) // config.train_batch_size
     total_steps = steps_per_epoch * config.epochs
     if total_steps == 0:
@@ -137,20 +158,23 @@ def finetune(encoder: SentenceEncoder, entries: list[Entry], config: Config, run
     optimizer = torch.optim.AdamW(encoder.model.parameters(), lr=config.lr)
     warmup = max(1, total_steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup + 1))))
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup + 1)))
+    )
     encoder.model.train()
     step, running = 0, []
     with tqdm(total=total_steps, desc="fine-tuning", unit="step", disable=not config.progress) as bar:
         for epoch in range(config.epochs):
             random.Random(config.seed + epoch).shuffle(pairs)
             for start in range(0, steps_per_epoch * config.train_batch_size, config.train_batch_size):
-                batch = pairs[start:start + config.train_batch_size]
+                batch = pairs[start : start + config.train_batch_size]
                 contexts = encoder.embed(encoder.tokenize([c for c, _ in batch]))
                 replies = encoder.embed(encoder.tokenize([r for _, r in batch]))
                 logits = config.scale * contexts @ replies.T
                 targets = torch.arange(len(batch), device=logits.device)
-                loss = (torch.nn.functional.cross_entropy(logits, targets)
-                        + torch.nn.functional.cross_entropy(logits.T, targets)) / 2
+                loss = (
+                    torch.nn.functional.cross_entropy(logits, targets)
+                    + torch.nn.functional.cross_entropy(logits.T, targets)
+                ) / 2
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -180,8 +204,12 @@ def evaluate(encoder: SentenceEncoder, config: Config, weights: Sequence[int] = 
         return {}
     total = embedding_steps(config)
     entries = listener_entries(load_conversations("valid", config.eval_conversations))
-    contexts = encode_unique(encoder, [entry.context for entry in entries], config, "validation contexts", (1, total), weights)
-    replies = encode_unique(encoder, [entry.reply for entry in entries], config, "validation replies", (2, total), weights)
+    contexts = encode_unique(
+        encoder, [entry.context for entry in entries], config, "validation contexts", (1, total), weights
+    )
+    replies = encode_unique(
+        encoder, [entry.reply for entry in entries], config, "validation replies", (2, total), weights
+    )
     candidates = min(config.eval_candidates, len(entries))
     score = precision_at_1(contexts, replies, candidates, config.seed)
     return {f"p_at_1_{candidates}": round(100 * score, 2), "eval_pairs": len(entries)}
@@ -196,8 +224,11 @@ def run(config: Config) -> Path:
     entries = listener_entries(load_conversations("train", config.train_conversations), config.listener_turns)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     # A package placeholder stays in the index (portable); any other path is stored absolute.
-    encoder_reference = config.encoder if config.encoder.startswith("{pkg:") else \
-        str(Path(expand_placeholders(config.encoder)).resolve())
+    encoder_reference = (
+        config.encoder
+        if config.encoder.startswith("{pkg:")
+        else str(Path(expand_placeholders(config.encoder)).resolve())
+    )
     encoder = SentenceEncoder(resolve_encoder_path(encoder_reference, out_dir), device, config.max_length)
     if config.finetune:
         finetune(encoder, entries, config, tracker)
@@ -209,11 +240,21 @@ def run(config: Config) -> Path:
     if metrics:
         tracker.log("eval", 0, **metrics)
     total = embedding_steps(config)
-    reply_vectors = encode_unique(encoder, [entry.reply for entry in entries], config, "listener replies", (total - 1, total), weights)
-    context_vectors = encode_unique(encoder, [entry.context for entry in entries], config, "speaker turns", (total, total), weights)
+    reply_vectors = encode_unique(
+        encoder, [entry.reply for entry in entries], config, "listener replies", (total - 1, total), weights
+    )
+    context_vectors = encode_unique(
+        encoder, [entry.context for entry in entries], config, "speaker turns", (total, total), weights
+    )
     fingerprint = hashlib.sha256(reply_vectors.astype(np.float16).tobytes()).hexdigest()[:12]
-    info = {"format": INDEX_FORMAT, "encoder": encoder_reference, "max_length": config.max_length,
-            "count": len(entries), "dim": int(reply_vectors.shape[1]), "fingerprint": fingerprint}
+    info = {
+        "format": INDEX_FORMAT,
+        "encoder": encoder_reference,
+        "max_length": config.max_length,
+        "count": len(entries),
+        "dim": int(reply_vectors.shape[1]),
+        "fingerprint": fingerprint,
+    }
     RetrievalIndex(entries, reply_vectors, context_vectors, info).save(out_dir)
     summary = {**metrics, "entries": len(entries), "finetuned": config.finetune}
     tracker.finish(summary)
@@ -229,13 +270,19 @@ def ensure_index(home: Path, progress: bool = True) -> Path:
     directory = home / "models" / "retrieval"
     if (directory / "index.json").is_file():
         return directory
-    print(f"First run: building the retrieval responder's index in {directory} (MiniLM embeddings of "
-          "EmpatheticDialogues listener replies, once, a few minutes on a CPU).", flush=True)
+    print(
+        f"First run: building the retrieval responder's index in {directory} (MiniLM embeddings of "
+        "EmpatheticDialogues listener replies, once, a few minutes on a CPU).",
+        flush=True,
+    )
     building = directory.with_name(f".{directory.name}.building")
     if building.exists():  # an interrupted build: embeddings are not checkpointed, start over
         shutil.rmtree(building)
-    config = load_config(Config, configs_dir("retrieval") / f"{DEFAULT_CONFIG}.toml",
-                         [f"out_dir={building}", f"progress={str(progress).lower()}"])
+    config = load_config(
+        Config,
+        configs_dir("retrieval") / f"{DEFAULT_CONFIG}.toml",
+        [f"out_dir={building}", f"progress={str(progress).lower()}"],
+    )
     run(config)
     if directory.exists():
         shutil.rmtree(directory)
@@ -244,13 +291,18 @@ def ensure_index(home: Path, progress: bool = True) -> Path:
 
 
 def _model_card(config: Config, summary: dict[str, object]) -> str:
-    p_at_1 = next((f"{k.replace('p_at_1_', 'P@1,')}: {v}%" for k, v in summary.items() if k.startswith("p_at_1_")),
-                  "not evaluated")
-    encoder = "MiniLM fine-tuned on context -> reply pairs (in-batch negatives)" if config.finetune else \
-        "all-MiniLM-L6-v2 as released"
+    p_at_1 = next(
+        (f"{k.replace('p_at_1_', 'P@1,')}: {v}%" for k, v in summary.items() if k.startswith("p_at_1_")),
+        "not evaluated",
+    )
+    encoder = (
+        "MiniLM fine-tuned on context -> reply pairs (in-batch negatives)"
+        if config.finetune
+        else "all-MiniLM-L6-v2 as released"
+    )
     return f"""# Retrieval responder index
 
-{summary['entries']} EmpatheticDialogues (Rashkin et al. 2019, CC BY-NC 4.0) train listener replies, each with
+{summary["entries"]} EmpatheticDialogues (Rashkin et al. 2019, CC BY-NC 4.0) train listener replies, each with
 the speaker utterance it answered, the conversation emotion (32 labels) and situation.
 
 - Encoder: {encoder}; mean pooling, unit vectors, float16 on disk.
@@ -258,4 +310,3 @@ the speaker utterance it answered, the conversation emotion (32 labels) and situ
 - Served by `worker.models.retrieval.RetrievalResponder` (kind `retrieval`).
 - Non-commercial use only, as the dataset's license requires.
 """
-

@@ -47,20 +47,36 @@ class Config(ClassifierConfig):
 def run(config: Config) -> Path:
     train_rows = goemotions.load_split("train", config.train_limit)
     report_rows = goemotions.load_split("dev", config.report_limit)
-    run = Run.start(config.out_dir, config, [goemotions.split_path("train"), goemotions.split_path("dev")],
-                    config.seed, resume=config.resume)
+    run = Run.start(
+        config.out_dir,
+        config,
+        [goemotions.split_path("train"), goemotions.split_path("dev")],
+        config.seed,
+        resume=config.resume,
+    )
     model, tokenizer = load_base(config, LABELS, multi_label=True)
 
     targets = _one_hot([row.labels for row in train_rows])
-    fit_rows, selection_rows = holdout_split(list(range(len(train_rows))), config.selection_fraction, config.seed,
-                                             stratify=False)
+    fit_rows, selection_rows = holdout_split(
+        list(range(len(train_rows))), config.selection_fraction, config.seed, stratify=False
+    )
     texts = [row.text for row in train_rows]
     train_set = encode(tokenizer, [texts[i] for i in fit_rows], targets[fit_rows].tolist(), config.max_length)
-    selection_set = encode(tokenizer, [texts[i] for i in selection_rows], targets[selection_rows].tolist(),
-                           config.max_length)
+    selection_set = encode(
+        tokenizer, [texts[i] for i in selection_rows], targets[selection_rows].tolist(), config.max_length
+    )
     loss = classification_loss(multi_label=True, pos_weight=positive_weights(config, targets[fit_rows]))
-    trainer = fit(config, run, model, tokenizer, train_set, selection_set, _selection_metrics,
-                  best_metric="macro_f1_tuned", loss=loss)
+    trainer = fit(
+        config,
+        run,
+        model,
+        tokenizer,
+        train_set,
+        selection_set,
+        _selection_metrics,
+        best_metric="macro_f1_tuned",
+        loss=loss,
+    )
 
     selection_logits, selection_truth = predict_logits(trainer, selection_set)
     thresholds = tune_thresholds(_sigmoid(selection_logits), selection_truth)
@@ -72,8 +88,13 @@ def run(config: Config) -> Path:
     report_probabilities = _sigmoid(report_logits)
     tuned = multi_label_scores(report_truth, (report_probabilities >= thresholds).astype(int), LABELS)
     at_half = multi_label_scores(report_truth, (report_probabilities >= 0.5).astype(int), LABELS)
-    run.log("report", trainer.state.global_step, macro_f1=tuned["macro_f1"], micro_f1=tuned["micro_f1"],
-            macro_f1_at_0_5=at_half["macro_f1"])
+    run.log(
+        "report",
+        trainer.state.global_step,
+        macro_f1=tuned["macro_f1"],
+        micro_f1=tuned["micro_f1"],
+        macro_f1_at_0_5=at_half["macro_f1"],
+    )
 
     save_artifact(config, trainer, tokenizer, LABELS, multi_label=True)
     out = config.out_dir

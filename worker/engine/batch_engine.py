@@ -29,8 +29,7 @@ from worker.engine.step_loop import (
     default_stop_token_ids,
 )
 
-__all__ = ["CHAT_END_TOKENS", "BatchEngine", "EngineOutput", "EngineStats", "RequestStream",
-           "default_stop_token_ids"]
+__all__ = ["CHAT_END_TOKENS", "BatchEngine", "EngineOutput", "EngineStats", "RequestStream", "default_stop_token_ids"]
 
 log = logging.getLogger(__name__)
 

@@ -138,8 +138,10 @@ class LlamaCppEngine(StepEngine):
 
     def _check_prompt(self, prompt_ids: list[int], params: SamplingParams) -> None:
         if len(prompt_ids) >= self.context_tokens:
-            raise ValueError(f"the prompt has {len(prompt_ids)} tokens; this model's sequences hold "
-                             f"{self.context_tokens} (options.max_context_tokens)")
+            raise ValueError(
+                f"the prompt has {len(prompt_ids)} tokens; this model's sequences hold "
+                f"{self.context_tokens} (options.max_context_tokens)"
+            )
 
     # --- the loop thread -------------------------------------------------------------------
 

@@ -69,8 +69,11 @@ class SamplingParams:
 
     @property
     def has_row_rules(self) -> bool:
-        return (self.guards_repetition or (self.end_of_turn_after > 0 and self.end_of_turn_factor > 1)
-                or self.min_new_tokens > 0)
+        return (
+            self.guards_repetition
+            or (self.end_of_turn_after > 0 and self.end_of_turn_factor > 1)
+            or self.min_new_tokens > 0
+        )
 
 
 class RepetitionGuard:
@@ -83,9 +86,16 @@ class RepetitionGuard:
     at O(1) cost per step instead of a rescan.
     """
 
-    def __init__(self, penalty: float = 1.0, ngram_size: int = 0, said_before: tuple[tuple[int, ...], ...] = (),
-                 end_of_turn: tuple[int, float] | None = None, stop_ids: frozenset[int] = frozenset(),
-                 sentence_end_ids: frozenset[int] | None = None, min_new_tokens: int = 0) -> None:
+    def __init__(
+        self,
+        penalty: float = 1.0,
+        ngram_size: int = 0,
+        said_before: tuple[tuple[int, ...], ...] = (),
+        end_of_turn: tuple[int, float] | None = None,
+        stop_ids: frozenset[int] = frozenset(),
+        sentence_end_ids: frozenset[int] | None = None,
+        min_new_tokens: int = 0,
+    ) -> None:
         # With ``sentence_end_ids`` the end-of-turn boost applies only right after a token that ends a
         # sentence, so a reply never stops mid-sentence; without, it is transformers' rule exactly.
         self.sentence_end_ids = sentence_end_ids
@@ -105,13 +115,23 @@ class RepetitionGuard:
                     self._remember(tuple(earlier[end - ngram_size : end]))
 
     @classmethod
-    def for_params(cls, params: SamplingParams, stop_ids: frozenset[int] = frozenset(),
-                   sentence_end_ids: frozenset[int] | None = None) -> RepetitionGuard | None:
+    def for_params(
+        cls,
+        params: SamplingParams,
+        stop_ids: frozenset[int] = frozenset(),
+        sentence_end_ids: frozenset[int] | None = None,
+    ) -> RepetitionGuard | None:
         if not params.has_row_rules:
             return None
-        return cls(params.repetition_penalty, params.no_repeat_ngram_size, params.said_before,
-                   (params.end_of_turn_after, params.end_of_turn_factor), stop_ids, sentence_end_ids,
-                   params.min_new_tokens)
+        return cls(
+            params.repetition_penalty,
+            params.no_repeat_ngram_size,
+            params.said_before,
+            (params.end_of_turn_after, params.end_of_turn_factor),
+            stop_ids,
+            sentence_end_ids,
+            params.min_new_tokens,
+        )
 
     def _remember(self, ngram: tuple[int, ...]) -> None:
         self._continuations.setdefault(ngram[:-1], set()).add(ngram[-1])

@@ -25,9 +25,9 @@ from transformers import DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput
 
 from worker.engine.batch_engine import BatchEngine, RequestStream
-from worker.engine.step_loop import Sequence
 from worker.engine.kv_batch import KVBatch, _left_pad
 from worker.engine.sampling import SamplingParams
+from worker.engine.step_loop import Sequence
 
 
 class EncoderDecoderBatch:
@@ -48,7 +48,11 @@ class EncoderDecoderBatch:
         self.decoder.append_row(cache.self_attention_cache, cache.self_attention_cache.get_seq_length())
         self.cross.append_row(cache.cross_attention_cache, encoder_states.shape[1])
         width = self.cross.columns
-        mine = encoder_states if self.encoder_states is None else _left_pad(self.encoder_states, width - previous_columns, 1)
+        mine = (
+            encoder_states
+            if self.encoder_states is None
+            else _left_pad(self.encoder_states, width - previous_columns, 1)
+        )
         theirs = _left_pad(encoder_states, width - encoder_states.shape[1], 1)
         self.encoder_states = theirs if self.encoder_states is None else torch.cat([mine, theirs])
 
@@ -79,15 +83,23 @@ class EncoderDecoderBatch:
 class Seq2SeqBatchEngine(BatchEngine):
     """``BatchEngine`` for ``AutoModelForSeq2SeqLM`` models; ``prompt_ids`` are the encoder's input."""
 
-    def __init__(self, model: Any, tokenizer: Any, max_batch_size: int = 16, max_queued: int = 64,
-                 device: str = "cpu", stop_token_ids: Iterable[int] | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        max_batch_size: int = 16,
+        max_queued: int = 64,
+        device: str = "cpu",
+        stop_token_ids: Iterable[int] | None = None,
+    ) -> None:
         self.decoder_start_id = int(model.config.decoder_start_token_id)
         self._encoder = model.get_encoder()
         self._decoder_prefixes: dict[str, tuple[int, ...]] = {}  # set before the loop thread starts
         super().__init__(model, tokenizer, max_batch_size, max_queued, device, stop_token_ids)
 
-    def submit(self, request_id: str, prompt_ids: list[int], params: SamplingParams,
-               decoder_prefix: Iterable[int] = ()) -> RequestStream:
+    def submit(
+        self, request_id: str, prompt_ids: list[int], params: SamplingParams, decoder_prefix: Iterable[int] = ()
+    ) -> RequestStream:
         """As ``BatchEngine.submit``; ``decoder_prefix`` is reply text already streamed (forced, not sampled)."""
         prefix = tuple(decoder_prefix)
         if prefix:

@@ -132,8 +132,14 @@ class StepEngine:
 
     thread_name = "step-engine"
 
-    def __init__(self, tokenizer: Any, stop_token_ids: frozenset[int], max_batch_size: int = 16,
-                 max_queued: int = 64, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        stop_token_ids: frozenset[int],
+        max_batch_size: int = 16,
+        max_queued: int = 64,
+        device: str | torch.device = "cpu",
+    ) -> None:
         if max_batch_size < 1 or max_queued < 0:
             raise ValueError("max_batch_size must be >= 1 and max_queued >= 0")
         self.tokenizer = tokenizer
@@ -316,8 +322,12 @@ class StepEngine:
     def _fail(self, sequence: Sequence, error: Exception) -> None:
         with self._lock:
             self._unfinished.discard(sequence.request_id)
-        sequence.stream.deliver(GenerationFailed(
-            "generation_failed", f"The model failed while writing this reply ({type(error).__name__}); send it again."))
+        sequence.stream.deliver(
+            GenerationFailed(
+                "generation_failed",
+                f"The model failed while writing this reply ({type(error).__name__}); send it again.",
+            )
+        )
 
     def _fail_running(self, error: Exception) -> None:
         for sequence in self._running:

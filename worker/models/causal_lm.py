@@ -52,7 +52,9 @@ def load_pretrained(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any]:
         import torch  # noqa: F401
         import transformers  # noqa: F401
     except ImportError as error:
-        raise ModelUnavailable(f"the worker extras are not installed ({error.name}): pip install 'attune[worker]'") from error
+        raise ModelUnavailable(
+            f"the worker extras are not installed ({error.name}): pip install 'attune[worker]'"
+        ) from error
     started = time.perf_counter()
     device = _usable_device(spec, context)
     _configure_threads(spec, device)

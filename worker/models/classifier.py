@@ -43,7 +43,8 @@ class TextClassifier(ArtifactModel):
         if not (self.artifact_dir / "labels.json").is_file() or not (self.artifact_dir / "config.json").is_file():
             raise ModelUnavailable(
                 f"classifier {self.spec.name!r}: no trained artifact at {self.artifact_dir}; "
-                f"run `attune prepare` or `attune train {self.spec.name} ...`")
+                f"run `attune prepare` or `attune train {self.spec.name} ...`"
+            )
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -94,7 +95,7 @@ class TextClassifier(ArtifactModel):
         result = torch.empty(len(ids), len(self.labels))
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
-                rows = order[start:start + self.batch_size]
+                rows = order[start : start + self.batch_size]
                 batch = self._tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
                 logits = self._model(**batch.to(self.context.device)).logits.float().cpu()
                 result[rows] = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)

@@ -64,8 +64,12 @@ def _base_metadata(base_gguf: Path) -> dict[str, object]:
         return None if field is None else field.contents()
 
     arch = value("general.architecture")
-    return {"arch": arch, **{name: value(f"{arch}.{name}") for name in ("block_count", "attention.head_count",
-                                                                         "attention.head_count_kv")}}
+    return {
+        "arch": arch,
+        **{
+            name: value(f"{arch}.{name}") for name in ("block_count", "attention.head_count", "attention.head_count_kv")
+        },
+    }
 
 
 def _permute(weights, heads: int):

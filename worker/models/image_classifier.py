@@ -43,11 +43,14 @@ class ImageEmotionClassifier(ArtifactModel):
     def load(self) -> None:
         if self._model is not None:
             return
-        missing = [name for name in ("config.json", "preprocessor_config.json") if not (self.artifact_dir / name).is_file()]
+        missing = [
+            name for name in ("config.json", "preprocessor_config.json") if not (self.artifact_dir / name).is_file()
+        ]
         if missing:
             raise ModelUnavailable(
                 f"image classifier {self.spec.name!r}: no trained artifact at {self.artifact_dir} "
-                f"(missing {', '.join(missing)}); run `attune train face-emotion ...`")
+                f"(missing {', '.join(missing)}); run `attune train face-emotion ...`"
+            )
         from transformers import AutoImageProcessor, ViTForImageClassification
 
         self._processor = AutoImageProcessor.from_pretrained(self.artifact_dir)
@@ -68,7 +71,9 @@ class ImageEmotionClassifier(ArtifactModel):
             if image.format not in FORMATS:
                 raise BadImage(f"photos must be JPEG, PNG or WebP, not {image.format or 'unknown'}")
             if image.width * image.height > self.max_pixels:
-                raise BadImage(f"the photo has {image.width}x{image.height} pixels; at most {self.max_pixels:,} are read")
+                raise BadImage(
+                    f"the photo has {image.width}x{image.height} pixels; at most {self.max_pixels:,} are read"
+                )
             return image.convert("RGB")
         except BadImage:
             raise
@@ -83,9 +88,11 @@ class ImageEmotionClassifier(ArtifactModel):
         readings: list[EmotionReading] = []
         with torch.inference_mode():
             for start in range(0, len(images), self.batch_size):
-                batch = self._processor(images=images[start:start + self.batch_size], return_tensors="pt")
+                batch = self._processor(images=images[start : start + self.batch_size], return_tensors="pt")
                 logits = self._model(pixel_values=batch["pixel_values"].to(self.context.device)).logits
                 for row in torch.softmax(logits.float().cpu(), dim=-1):
                     scores = {label: round(float(p), 6) for label, p in zip(self.labels, row, strict=True)}
-                    readings.append(EmotionReading(label=self.labels[int(row.argmax())], scores=scores, model=self.spec.name))
+                    readings.append(
+                        EmotionReading(label=self.labels[int(row.argmax())], scores=scores, model=self.spec.name)
+                    )
         return readings

@@ -34,8 +34,10 @@ def check_engine_option(name: str, kind: str, options: dict[str, Any]) -> None:
     if engine not in ENGINES:
         raise ValueError(f"models.toml: model {name!r} has unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     if engine == "llama_cpp" and (kind not in LLAMA_CPP_KINDS or not options.get("gguf_file")):
-        raise ValueError(f"models.toml: model {name!r}: engine 'llama_cpp' needs kind {' or '.join(LLAMA_CPP_KINDS)} "
-                         "and options.gguf_file")
+        raise ValueError(
+            f"models.toml: model {name!r}: engine 'llama_cpp' needs kind {' or '.join(LLAMA_CPP_KINDS)} "
+            "and options.gguf_file"
+        )
 
 
 def uses_llama_cpp(spec: ModelSpec, context: LoadContext) -> bool:
@@ -45,8 +47,11 @@ def uses_llama_cpp(spec: ModelSpec, context: LoadContext) -> bool:
         log.warning("%s asks for llama.cpp but llama-cpp-python is not installed: serving it with PyTorch", spec.name)
         return False
     if context.device != "cpu":
-        log.warning("%s asks for llama.cpp, built here for the CPU, on a %s worker: serving it with PyTorch",
-                    spec.name, context.device)
+        log.warning(
+            "%s asks for llama.cpp, built here for the CPU, on a %s worker: serving it with PyTorch",
+            spec.name,
+            context.device,
+        )
         return False
     return True
 
@@ -95,5 +100,7 @@ def load_llama_cpp_engine(spec: ModelSpec, context: LoadContext) -> tuple[Any, A
         threads=cpu_threads(spec),
         lora_path=lora,
     )
-    log.info("serving %s with llama.cpp (%d threads%s)", spec.name, cpu_threads(spec), ", LoRA " + lora.name if lora else "")
+    log.info(
+        "serving %s with llama.cpp (%d threads%s)", spec.name, cpu_threads(spec), ", LoRA " + lora.name if lora else ""
+    )
     return engine, tokenizer

@@ -51,7 +51,9 @@ _BEARER_LIKE = re.compile(r"(sk-|Bearer\s+)[A-Za-z0-9._\-]{4,}")
 def error_for_status(status: int, detail: str, retry_after_s: float | None) -> GenerationFailed:
     """The client-facing error for an HTTP status from the endpoint."""
     if status in (401, 403):
-        return GenerationFailed("remote_auth", f"The remote model refused the credentials ({status}); check its API key.")
+        return GenerationFailed(
+            "remote_auth", f"The remote model refused the credentials ({status}); check its API key."
+        )
     if status == 429:
         wait = f" Retry after {retry_after_s:g} s." if retry_after_s is not None else ""
         return GenerationFailed("remote_rate_limited", f"The remote model is rate-limited (429).{wait}", retry_after_s)
@@ -121,7 +123,9 @@ class OpenAICompatModel:
         messages = [{"role": t.role, "content": t.content} for t in request.history]
         system = request.system_prompt
         if request.user_emotion is not None:
-            feeling = f"The person seems to feel {request.user_emotion.label}; answer with warmth that fits that feeling."
+            feeling = (
+                f"The person seems to feel {request.user_emotion.label}; answer with warmth that fits that feeling."
+            )
             system = f"{system}\n{feeling}" if system else feeling
         if system:
             messages.insert(0, {"role": "system", "content": system})
@@ -166,7 +170,11 @@ class OpenAICompatModel:
                 self._cancelled.discard(request.request_id)
 
     def _should_retry(self, failure: GenerationFailed, attempt: int) -> bool:
-        if attempt >= self._max_retries or failure.code not in ("remote_unavailable", "remote_rate_limited", "remote_timeout"):
+        if attempt >= self._max_retries or failure.code not in (
+            "remote_unavailable",
+            "remote_rate_limited",
+            "remote_timeout",
+        ):
             return False
         return failure.retry_after_s is None or failure.retry_after_s <= self._max_retry_wait
 
@@ -193,8 +201,10 @@ class OpenAICompatModel:
                         break
                     event = json.loads(data)
                     if "error" in event:
-                        raise GenerationFailed("remote_stream_cut" if yielded else "remote_unavailable",
-                                               self._scrub(f"The remote model reported an error: {event['error']}"))
+                        raise GenerationFailed(
+                            "remote_stream_cut" if yielded else "remote_unavailable",
+                            self._scrub(f"The remote model reported an error: {event['error']}"),
+                        )
                     usage = event.get("usage") or usage
                     for choice in event.get("choices", []):
                         text = (choice.get("delta") or {}).get("content")
@@ -206,20 +216,33 @@ class OpenAICompatModel:
                             ended = True
                             finish = "length" if choice["finish_reason"] == "length" else "stop"
                 if not ended and finish != "cancelled":
-                    raise GenerationFailed("remote_stream_cut" if yielded else "remote_unavailable",
-                                           "The remote model's stream ended before the reply did; send the message again to retry.")
+                    raise GenerationFailed(
+                        "remote_stream_cut" if yielded else "remote_unavailable",
+                        "The remote model's stream ended before the reply did; send the message again to retry.",
+                    )
         except httpx.TimeoutException as exc:
             code = "remote_stream_cut" if yielded else "remote_timeout"
-            raise GenerationFailed(code, f"The remote model did not answer within {self._read_timeout:g} s ({type(exc).__name__}).") from None
+            raise GenerationFailed(
+                code, f"The remote model did not answer within {self._read_timeout:g} s ({type(exc).__name__})."
+            ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             if yielded:
-                raise GenerationFailed("remote_stream_cut", "The remote model's stream broke off mid-reply; send the message again to retry.") from None
-            raise GenerationFailed("remote_unavailable", self._scrub(f"Cannot reach the remote model: {type(exc).__name__}.")) from None
+                raise GenerationFailed(
+                    "remote_stream_cut",
+                    "The remote model's stream broke off mid-reply; send the message again to retry.",
+                ) from None
+            raise GenerationFailed(
+                "remote_unavailable", self._scrub(f"Cannot reach the remote model: {type(exc).__name__}.")
+            ) from None
         except httpx.HTTPError as exc:
-            raise GenerationFailed("remote_unavailable", self._scrub(f"Cannot reach the remote model: {type(exc).__name__}: {exc}")) from None
+            raise GenerationFailed(
+                "remote_unavailable", self._scrub(f"Cannot reach the remote model: {type(exc).__name__}: {exc}")
+            ) from None
         except json.JSONDecodeError:
-            raise GenerationFailed("remote_stream_cut" if yielded else "remote_unavailable",
-                                   "The remote model sent a malformed stream event.") from None
+            raise GenerationFailed(
+                "remote_stream_cut" if yielded else "remote_unavailable",
+                "The remote model sent a malformed stream event.",
+            ) from None
         yield StreamChunk(
             finish_reason=finish,
             prompt_tokens=int(usage.get("prompt_tokens", 0)),

@@ -50,16 +50,25 @@ class MeanPooledClassifier(torch.nn.Module):
         head = {name: tensor.detach().contiguous().cpu() for name, tensor in self.classifier.state_dict().items()}
         save_file(head, str(Path(directory) / HEAD_FILE))
 
-    def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-               token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def pooled(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """The mean of the token states, padding excluded: one vector per text."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+        states = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
         return masked_mean(states.float(), attention_mask)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None) -> SequenceClassifierOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> SequenceClassifierOutput:
         pooled = self.pooled(input_ids, attention_mask, token_type_ids)
         return SequenceClassifierOutput(logits=self.classifier(self.dropout(pooled)))

@@ -103,8 +103,12 @@ class QwenHeadsModel(CausalLM):
         for delta in draft.deltas:
             if delta:
                 yield StreamChunk(text=delta)
-        yield StreamChunk(finish_reason=draft.finish_reason, prompt_tokens=draft.prompt_tokens,
-                          completion_tokens=len(draft.token_ids), extras=extras)
+        yield StreamChunk(
+            finish_reason=draft.finish_reason,
+            prompt_tokens=draft.prompt_tokens,
+            completion_tokens=len(draft.token_ids),
+            extras=extras,
+        )
 
     def cancel(self, request_id: str) -> None:
         super().cancel(request_id)
@@ -119,10 +123,13 @@ class QwenHeadsModel(CausalLM):
             total = sum(fit.get(label, 0.0) for label in labels.emotions)
             if total > 0:
                 weight = float(self.spec.options.get("user_emotion_weight", 0.5))
-                emotion_probs = [(1 - weight) * p + weight * fit.get(label, 0.0) / total
-                                 for p, label in zip(emotion_probs, labels.emotions)]
-        return Plan(emotion=labels.emotions[_argmax(emotion_probs)],
-                    strategy=labels.strategies[_argmax(strategy_probs)])
+                emotion_probs = [
+                    (1 - weight) * p + weight * fit.get(label, 0.0) / total
+                    for p, label in zip(emotion_probs, labels.emotions)
+                ]
+        return Plan(
+            emotion=labels.emotions[_argmax(emotion_probs)], strategy=labels.strategies[_argmax(strategy_probs)]
+        )
 
     def needs_rewrite(self, prompt: list[int], draft: Draft, plan: Plan) -> bool:
         """Reflection: does the draft contradict the plan, or does the safety filter flag it?"""
@@ -174,8 +181,10 @@ class QwenHeadsModel(CausalLM):
     def _stricter_system_prompt(self, request: GenerationRequest, plan: Plan) -> str:
         base = request.system_prompt or self.spec.generation.get("system_prompt") or ""
         guidance = STRATEGY_GUIDANCE.get(plan.strategy, "respond warmly")
-        rule = (f"The person feels {plan.emotion}. In your reply, {guidance}. Stay kind, brief and on topic; "
-                "never be dismissive, judgmental or harmful.")
+        rule = (
+            f"The person feels {plan.emotion}. In your reply, {guidance}. Stay kind, brief and on topic; "
+            "never be dismissive, judgmental or harmful."
+        )
         return f"{base} {rule}".strip()
 
     def memory_bytes(self) -> int:
@@ -198,13 +207,13 @@ def load_with_heads(spec: ModelSpec, context: LoadContext) -> tuple[Any, Any, An
         raise ModelUnavailable(f"{spec.name}: a qwen_heads model needs `adapter` (the qwen-empathetic artifact)")
     artifact = Path(spec.adapter).expanduser()
     if not (artifact / "adapter_config.json").is_file():
-        raise ModelUnavailable(f"{spec.name}: no adapter at {artifact}; train one with "
-                               "`attune train qwen-empathetic`")
+        raise ModelUnavailable(f"{spec.name}: no adapter at {artifact}; train one with `attune train qwen-empathetic`")
     if not has_heads(artifact):
         raise ModelUnavailable(f"{spec.name}: {artifact} has no heads.pt/head_labels.json")
     weights = spec.weights or _adapter_base(artifact)
     base, base_tokenizer = load_pretrained(
-        dataclasses.replace(spec, kind="causal_lm", weights=weights, adapter=None), context)
+        dataclasses.replace(spec, kind="causal_lm", weights=weights, adapter=None), context
+    )
     heads = Heads.load(artifact, device=context.device)
     tokenizer = artifact_tokenizer(artifact, spec.name)
     if tokenizer is None:  # the style tokens are added to the base's, in training's order

@@ -72,8 +72,9 @@ class SentenceEncoder:
         self.model = AutoModel.from_pretrained(path).to(device).eval()
 
     def tokenize(self, texts: list[str]) -> Any:
-        return self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                              return_tensors="pt").to(self.device)
+        return self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt").to(
+            self.device
+        )
 
     def embed(self, tokens: Any) -> Any:
         """Differentiable: the training recipe fine-tunes through this."""
@@ -85,8 +86,14 @@ class SentenceEncoder:
         pooled = masked_mean(hidden, tokens["attention_mask"])
         return torch.nn.functional.normalize(pooled, dim=-1)
 
-    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False,
-               label: str = "embedding", on_batch: Callable[[float], None] | None = None) -> np.ndarray:
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        progress: bool = False,
+        label: str = "embedding",
+        on_batch: Callable[[float], None] | None = None,
+    ) -> np.ndarray:
         """float32 unit vectors, one row per text; batches of similar length so padding stays short.
 
         ``label`` names the progress bar: a build runs several, each starting from 0 %.
@@ -100,7 +107,7 @@ class SentenceEncoder:
         starts = range(0, len(texts), batch_size)
         with torch.inference_mode():
             for start in tqdm(starts, desc=label, unit="batch", disable=not progress):
-                rows = order[start:start + batch_size]
+                rows = order[start : start + batch_size]
                 vectors[rows] = self.embed(self.tokenize([texts[i] for i in rows])).float().cpu().numpy()
                 if on_batch is not None:
                     on_batch(min(1.0, (start + batch_size) / len(texts)))
@@ -129,19 +136,24 @@ class RetrievalIndex:
     @classmethod
     def load(cls, directory: Path) -> RetrievalIndex:
         if not (directory / INDEX_FILE).is_file():
-            raise ModelUnavailable(f"no retrieval index in {directory}; build it with: {BUILD_COMMAND} "
-                                   f"--out {directory}")
+            raise ModelUnavailable(
+                f"no retrieval index in {directory}; build it with: {BUILD_COMMAND} --out {directory}"
+            )
         info = json.loads((directory / INDEX_FILE).read_text(encoding="utf-8"))
         if info.get("format") != INDEX_FORMAT:
-            raise ModelUnavailable(f"{directory} holds index format {info.get('format')}, this worker reads "
-                                   f"{INDEX_FORMAT}; rebuild it with: {BUILD_COMMAND} --out {directory}")
+            raise ModelUnavailable(
+                f"{directory} holds index format {info.get('format')}, this worker reads "
+                f"{INDEX_FORMAT}; rebuild it with: {BUILD_COMMAND} --out {directory}"
+            )
         with gzip.open(directory / ENTRIES_FILE, "rt", encoding="utf-8") as handle:
             entries = [Entry(**json.loads(line)) for line in handle]
         replies = np.load(directory / REPLY_VECTORS_FILE).astype(np.float32)
         contexts = np.load(directory / CONTEXT_VECTORS_FILE).astype(np.float32)
         if not len(entries) == len(replies) == len(contexts):
-            raise ModelUnavailable(f"{directory} is inconsistent ({len(entries)} entries, {len(replies)} reply and "
-                                   f"{len(contexts)} context vectors); rebuild it with: {BUILD_COMMAND}")
+            raise ModelUnavailable(
+                f"{directory} is inconsistent ({len(entries)} entries, {len(replies)} reply and "
+                f"{len(contexts)} context vectors); rebuild it with: {BUILD_COMMAND}"
+            )
         return cls(entries, replies, contexts, info)
 
 
@@ -210,11 +222,15 @@ class RetrievalResponder:
         if self._index is not None:
             return
         index = RetrievalIndex.load(self.directory)
-        encoder = SentenceEncoder(resolve_encoder_path(index.info["encoder"], self.directory), self.device,
-                                  int(index.info.get("max_length", 128)))
+        encoder = SentenceEncoder(
+            resolve_encoder_path(index.info["encoder"], self.directory),
+            self.device,
+            int(index.info.get("max_length", 128)),
+        )
         # score = w·cos(q, context) + (1-w)·cos(q, reply) is linear in q: fold both into one matrix.
-        self._scoring = (self.context_weight * index.context_vectors
-                         + (1 - self.context_weight) * index.reply_vectors).astype(np.float32)
+        self._scoring = (
+            self.context_weight * index.context_vectors + (1 - self.context_weight) * index.reply_vectors
+        ).astype(np.float32)
         emotion_position = {emotion: i for i, emotion in enumerate(ED_EMOTIONS)}
         self._emotion_ids = np.array([emotion_position[e.emotion] for e in index.entries], dtype=np.int64)
         self._rows_by_reply = {}
@@ -262,8 +278,12 @@ class RetrievalResponder:
         self._cancelled.discard(request.request_id)
         reply = await asyncio.to_thread(self.respond, request)
         deltas = words(reply.text)
-        extras = {"retrieved_emotion": reply.entry.emotion, "score": round(reply.score, 4),
-                  "target_emotion": reply.target_emotion, "source": reply.entry.conv_id}
+        extras = {
+            "retrieved_emotion": reply.entry.emotion,
+            "score": round(reply.score, 4),
+            "target_emotion": reply.target_emotion,
+            "source": reply.entry.conv_id,
+        }
         for count, delta in enumerate(deltas):
             if request.request_id in self._cancelled:
                 self._cancelled.discard(request.request_id)

@@ -45,8 +45,12 @@ class Seq2SeqLM(CausalLM):
 
     def submit(self, engine: Any, request: GenerationRequest, sampling: Any) -> Any:
         # A resumed reply continues in the decoder, after the text already streamed.
-        return engine.submit(request.request_id, self.prompt_ids(request, sampling.max_new_tokens), sampling,
-                             decoder_prefix=self.prefix_ids(request))
+        return engine.submit(
+            request.request_id,
+            self.prompt_ids(request, sampling.max_new_tokens),
+            sampling,
+            decoder_prefix=self.prefix_ids(request),
+        )
 
     def emotion_label(self, reading: EmotionReading | None) -> str:
         return reading.label if reading is not None else str(self.spec.options.get("default_emotion", DEFAULT_EMOTION))

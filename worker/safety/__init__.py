@@ -115,7 +115,9 @@ class SafetyFilter:
         """The fixed answer to a user verdict's level, in the message's language: (text, lines)."""
         return self.resources.reply(verdict.level, locale, verdict.language)
 
-    def crisis_reply(self, locale: str = DEFAULT_LANGUAGE, language: str | None = None) -> tuple[str, list[dict[str, str]]]:
+    def crisis_reply(
+        self, locale: str = DEFAULT_LANGUAGE, language: str | None = None
+    ) -> tuple[str, list[dict[str, str]]]:
         """The fixed, resource-giving answer to a crisis: (text, lines)."""
         return self.resources.reply("ideation", locale, language)
 

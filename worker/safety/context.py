@@ -10,14 +10,35 @@ from __future__ import annotations
 
 from enum import Enum
 
-NEGATORS = frozenset({"not", "never", "no", "nor", "neither", "without", "zero", "nunca", "jamas", "ni", "sin", "tampoco"})
+NEGATORS = frozenset(
+    {"not", "never", "no", "nor", "neither", "without", "zero", "nunca", "jamas", "ni", "sin", "tampoco"}
+)
 # "no one would care if I died" and "not sure I want to live" are not negations of the phrase.
 _NEGATOR_BREAKERS = frozenset({"one", "sure", "certain", "longer"})
 # "I can't stop thinking about killing myself": a negated "stop" affirms what follows.
 _NEGATION_CANCELLERS = frozenset({"stop", "help", "resist", "shake", "wait", "imagine", "see", "anything"})
 # A negation does not reach across a conjunction: "I'm not sad but I want to die".
-_CONJUNCTIONS = frozenset({"but", "and", "so", "because", "though", "although", "however", "yet", "or", "then", "if",
-                           "pero", "y", "porque", "aunque", "o", "entonces"})
+_CONJUNCTIONS = frozenset(
+    {
+        "but",
+        "and",
+        "so",
+        "because",
+        "though",
+        "although",
+        "however",
+        "yet",
+        "or",
+        "then",
+        "if",
+        "pero",
+        "y",
+        "porque",
+        "aunque",
+        "o",
+        "entonces",
+    }
+)
 NEGATION_WINDOW = 4
 
 SELF_WORDS = frozenset({"i", "me", "myself"})

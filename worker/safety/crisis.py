@@ -87,8 +87,13 @@ RULES: tuple[CrisisRule, ...] = (
     ),
     _rule("kms", r"\bkms\b", D, names_self=True, hyperbole_prone=True),
     # Forum slang: "ctb" (catch the bus), "rope" as a verb.
-    _rule("ctb_rope", r"\bctb\b|\b(?:going to|gonna|gon|will|about to) rope\b|\broping (?:tonight|today|myself|soon)\b",
-          D, names_self=True, hyperbole_prone=True),
+    _rule(
+        "ctb_rope",
+        r"\bctb\b|\b(?:going to|gonna|gon|will|about to) rope\b|\broping (?:tonight|today|myself|soon)\b",
+        D,
+        names_self=True,
+        hyperbole_prone=True,
+    ),
     _rule(
         "end_my_life", r"\b(?:end|ending|take|taking|took) my (?:own )?life\b(?! back| into| in my)", D, names_self=True
     ),

@@ -57,8 +57,14 @@ def load_prompts(path: Path) -> list[LabelledPrompt]:
         level = row.get("level") or ("crisis" if expected.get("crisis") else "none")
         prompts.append(
             LabelledPrompt(
-                row["id"], row["category"], row.get("target", "user"), row["text"], level,
-                bool(expected.get("toxic", False)), row.get("lang", "en"), emotion,
+                row["id"],
+                row["category"],
+                row.get("target", "user"),
+                row["text"],
+                level,
+                bool(expected.get("toxic", False)),
+                row.get("lang", "en"),
+                emotion,
             )
         )
     return prompts
@@ -83,9 +89,15 @@ class Tally:
             self.wrong.append(prompt_id)
 
     def describe(self) -> str:
-        recall = f"recall {self.caught}/{self.positives} = {self.caught / self.positives:.3f}" if self.positives else "recall -"
+        recall = (
+            f"recall {self.caught}/{self.positives} = {self.caught / self.positives:.3f}"
+            if self.positives
+            else "recall -"
+        )
         fpr = (
-            f"FPR {self.false_alarms}/{self.negatives} = {self.false_alarms / self.negatives:.3f}" if self.negatives else "FPR -"
+            f"FPR {self.false_alarms}/{self.negatives} = {self.false_alarms / self.negatives:.3f}"
+            if self.negatives
+            else "FPR -"
         )
         return f"{recall:<26} {fpr}"
 

@@ -86,7 +86,9 @@ class Encoder(Protocol):
 
 def load_bank(path: Path = BANK_PATH) -> list[Exemplar]:
     """A JSONL file (``.gz`` too) of {"text", "lang", "level", "category"} lines."""
-    text = gzip.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".gz" else path.read_text(encoding="utf-8")
+    text = (
+        gzip.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".gz" else path.read_text(encoding="utf-8")
+    )
     exemplars = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -132,7 +134,9 @@ class ExemplarMatcher:
         """How the signals are averaged into the level probabilities."""
         if self.fixed_mix is not None:
             return self.fixed_mix
-        return HEAD_MIX if self.head is not None else {"characters": CHARACTER_WEIGHT, "neighbours": 1 - CHARACTER_WEIGHT}
+        return (
+            HEAD_MIX if self.head is not None else {"characters": CHARACTER_WEIGHT, "neighbours": 1 - CHARACTER_WEIGHT}
+        )
 
     def score(self, texts: Sequence[str]) -> list[LevelScores]:
         if not texts:
@@ -143,13 +147,18 @@ class ExemplarMatcher:
         probabilities = sum(weight / total * signals[name] for name, weight in weights.items())
         return [
             LevelScores(
-                dict(zip(LEVELS, map(float, row), strict=True)), category, similarity, followup,
+                dict(zip(LEVELS, map(float, row), strict=True)),
+                category,
+                similarity,
+                followup,
                 tuple((name, float(signals[name][index, 2:].sum())) for name in weights),
             )
             for index, (row, (category, similarity, followup)) in enumerate(zip(probabilities, nearest, strict=True))
         ]
 
-    def signal_scores(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], list[tuple[str | None, float, float]]]:
+    def signal_scores(
+        self, texts: Sequence[str]
+    ) -> tuple[dict[str, np.ndarray], list[tuple[str | None, float, float]]]:
         """Each signal's level probabilities by name, and the nearest-exemplar details."""
         characters, embeddings, nearest, vectors = self.raw_scores(texts)
         signals = {"characters": characters}
@@ -172,7 +181,10 @@ class ExemplarMatcher:
         embeddings = self._vote(similarities)
         best = similarities.argmax(axis=1)
         followup = (vectors @ self.followup_vectors.T).max(axis=1) if len(self.followups) else np.zeros(len(texts))
-        nearest = [(self.bank[int(b)].category, float(similarities[row, b]), float(followup[row])) for row, b in enumerate(best)]
+        nearest = [
+            (self.bank[int(b)].category, float(similarities[row, b]), float(followup[row]))
+            for row, b in enumerate(best)
+        ]
         return characters, embeddings, nearest, vectors
 
     def _vote(self, similarities: np.ndarray) -> np.ndarray:
@@ -186,7 +198,9 @@ class ExemplarMatcher:
 
 
 def _cached_vectors(encoder: Encoder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
-    digest = hashlib.sha256(("\n".join(texts) + repr(getattr(encoder, "path", type(encoder)))).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(("\n".join(texts) + repr(getattr(encoder, "path", type(encoder)))).encode()).hexdigest()[
+        :16
+    ]
     path = cache_dir / f"bank-{digest}.npy" if cache_dir else None
     if path is not None and path.exists():
         return np.load(path)
@@ -229,7 +243,9 @@ def default_matcher(
         try:
             loaded = MiniLMEncoder(encoder)
         except Exception as error:  # noqa: BLE001 - the character model still works without it
-            log.warning("crisis detection runs without the MiniLM encoder (%s): character n-grams and rules only", error)
+            log.warning(
+                "crisis detection runs without the MiniLM encoder (%s): character n-grams and rules only", error
+            )
     everyday = load_bank(everyday_path) if everyday_path is not None and everyday_path.exists() else []
     head = CrisisHead.load(head_path) if loaded is not None and head_path is not None and head_path.exists() else None
     return ExemplarMatcher(load_bank(bank_path) + everyday, loaded, head=head)

@@ -42,7 +42,10 @@ class CrisisHead:
     def load(cls, path: Path = HEAD_PATH) -> CrisisHead:
         with np.load(path, allow_pickle=False) as arrays:
             head = cls(
-                arrays["hidden_weights"], arrays["hidden_bias"], arrays["output_weights"], arrays["output_bias"],
+                arrays["hidden_weights"],
+                arrays["hidden_bias"],
+                arrays["output_weights"],
+                arrays["output_bias"],
                 json.loads(str(arrays["metadata"])),
                 arrays.get("combiner_weights"),
                 float(arrays["combiner_bias"]) if "combiner_bias" in arrays else 0.0,
@@ -52,14 +55,20 @@ class CrisisHead:
         if head.output_weights.shape[1] != len(LEVELS) or head.hidden_weights.shape[1] != head.output_weights.shape[0]:
             raise ValueError(f"{path}: inconsistent layer shapes")
         if head.combiner_weights is not None and len(head.combiner_weights) != len(head.combiner_features):
-            raise ValueError(f"{path}: {len(head.combiner_weights)} combiner weights for {len(head.combiner_features)} features")
+            raise ValueError(
+                f"{path}: {len(head.combiner_weights)} combiner weights for {len(head.combiner_features)} features"
+            )
         return head
 
     def save(self, path: Path) -> None:
-        combiner = {} if self.combiner_weights is None else {
-            "combiner_weights": self.combiner_weights.astype(np.float32),
-            "combiner_bias": np.array(self.combiner_bias, dtype=np.float32),
-        }
+        combiner = (
+            {}
+            if self.combiner_weights is None
+            else {
+                "combiner_weights": self.combiner_weights.astype(np.float32),
+                "combiner_bias": np.array(self.combiner_bias, dtype=np.float32),
+            }
+        )
         np.savez_compressed(
             path,
             **combiner,
@@ -93,7 +102,10 @@ class CrisisHead:
     def contributions(self, features: dict[str, float]) -> dict[str, float]:
         """Each signal's share of the combiner's logit (weight times value)."""
         assert self.combiner_weights is not None
-        return {name: float(w) * features[name] for name, w in zip(self.combiner_features, self.combiner_weights, strict=True)}
+        return {
+            name: float(w) * features[name]
+            for name, w in zip(self.combiner_features, self.combiner_weights, strict=True)
+        }
 
     def crisis_probability(self, features: dict[str, float]) -> float:
         logit = sum(self.contributions(features).values()) + self.combiner_bias

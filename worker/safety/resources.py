@@ -105,7 +105,9 @@ class CrisisResources:
         regional = [line for region in self.regions_for(locale, language) for line in region.lines]
         return [dict(line) for line in regional + list(self.regions[INTERNATIONAL].lines)]
 
-    def reply(self, level: str, locale: str = DEFAULT_LANGUAGE, language: str | None = None) -> tuple[str, list[dict[str, str]]]:
+    def reply(
+        self, level: str, locale: str = DEFAULT_LANGUAGE, language: str | None = None
+    ) -> tuple[str, list[dict[str, str]]]:
         """The fixed answer to a safety level ("ideation", "imminent", "third_party"): (text, lines)."""
         speak = self.language_for(locale, language)
         field = LEVEL_MESSAGES.get(level, "crisis")

@@ -86,9 +86,21 @@ _SENTENCE = re.compile(r"(?<=[.!?\n;])\s+|\n+")
 
 
 COMBINER_FEATURES = (
-    "characters_risk", "characters_segment_risk", "neighbours_risk", "neighbours_segment_risk",
-    "head_risk", "head_segment_risk", "third_party", "rule_direct", "rule_indirect", "rule_framed",
-    "abuse", "imminent_words", "safe_dosing", "distress", "long_message",
+    "characters_risk",
+    "characters_segment_risk",
+    "neighbours_risk",
+    "neighbours_segment_risk",
+    "head_risk",
+    "head_segment_risk",
+    "third_party",
+    "rule_direct",
+    "rule_indirect",
+    "rule_framed",
+    "abuse",
+    "imminent_words",
+    "safe_dosing",
+    "distress",
+    "long_message",
 )
 # After a crisis turn the combiner's bar is this much lower ("tonight", "ya las tengo").
 SESSION_DISCOUNT = 0.5
@@ -154,7 +166,13 @@ def features_of(
     scores = matcher.score([raw, *segments])
     signals = {name: [dict(score.signals)[name] for score in scores] for name, _ in scores[0].signals}
     features = combiner_features(
-        signals, scores[0].probabilities["third_party"], normalized_text, rules, emotion, segments=len(segments), abuse=abuse
+        signals,
+        scores[0].probabilities["third_party"],
+        normalized_text,
+        rules,
+        emotion,
+        segments=len(segments),
+        abuse=abuse,
     )
     return features, scores
 
@@ -187,7 +205,8 @@ def assess_risk(
         reasons.extend(reason for reason in rules.reasons if reason.split(":")[2] not in rules.framed)
         contributions = head.contributions(features)
         reasons.extend(
-            f"signal:{name}" for name, value in sorted(contributions.items(), key=lambda item: -item[1])
+            f"signal:{name}"
+            for name, value in sorted(contributions.items(), key=lambda item: -item[1])
             if value >= REASON_CONTRIBUTION
         )
         risky = _riskiest(whole, parts)
@@ -200,8 +219,13 @@ def assess_risk(
 
 
 def _level(
-    crisis: bool, reasons: list[str], whole: LevelScores | None, parts: list[LevelScores],
-    scores: list[LevelScores], direct_rules: list[str], normalized_text: str,
+    crisis: bool,
+    reasons: list[str],
+    whole: LevelScores | None,
+    parts: list[LevelScores],
+    scores: list[LevelScores],
+    direct_rules: list[str],
+    normalized_text: str,
 ) -> RiskAssessment:
     """Which crisis: for someone else, imminent or ideation; or worry for someone without one."""
     # "My girlfriend keeps saying she wants to kms": the writer is worried about someone else.
@@ -230,15 +254,21 @@ def _live_rules(rules: CrisisAssessment) -> tuple[list[str], list[str]]:
     """The direct rules that fired, and the indirect ones not said as a joke ("kms lol")."""
     direct = [reason.rsplit(":", 1)[1] for reason in rules.reasons if reason.startswith("crisis:direct:")]
     indirect = [
-        reason for reason in rules.reasons
+        reason
+        for reason in rules.reasons
         if reason.startswith("crisis:indirect:") and reason.rsplit(":", 1)[1] not in rules.framed
     ]
     return direct, indirect
 
 
 def _assess_by_thresholds(
-    raw: str, normalized_text: str, rules: CrisisAssessment, matcher: ExemplarMatcher | None,
-    emotion: EmotionReading | None, session_risk: bool, abuse: bool,
+    raw: str,
+    normalized_text: str,
+    rules: CrisisAssessment,
+    matcher: ExemplarMatcher | None,
+    emotion: EmotionReading | None,
+    session_risk: bool,
+    abuse: bool,
 ) -> RiskAssessment:
     """Without a trained combiner (rules only, or a matcher built without the head)."""
     segments = _segments(raw)
@@ -250,7 +280,8 @@ def _assess_by_thresholds(
     direct_rules = [reason.rsplit(":", 1)[1] for reason in rules.reasons if reason.startswith("crisis:direct:")]
     # An indirect rule said as a joke ("kms lol") is in ``framed``: no support for the matcher.
     indirect_rules = [
-        reason for reason in rules.reasons
+        reason
+        for reason in rules.reasons
         if reason.startswith("crisis:indirect:") and reason.rsplit(":", 1)[1] not in rules.framed
     ]
     distress_label, distress = distress_of(emotion)
@@ -270,13 +301,20 @@ def _assess_by_thresholds(
     # character kills himself"): the matcher, which cannot read framing, does not overrule them.
     risky = _riskiest(whole, parts)
     framed_away = (
-        (bool(rules.framed) or abuse) and not direct_rules and not indirect_rules
+        (bool(rules.framed) or abuse)
+        and not direct_rules
+        and not indirect_rules
         and not (risky is not None and risky.self_risk >= FRAMING_OVERRIDE and not abuse)
     )
     if risky is not None and not framed_away:
         bar = SELF_RISK_SUPPORTED if supported else (SELF_RISK if risky is whole else SEGMENT_RISK)
-        if (not direct_rules and not indirect_rules and not session_risk and len(segments) <= SAFE_DOSING_SENTENCES
-                and _SAFE_DOSING.search(normalized_text)):
+        if (
+            not direct_rules
+            and not indirect_rules
+            and not session_risk
+            and len(segments) <= SAFE_DOSING_SENTENCES
+            and _SAFE_DOSING.search(normalized_text)
+        ):
             bar = max(bar, SAFE_DOSING_RISK)
         if risky.self_risk >= bar:
             if not crisis:

@@ -33,9 +33,17 @@ async def list_models(_admin: AdminUser, state: StateDep, db: SessionDep) -> lis
     default = await model_catalog.default_model(db, state.settings, statuses)
     return [
         AdminModelPublic(
-            name=s.name, kind=s.kind, state=s.state, reason=s.reason, memory_bytes=s.memory_bytes,
-            default=s.name == default, chat=s.chat, description=s.description,
-            workers=[w.worker_id for w in workers if s.name in w.models], progress=s.progress, eta_s=s.eta_s,
+            name=s.name,
+            kind=s.kind,
+            state=s.state,
+            reason=s.reason,
+            memory_bytes=s.memory_bytes,
+            default=s.name == default,
+            chat=s.chat,
+            description=s.description,
+            workers=[w.worker_id for w in workers if s.name in w.models],
+            progress=s.progress,
+            eta_s=s.eta_s,
         )
         for s in sorted(statuses.values(), key=lambda s: s.name)
     ]
@@ -61,11 +69,17 @@ async def unload_model(name: str, admin: AdminUser, state: StateDep, db: Session
 
 
 @router.put("/default-model")
-async def set_default_model(body: DefaultModelUpdate, admin: AdminUser, state: StateDep, db: SessionDep) -> dict[str, str]:
+async def set_default_model(
+    body: DefaultModelUpdate, admin: AdminUser, state: StateDep, db: SessionDep
+) -> dict[str, str]:
     statuses = await model_catalog.live_models(state.broker, state.settings)
     chosen = statuses.get(body.model)
     if statuses and (chosen is None or not chosen.chat):
-        raise api_error(status.HTTP_422_UNPROCESSABLE_ENTITY, "unknown_model", f"{body.model!r} is not a chat model any worker serves.")
+        raise api_error(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            "unknown_model",
+            f"{body.model!r} is not a chat model any worker serves.",
+        )
     previous = await model_catalog.default_model(db, state.settings, statuses)
     await crud.put_app_setting(db, crud.DEFAULT_MODEL_KEY, {"model": body.model})
     await crud.audit(db, admin, "model.set_default", body.model, {"previous": previous})
@@ -77,9 +91,14 @@ async def list_workers(_admin: AdminUser, state: StateDep) -> list[WorkerPublic]
     now = time.time()
     return [
         WorkerPublic(
-            worker_id=w.worker_id, host=w.host, pid=w.pid, models=w.models,
+            worker_id=w.worker_id,
+            host=w.host,
+            pid=w.pid,
+            models=w.models,
             loaded=[s.name for s in w.statuses if s.state == "loaded"],
-            heartbeat_age_s=round(now - w.heartbeat_at, 1), active_jobs=w.active_jobs, queue_depth=w.queue_depth,
+            heartbeat_age_s=round(now - w.heartbeat_at, 1),
+            active_jobs=w.active_jobs,
+            queue_depth=w.queue_depth,
         )
         for w in await state.broker.workers()
     ]
@@ -103,7 +122,9 @@ async def _progress(db: SessionDep) -> RetagProgress:
         return RetagProgress(state="idle")
     progress = RetagProgress.model_validate(stored)
     done = await db.scalar(
-        select(func.count()).select_from(JournalEntry).where(JournalEntry.classifier_version == progress.classifier_version)
+        select(func.count())
+        .select_from(JournalEntry)
+        .where(JournalEntry.classifier_version == progress.classifier_version)
     )
     progress.done = min(int(done or 0), progress.total)
     if progress.state == "running" and progress.done >= progress.total:
@@ -118,16 +139,22 @@ async def start_retag(admin: AdminUser, state: StateDep, db: SessionDep) -> Reta
     classifier = statuses.get(MOOD_MODEL)
     if classifier is None or not classifier.usable or not classifier.version:
         reason = classifier.reason if classifier else "no live worker serves it"
-        raise api_error(status.HTTP_409_CONFLICT, "model_unavailable", f"The journal-mood classifier is unavailable: {reason}.")
+        raise api_error(
+            status.HTTP_409_CONFLICT, "model_unavailable", f"The journal-mood classifier is unavailable: {reason}."
+        )
     total = int(await db.scalar(select(func.count()).select_from(JournalEntry)) or 0)
     progress = RetagProgress(state="running", total=total, classifier_version=classifier.version, started_at=utcnow())
     await crud.put_app_setting(db, RETAG_KEY, progress.model_dump(mode="json"))
     await crud.audit(db, admin, "journal.retag", MOOD_MODEL, {"total": total, "classifier_version": classifier.version})
-    stale = list(await db.scalars(
-        select(JournalEntry).where(
-            (JournalEntry.classifier_version.is_(None)) | (JournalEntry.classifier_version != classifier.version)
-        ).order_by(JournalEntry.id)
-    ))
+    stale = list(
+        await db.scalars(
+            select(JournalEntry)
+            .where(
+                (JournalEntry.classifier_version.is_(None)) | (JournalEntry.classifier_version != classifier.version)
+            )
+            .order_by(JournalEntry.id)
+        )
+    )
     await request_tags(state, db, stale)
     return await _progress(db)
 

@@ -76,14 +76,23 @@ class ChatConnection:
             await relay(self.state, job_id, self.send, after)
         except Exception:
             log.exception("relay failed", extra={"job_id": job_id, "session_id": self.chat.id})
-            await self.error("internal", "The reply could not be relayed; it will appear in the history.", job_id=job_id)
+            await self.error(
+                "internal", "The reply could not be relayed; it will appear in the history.", job_id=job_id
+            )
         finally:
             self.relays.pop(job_id, None)
 
     async def compare(self, frame: CompareFrame) -> None:
         try:
             comparison, created = await compare.start(
-                self.state, self.user.id, self.chat, frame.client_id, frame.content, frame.model_a, frame.model_b, frame.params
+                self.state,
+                self.user.id,
+                self.chat,
+                frame.client_id,
+                frame.content,
+                frame.model_a,
+                frame.model_b,
+                frame.params,
             )
         except TurnRejected as exc:
             await self.error(exc.code, exc.message, client_id=frame.client_id)
@@ -145,8 +154,11 @@ class ChatConnection:
 
     async def resume(self, frame: ResumeFrame) -> None:
         if not valid_cursor(frame.after):
-            await self.error("bad_request", 'Malformed frame: after: not an event id (send one you received, or "0").',
-                             job_id=frame.job_id)
+            await self.error(
+                "bad_request",
+                'Malformed frame: after: not an event id (send one you received, or "0").',
+                job_id=frame.job_id,
+            )
             return
         owner = await self._owned(frame.job_id)
         if owner is None:
@@ -168,7 +180,9 @@ class ChatConnection:
             return []
         return self.comparison_jobs.get(latest, [latest])
 
-    async def handle(self, frame: MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame) -> None:
+    async def handle(
+        self, frame: MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame
+    ) -> None:
         if isinstance(frame, PingFrame):
             await self.send({"type": "pong"})
         elif isinstance(frame, MessageFrame):
@@ -248,13 +262,15 @@ async def chat_socket(websocket: WebSocket, session_id: str) -> None:
 
 async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, user: User, pending: list) -> None:  # type: ignore[type-arg]
     connection = ChatConnection(websocket, state, chat, user)
-    await connection.send({
-        "type": "ready",
-        "protocol": PROTOCOL_VERSION,
-        "session_id": chat.id,
-        "model": chat.model,
-        "in_flight": [{"job_id": m.job_id, "user_message_id": m.id} for m in pending],
-    })
+    await connection.send(
+        {
+            "type": "ready",
+            "protocol": PROTOCOL_VERSION,
+            "session_id": chat.id,
+            "model": chat.model,
+            "in_flight": [{"job_id": m.job_id, "user_message_id": m.id} for m in pending],
+        }
+    )
     limiter: FrameLimiter = state.frame_limiter
     # Frames are read and counted as they arrive, and handled in order by another task, so a
     # burst sent at once meets the limit at once (not as slowly as the turns are handled).
@@ -319,14 +335,18 @@ async def _handle_frames(connection: ChatConnection, inbox: asyncio.Queue[Client
             client_id = getattr(frame, "client_id", None)
             job_id = getattr(frame, "job_id", None)
             extra = {k: v for k, v in (("client_id", client_id), ("job_id", job_id)) if v is not None}
-            note = " If your message was acknowledged it is saved and will be answered." if frame.type == "message" else ""
+            note = (
+                " If your message was acknowledged it is saved and will be answered." if frame.type == "message" else ""
+            )
             await connection.error("internal", "The server could not handle that frame; try again." + note, **extra)
 
 
 def _too_big(settings: Settings) -> str:
     if settings.max_image_frame_bytes > settings.max_frame_bytes:
-        return (f"frames are limited to {settings.max_frame_bytes} bytes, "
-                f"{settings.max_image_frame_bytes} for a message with a photo")
+        return (
+            f"frames are limited to {settings.max_frame_bytes} bytes, "
+            f"{settings.max_image_frame_bytes} for a message with a photo"
+        )
     return f"frames are limited to {settings.max_frame_bytes} bytes"
 
 

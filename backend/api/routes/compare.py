@@ -22,14 +22,19 @@ from backend.schemas import CompareRequest, ComparisonList, ComparisonPublic, Pr
 
 router = APIRouter(prefix="/api/compare", tags=["compare"])
 
-_REJECTED_STATUS = {"bad_request": status.HTTP_422_UNPROCESSABLE_CONTENT, "model_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE}
+_REJECTED_STATUS = {
+    "bad_request": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "model_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+}
 NDJSON = "application/x-ndjson"
 
 
 @router.post(
     "",
     response_class=StreamingResponse,
-    responses={200: {"content": {NDJSON: {}}, "description": "compare_ack, then both sides' frames, then compare_done"}},
+    responses={
+        200: {"content": {NDJSON: {}}, "description": "compare_ack, then both sides' frames, then compare_done"}
+    },
 )
 async def compare(body: CompareRequest, user: CurrentUser, db: SessionDep, state: StateDep) -> StreamingResponse:
     chat = await crud.get_owned_session(db, user.id, body.session_id)
@@ -88,7 +93,9 @@ async def export_comparisons(
 ) -> StreamingResponse:
     if scope == "all":
         if user.role != "admin":
-            raise api_error(status.HTTP_403_FORBIDDEN, "forbidden", "Exporting everyone's comparisons needs an administrator.")
+            raise api_error(
+                status.HTTP_403_FORBIDDEN, "forbidden", "Exporting everyone's comparisons needs an administrator."
+            )
         await crud.audit(db, user, "compare.export_all")
 
     async def lines() -> AsyncIterator[str]:
@@ -116,7 +123,9 @@ async def read_comparison(comparison_id: str, user: CurrentUser, db: SessionDep)
 
 
 @router.put("/{comparison_id}/preference", response_model=ComparisonPublic)
-async def set_preference(comparison_id: str, body: PreferenceUpdate, user: CurrentUser, db: SessionDep) -> ComparisonPublic:
+async def set_preference(
+    comparison_id: str, body: PreferenceUpdate, user: CurrentUser, db: SessionDep
+) -> ComparisonPublic:
     comparison = await _owned(db, user, comparison_id)
     try:
         comparison = await store.prefer(db, comparison, body.choice, body.adopt)

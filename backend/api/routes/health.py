@@ -38,11 +38,18 @@ async def read_readiness(state: StateDep, db: SessionDep) -> JSONResponse:
             broker = False
     ready = database and broker and bool(live) and all(groups.values())
     # Models still being built on a first run do not make the service unready; they are listed.
-    building = {s.name: {"progress": s.progress, "eta_s": s.eta_s}
-                for s in model_catalog.merge_statuses(live).values() if s.state == "building"}
+    building = {
+        s.name: {"progress": s.progress, "eta_s": s.eta_s}
+        for s in model_catalog.merge_statuses(live).values()
+        if s.state == "building"
+    }
     body = {
-        "status": "ready" if ready else "not_ready", "database": database, "broker": broker,
-        "workers": len(live), "groups": groups, "building": building,
+        "status": "ready" if ready else "not_ready",
+        "database": database,
+        "broker": broker,
+        "workers": len(live),
+        "groups": groups,
+        "building": building,
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 
@@ -52,8 +59,16 @@ async def list_models(_user: CurrentUser, state: StateDep, db: SessionDep) -> li
     statuses = await model_catalog.live_models(state.broker, state.settings)
     default = await model_catalog.default_model(db, state.settings, statuses)
     return [
-        ModelPublic(name=s.name, kind=s.kind, state=s.state, reason=s.reason, default=s.name == default,
-                    description=s.description, progress=s.progress, eta_s=s.eta_s)
+        ModelPublic(
+            name=s.name,
+            kind=s.kind,
+            state=s.state,
+            reason=s.reason,
+            default=s.name == default,
+            description=s.description,
+            progress=s.progress,
+            eta_s=s.eta_s,
+        )
         for s in sorted(statuses.values(), key=lambda s: s.name)
         if s.chat
     ]
@@ -72,6 +87,9 @@ async def list_builds(_user: CurrentUser, state: StateDep) -> list[BuildPublic]:
 
 @router.get("/api/limits", response_model=LimitsPublic, tags=["limits"])
 async def read_limits(state: StateDep) -> LimitsPublic:
-    return LimitsPublic(message_chars=state.settings.max_message_chars, journal_chars=JOURNAL_MAX_CHARS,
-                        image_bytes=state.settings.max_image_bytes,
-                        image_types=list(IMAGE_MEDIA_TYPES) if state.settings.max_image_bytes else [])
+    return LimitsPublic(
+        message_chars=state.settings.max_message_chars,
+        journal_chars=JOURNAL_MAX_CHARS,
+        image_bytes=state.settings.max_image_bytes,
+        image_types=list(IMAGE_MEDIA_TYPES) if state.settings.max_image_bytes else [],
+    )

@@ -60,7 +60,9 @@ async def list_entries(
 ) -> JournalEntryList:
     query = _filtered(user.id, mood, since, until, q)
     total = await db.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await db.scalars(query.order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc()).limit(limit).offset(offset))
+    rows = await db.scalars(
+        query.order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc()).limit(limit).offset(offset)
+    )
     return JournalEntryList(items=[JournalEntryPublic.model_validate(e) for e in rows], total=int(total or 0))
 
 
@@ -82,19 +84,32 @@ async def export_entries(user: CurrentUser, db: SessionDep, format: Literal["csv
     stamp = utcnow().strftime("%Y%m%d")
     if format == "json":
         body = json.dumps([JournalEntryPublic.model_validate(e).model_dump(mode="json") for e in rows], indent=2)
-        return Response(body, media_type="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="journal-{stamp}.json"'})
+        return Response(
+            body,
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="journal-{stamp}.json"'},
+        )
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
     for e in rows:
         scores = e.mood_scores or {}
-        writer.writerow({
-            "id": e.id, "created_at": e.created_at.isoformat(), "updated_at": e.updated_at.isoformat(), "mood": e.mood,
-            **{f"score_{m}": scores.get(m, "") for m in MOODS}, "classifier_version": e.classifier_version or "", "text": e.text,
-        })
-    return Response(out.getvalue(), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="journal-{stamp}.csv"'})
+        writer.writerow(
+            {
+                "id": e.id,
+                "created_at": e.created_at.isoformat(),
+                "updated_at": e.updated_at.isoformat(),
+                "mood": e.mood,
+                **{f"score_{m}": scores.get(m, "") for m in MOODS},
+                "classifier_version": e.classifier_version or "",
+                "text": e.text,
+            }
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="journal-{stamp}.csv"'},
+    )
 
 
 @router.get("/{entry_id}", response_model=JournalEntryPublic)

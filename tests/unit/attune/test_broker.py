@@ -16,7 +16,11 @@ from attune.broker.redis_streams import RedisBroker
 from attune.contract import ChatTurn, DoneEvent, GenerateJob, TokenEvent, WorkerInfo
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-REDIS_URL = os.environ.get("ATTUNE_TEST_REDIS", "redis://127.0.0.1:6379") + "/" + os.environ.get("ATTUNE_TEST_BROKER_REDIS_DB", "12")
+REDIS_URL = (
+    os.environ.get("ATTUNE_TEST_REDIS", "redis://127.0.0.1:6379")
+    + "/"
+    + os.environ.get("ATTUNE_TEST_BROKER_REDIS_DB", "12")
+)
 
 
 def _redis_up() -> bool:
@@ -44,8 +48,15 @@ def _job(model: str = "m") -> GenerateJob:
 
 
 def _done(job: GenerateJob) -> DoneEvent:
-    return DoneEvent(job_id=job.job_id, session_id="s", user_message_id=1, content="hello", model=job.model,
-                     model_version="v", finish_reason="stop")
+    return DoneEvent(
+        job_id=job.job_id,
+        session_id="s",
+        user_message_id=1,
+        content="hello",
+        model=job.model,
+        model_version="v",
+        finish_reason="stop",
+    )
 
 
 async def test_a_job_is_delivered_to_one_consumer(broker) -> None:  # type: ignore[no-untyped-def]

@@ -14,9 +14,19 @@ from worker.registry import ModelManager, Registry
 def _progress(fraction: float, elapsed_s: float, **fields: object) -> BuildProgress:
     """``fraction`` done ``elapsed_s`` after the first step (which came a minute after the start)."""
     now = time.time()
-    return BuildProgress(**{"name": "retrieval", "step": "embedding 19,533 listener replies (3/4)", "fraction": fraction,
-                            "expected_s": 420.0, "started_at": now - elapsed_s - 60, "updated_at": now, "pid": os.getpid(),
-                            "measured_at": now - elapsed_s if fraction else None, **fields})
+    return BuildProgress(
+        **{
+            "name": "retrieval",
+            "step": "embedding 19,533 listener replies (3/4)",
+            "fraction": fraction,
+            "expected_s": 420.0,
+            "started_at": now - elapsed_s - 60,
+            "updated_at": now,
+            "pid": os.getpid(),
+            "measured_at": now - elapsed_s if fraction else None,
+            **fields,
+        }
+    )
 
 
 def test_the_time_left_follows_the_pace_once_there_is_one() -> None:
@@ -61,7 +71,9 @@ def test_a_dead_builders_file_is_ignored(tmp_path: Path) -> None:
 
 def test_the_worker_reports_a_model_being_built_as_building_and_available_once_it_lands(tmp_path: Path) -> None:
     models = tmp_path / "models.toml"
-    models.write_text(f'default_chat = "retrieval"\n\n[models.retrieval]\nkind = "retrieval"\nweights = "{tmp_path}/models/retrieval"\n')
+    models.write_text(
+        f'default_chat = "retrieval"\n\n[models.retrieval]\nkind = "retrieval"\nweights = "{tmp_path}/models/retrieval"\n'
+    )
     manager = ModelManager(Registry.from_file(models, tmp_path), keep_alive_s=60, memory_budget_gb=8)
     status = manager.statuses()[0]
     assert (status.state, status.progress) == ("unavailable", None)

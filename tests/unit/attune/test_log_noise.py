@@ -16,14 +16,23 @@ from attune.log_noise import ALEMBIC_PLUGINS_LOGGER, KERNELS_LOGGER, KERNELS_MES
 from attune.observability import configure_logging
 
 REPO = Path(__file__).resolve().parents[3]
-KERNELS_TEMPLATE = KERNELS_MESSAGE + ": %s. Please make sure you already `pip install kernels` and the kernels >= 0.11.1"
+KERNELS_TEMPLATE = (
+    KERNELS_MESSAGE + ": %s. Please make sure you already `pip install kernels` and the kernels >= 0.11.1"
+)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None, reason="bitsandbytes is not installed")
 def test_importing_bitsandbytes_under_the_service_logging_does_not_ask_for_the_kernels_package() -> None:
     script = "from attune.observability import configure_logging; configure_logging('worker', json=False); import bitsandbytes"
-    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=300, cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert result.returncode == 0, result.stderr
     assert "kernels" not in result.stderr
 

@@ -27,4 +27,6 @@ def test_daily_and_weekly_buckets_count_moods_and_average_scores() -> None:
 
     weekly = mood_stats(entries, "week")  # 16 and 17 Nov 2026 are a Monday and a Tuesday
     assert [b.start for b in weekly.buckets] == [date(2026, 11, 16)]
-    assert weekly.buckets[0].counts["joy"] == 2 and weekly.buckets[0].mean_scores["joy"] == round((0.9 + 0.1 + 0.7) / 3, 4)
+    assert weekly.buckets[0].counts["joy"] == 2 and weekly.buckets[0].mean_scores["joy"] == round(
+        (0.9 + 0.1 + 0.7) / 3, 4
+    )

@@ -26,7 +26,9 @@ def test_a_title_is_the_first_words_on_one_line_without_trailing_punctuation(mes
 
 
 def test_a_long_message_is_cut_at_a_word_and_says_so() -> None:
-    title = title_from_message("Supercalifragilisticexpialidocious antidisestablishmentarianism floccinaucinihilipilification")
+    title = title_from_message(
+        "Supercalifragilisticexpialidocious antidisestablishmentarianism floccinaucinihilipilification"
+    )
     assert title == "Supercalifragilisticexpialidocious…"
     link = title_from_message("https://example.com/" + "a" * 200)
     assert link is not None and len(link) == TITLE_CHARS + 1 and link.endswith("…")

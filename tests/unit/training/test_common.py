@@ -40,9 +40,11 @@ def test_child_file_inherits_and_overrides_its_base(tmp_path: Path) -> None:
 
 def test_overrides_are_coerced_to_field_types(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text("epochs = 2\n")
-    config = load_config(ToyConfig, tmp_path / "c.toml",
-                         ["epochs=1", "lr=3e-5", "fp16=true", "limit=200", "model=1e-3", "out_dir=/tmp/x",
-                          "labels=a,b"])
+    config = load_config(
+        ToyConfig,
+        tmp_path / "c.toml",
+        ["epochs=1", "lr=3e-5", "fp16=true", "limit=200", "model=1e-3", "out_dir=/tmp/x", "labels=a,b"],
+    )
     assert config.epochs == 1 and config.lr == 3e-5 and config.fp16 is True and config.limit == 200
     assert config.model == "1e-3" and config.out_dir == Path("/tmp/x") and config.labels == ["a", "b"]
     assert load_config(ToyConfig, None, ["limit=none"]).limit is None

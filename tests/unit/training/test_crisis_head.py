@@ -42,9 +42,15 @@ def test_fitting_the_combiner_twice_gives_the_same_weights() -> None:
 def test_a_head_survives_saving_and_loading(tmp_path: Path) -> None:
     vectors, labels, weights = _toy()
     head = fit_head(vectors, labels, weights, Config(hidden=8, max_iter=20))
-    head = CrisisHead(head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias,
-                      {**head.metadata, "combiner_features": list(COMBINER_FEATURES)},
-                      np.ones(len(COMBINER_FEATURES), dtype=np.float32), -1.0)
+    head = CrisisHead(
+        head.hidden_weights,
+        head.hidden_bias,
+        head.output_weights,
+        head.output_bias,
+        {**head.metadata, "combiner_features": list(COMBINER_FEATURES)},
+        np.ones(len(COMBINER_FEATURES), dtype=np.float32),
+        -1.0,
+    )
     head.save(tmp_path / "head.npz")
     loaded = CrisisHead.load(tmp_path / "head.npz")
     assert np.array_equal(loaded.probabilities(vectors), head.probabilities(vectors))

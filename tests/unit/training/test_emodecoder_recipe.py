@@ -21,16 +21,36 @@ def _conversation(conv_id: str, emotion: str, lines: list[str]) -> Conversation:
 
 
 TRAIN = [
-    _conversation("t1", "sad", ["My cat died this morning.", "I am so sorry, that is heartbreaking.",
-                                "She was with me for years.", "It sounds like you loved her very much."]),
+    _conversation(
+        "t1",
+        "sad",
+        [
+            "My cat died this morning.",
+            "I am so sorry, that is heartbreaking.",
+            "She was with me for years.",
+            "It sounds like you loved her very much.",
+        ],
+    ),
     _conversation("t2", "joyful", ["I got the job!", "Congratulations, that is wonderful news!"]),
 ]
 VALID = [_conversation("v1", "afraid", ["There is a storm coming tonight.", "Stay inside and keep safe."])]
 
 
 def _tiny_config(base_dir: Path, out_dir: Path, *overrides: str) -> Config:
-    return load_config(Config, TINY_TOML, [f"base_model={base_dir}", "base_gguf_file=none", f"out_dir={out_dir}",
-                                           "max_steps=12", "lr=1e-2", "log_every=1", "eval_every=12", *overrides])
+    return load_config(
+        Config,
+        TINY_TOML,
+        [
+            f"base_model={base_dir}",
+            "base_gguf_file=none",
+            f"out_dir={out_dir}",
+            "max_steps=12",
+            "lr=1e-2",
+            "log_every=1",
+            "eval_every=12",
+            *overrides,
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +92,16 @@ def test_the_run_writes_a_loadable_artifact_with_its_bookkeeping(trained: Path):
 
 
 async def test_the_artifact_streams_a_reply_with_an_alignment_score(trained: Path):
-    model = EmoDecoderModel(ModelSpec(name="emodecoder", kind="emodecoder", weights=str(trained)),
-                            LoadContext(home=trained))
-    request = GenerationRequest(request_id="x", history=[ChatTurn(role="user", content="My exam went badly.")],
-                                max_new_tokens=8, seed=1,
-                                user_emotion=EmotionReading(label="fear", scores={"fear": 1.0}))
+    model = EmoDecoderModel(
+        ModelSpec(name="emodecoder", kind="emodecoder", weights=str(trained)), LoadContext(home=trained)
+    )
+    request = GenerationRequest(
+        request_id="x",
+        history=[ChatTurn(role="user", content="My exam went badly.")],
+        max_new_tokens=8,
+        seed=1,
+        user_emotion=EmotionReading(label="fear", scores={"fear": 1.0}),
+    )
 
     chunks = [chunk async for chunk in model.stream(request)]
 
@@ -106,9 +131,11 @@ async def test_an_artifact_shipped_without_its_tokenizer_uses_the_bases(trained:
 
     shipped = tmp_path / "shipped"
     shutil.copytree(trained, shipped, ignore=shutil.ignore_patterns("tokenizer"))
-    model = EmoDecoderModel(ModelSpec(name="emodecoder", kind="emodecoder", weights=str(shipped)),
-                            LoadContext(home=trained))
-    request = GenerationRequest(request_id="y", history=[ChatTurn(role="user", content="My exam went badly.")],
-                                max_new_tokens=4, seed=1)
+    model = EmoDecoderModel(
+        ModelSpec(name="emodecoder", kind="emodecoder", weights=str(shipped)), LoadContext(home=trained)
+    )
+    request = GenerationRequest(
+        request_id="y", history=[ChatTurn(role="user", content="My exam went badly.")], max_new_tokens=4, seed=1
+    )
     chunks = [chunk async for chunk in model.stream(request)]
     assert chunks[-1].finish_reason in ("stop", "length") and chunks[-1].completion_tokens > 0

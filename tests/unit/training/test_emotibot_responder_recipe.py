@@ -50,9 +50,13 @@ async def test_adapter_is_what_the_seq2seq_kind_serves(artifact, tiny_t5_dir, tm
     assert PeftConfig.from_pretrained(artifact).target_modules == {"q", "v"}
     spec = ModelSpec(name="emotibot", kind="seq2seq", weights=str(tiny_t5_dir), adapter=str(artifact))
     model = Seq2SeqLM(spec, LoadContext(home=tmp_path, device="cpu"))
-    request = GenerationRequest(request_id="e", history=[ChatTurn(role="user", content="I can't sleep.")],
-                                temperature=0.0, max_new_tokens=6,
-                                user_emotion=EmotionReading(label="fear", scores={"fear": 0.7}))
+    request = GenerationRequest(
+        request_id="e",
+        history=[ChatTurn(role="user", content="I can't sleep.")],
+        temperature=0.0,
+        max_new_tokens=6,
+        user_emotion=EmotionReading(label="fear", scores={"fear": 0.7}),
+    )
     try:
         chunks = [chunk async for chunk in model.stream(request)]
     finally:
@@ -84,7 +88,17 @@ def test_pairs_frame_the_message_with_its_emotion():
 
 
 def test_missing_base_weights_are_reported_not_a_crash(tmp_path, capsys):
-    code = cli_main(["train", "emotibot-responder", "--config", "tiny", "--set", "base_model=google/flan-t5-base",
-                     "--out", str(tmp_path / "out")])
+    code = cli_main(
+        [
+            "train",
+            "emotibot-responder",
+            "--config",
+            "tiny",
+            "--set",
+            "base_model=google/flan-t5-base",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 3
     assert "hf download google/flan-t5-base" in capsys.readouterr().err

@@ -71,13 +71,27 @@ def test_eval_generation_writes_one_table_for_several_models(tiny_llama_dir: Pat
     models_file = tmp_path / "models.toml"
     models_file.write_text(
         f'[models.tiny]\nkind = "causal_lm"\nweights = "{tiny_llama_dir}"\n'
-        'generation = { temperature = 0.0, max_new_tokens = 6 }\n'
+        "generation = { temperature = 0.0, max_new_tokens = 6 }\n"
         f'[models.tiny-penalised]\nkind = "causal_lm"\nweights = "{tiny_llama_dir}"\n'
-        'generation = { temperature = 0.7, max_new_tokens = 6, repetition_penalty = 1.3, no_repeat_ngram_size = 3 }\n'
+        "generation = { temperature = 0.7, max_new_tokens = 6, repetition_penalty = 1.3, no_repeat_ngram_size = 3 }\n"
     )
     out = tmp_path / "out"
-    argv = ["--model", "tiny", "--model", "tiny-penalised", "--models-file", str(models_file),
-            "--home", str(tmp_path / "home"), "--ed-limit", "3", "--esconv-limit", "2", "--out", str(out)]
+    argv = [
+        "--model",
+        "tiny",
+        "--model",
+        "tiny-penalised",
+        "--models-file",
+        str(models_file),
+        "--home",
+        str(tmp_path / "home"),
+        "--ed-limit",
+        "3",
+        "--esconv-limit",
+        "2",
+        "--out",
+        str(out),
+    ]
     assert generation.main(argv) == 0
     table = (out / "table.txt").read_text().splitlines()
     assert table[0].split()[:3] == ["model", "dataset", "n"] and len(table) == 5

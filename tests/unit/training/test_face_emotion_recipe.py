@@ -59,8 +59,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _train(base: Path, data: Path, out: Path, *overrides: str) -> Path:
-    config = load_config(face_emotion.Config, configs_dir("face-emotion") / "tiny.toml",
-                         [f"model={base}", f"data={data}", f"out_dir={out}", *overrides])
+    config = load_config(
+        face_emotion.Config,
+        configs_dir("face-emotion") / "tiny.toml",
+        [f"model={base}", f"data={data}", f"out_dir={out}", *overrides],
+    )
     return face_emotion.run(config)
 
 
@@ -68,20 +71,42 @@ def test_the_kaggle_csv_maps_its_emotion_ids_onto_the_serving_labels(tmp_path: P
     splits = fer2013.load(_write_csv(tmp_path / "fer2013.csv"))
     assert {name: len(faces) for name, faces in splits.items()} == {s: 7 * n for s, n in PER_CLASS.items()}
     first_row = splits["train"][:7]  # emotion ids 0..6 in order
-    assert [FER_LABELS[f.label] for f in first_row] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert [FER_LABELS[f.label] for f in first_row] == [
+        "angry",
+        "disgust",
+        "fear",
+        "happy",
+        "sad",
+        "surprise",
+        "neutral",
+    ]
     assert first_row[0].image.mode == "RGB" and first_row[0].image.size == (48, 48)
     limited = fer2013.load(tmp_path / "fer2013.csv", {"train": 5, "test": 3})
     assert (len(limited["train"]), len(limited["test"]), len(limited["val"])) == (5, 3, 14)
 
 
-def test_missing_or_wrong_data_says_what_is_needed(tmp_path: Path, base: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_or_wrong_data_says_what_is_needed(
+    tmp_path: Path, base: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(fer2013.DatasetMissing, match="fer2013.csv, or a folder with train/<class>/"):
         fer2013.load(tmp_path / "nowhere")
     (tmp_path / "bad" / "train" / "joyful").mkdir(parents=True)
     with pytest.raises(ValueError, match="unknown class folder"):
         fer2013.load(tmp_path / "bad")
-    code = cli_main(["train", "face-emotion", "--config", "tiny", "--set", f"model={base}",
-                     "--set", f"data={tmp_path / 'nowhere.csv'}", "--out", str(tmp_path / "out")])
+    code = cli_main(
+        [
+            "train",
+            "face-emotion",
+            "--config",
+            "tiny",
+            "--set",
+            f"model={base}",
+            "--set",
+            f"data={tmp_path / 'nowhere.csv'}",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 3
     assert "no FER2013 at" in capsys.readouterr().err
 
@@ -89,8 +114,15 @@ def test_missing_or_wrong_data_says_what_is_needed(tmp_path: Path, base: Path, c
 @pytest.fixture(scope="module")
 def csv_artifact(tmp_path_factory: pytest.TempPathFactory, base: Path) -> Path:
     data = _write_csv(tmp_path_factory.mktemp("fer-csv") / "fer2013.csv")
-    return _train(base, data, tmp_path_factory.mktemp("face-emotion-csv"), "max_steps=12", "eval_steps=6",
-                  "head_lr=3e-3", "full_lr=1e-3")
+    return _train(
+        base,
+        data,
+        tmp_path_factory.mktemp("face-emotion-csv"),
+        "max_steps=12",
+        "eval_steps=6",
+        "head_lr=3e-3",
+        "full_lr=1e-3",
+    )
 
 
 def _records(artifact: Path) -> list[dict]:
@@ -117,8 +149,17 @@ def test_two_stages_train_the_head_then_everything_and_the_loss_falls(csv_artifa
 
 
 def test_the_artifact_holds_report_plot_and_manifest_and_the_worker_serves_it(csv_artifact: Path) -> None:
-    for name in ("config.json", "model.safetensors", "preprocessor_config.json", "README.md", "loss_curves.png",
-                 "confusion_matrix.png", "classification_report.txt", "eval_results.json", "run_manifest.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+        "README.md",
+        "loss_curves.png",
+        "confusion_matrix.png",
+        "classification_report.txt",
+        "eval_results.json",
+        "run_manifest.json",
+    ):
         assert (csv_artifact / name).is_file(), name
     assert not (csv_artifact / "checkpoints").exists()
     report = (csv_artifact / "classification_report.txt").read_text()
@@ -137,8 +178,14 @@ def test_the_artifact_holds_report_plot_and_manifest_and_the_worker_serves_it(cs
 
 
 def test_an_image_folder_without_val_carves_the_selection_from_train(tmp_path: Path, base: Path) -> None:
-    out = _train(base, _write_folder(tmp_path / "fer"), tmp_path / "out", "max_steps=2", "eval_steps=2",
-                 "selection_fraction=0.25")
+    out = _train(
+        base,
+        _write_folder(tmp_path / "fer"),
+        tmp_path / "out",
+        "max_steps=2",
+        "eval_steps=2",
+        "selection_fraction=0.25",
+    )
     summary = json.loads((out / "run_manifest.json").read_text())["summary"]
     assert summary["data_layout"] == "folder" and len(summary["data_folder_sha256"]) == 64
     assert summary["selection_rows"] == 11 and summary["train_rows"] == 42 - 11 and summary["report_rows"] == 14

@@ -73,8 +73,9 @@ def test_total_loss_weighs_each_part_by_its_lambda():
     total, parts = total_loss(lm, alignment, distillation, sparsity, weights)
 
     assert total.item() == pytest.approx(2.0 + 0.1 * 0.8 + 0.5 * 0.4 + 0.01 * 0.3)
-    assert parts == pytest.approx({"lm_loss": 2.0, "cosine_loss": 0.8, "distillation_kl": 0.4,
-                                   "gate_sparsity": 0.3, "loss": total.item()})
+    assert parts == pytest.approx(
+        {"lm_loss": 2.0, "cosine_loss": 0.8, "distillation_kl": 0.4, "gate_sparsity": 0.3, "loss": total.item()}
+    )
     without_teacher, parts = total_loss(lm, alignment, None, sparsity, weights)
     assert without_teacher.item() == pytest.approx(2.0 + 0.1 * 0.8 + 0.01 * 0.3)
     assert "distillation_kl" not in parts

@@ -48,8 +48,13 @@ def test_weights_are_respected():
 
 def test_a_zero_weight_removes_that_terms_gradient():
     params = {name: torch.tensor(1.5, requires_grad=True) for name in ("lm", "emo", "strat", "kl")}
-    loss = multi_objective(params["lm"] ** 2, params["emo"] ** 2, params["strat"] ** 2, params["kl"] ** 2,
-                           LossWeights(lm=1.0, emotion=0.0, strategy=0.2, safety=0.0))
+    loss = multi_objective(
+        params["lm"] ** 2,
+        params["emo"] ** 2,
+        params["strat"] ** 2,
+        params["kl"] ** 2,
+        LossWeights(lm=1.0, emotion=0.0, strategy=0.2, safety=0.0),
+    )
     loss.backward()
     assert params["lm"].grad.item() == pytest.approx(3.0)
     assert params["strat"].grad.item() == pytest.approx(0.6)
@@ -57,8 +62,9 @@ def test_a_zero_weight_removes_that_terms_gradient():
 
 
 def test_a_nan_in_a_disabled_term_does_not_poison_the_loss():
-    loss = multi_objective(torch.tensor(1.0), torch.tensor(float("nan")), torch.tensor(1.0), None,
-                           LossWeights(emotion=0.0))
+    loss = multi_objective(
+        torch.tensor(1.0), torch.tensor(float("nan")), torch.tensor(1.0), None, LossWeights(emotion=0.0)
+    )
     assert loss.item() == pytest.approx(1.2)
 
 

@@ -20,8 +20,15 @@ TEXT_EMOTION = ("text-emotion",)
 @pytest.fixture(scope="module")
 def tiny_overrides(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     encoder = build_tiny_encoder(tmp_path_factory.mktemp("encoder"))
-    return [f"model={encoder}", "train_limit=200", "report_limit=50", "max_length=32", "max_steps=4",
-            "eval_steps=4", "batch_size=16"]
+    return [
+        f"model={encoder}",
+        "train_limit=200",
+        "report_limit=50",
+        "max_length=32",
+        "max_steps=4",
+        "eval_steps=4",
+        "batch_size=16",
+    ]
 
 
 def test_background_build_lands_a_complete_artifact_once(tmp_path: Path, tiny_overrides: list[str]) -> None:
@@ -53,8 +60,7 @@ def test_stopping_the_service_stops_an_unfinished_build(tmp_path: Path, tiny_ove
     assert not (tmp_path / "models" / "text-emotion" / "labels.json").exists()
 
 
-def test_a_second_builder_leaves_the_build_to_the_first(tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_second_builder_leaves_the_build_to_the_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "models").mkdir()
     with (tmp_path / "models" / ".text-emotion.lock").open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
@@ -83,8 +89,9 @@ class _Running:
         return None
 
 
-def test_the_terminal_hears_when_each_background_build_starts_and_lands(tmp_path: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_terminal_hears_when_each_background_build_starts_and_lands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     models = tmp_path / "models"
     models.mkdir()
     thread = prepare.announce_builds(tmp_path, ["journal-mood"], _Running(), poll_s=0.01)  # type: ignore[arg-type]

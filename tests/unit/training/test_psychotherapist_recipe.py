@@ -34,8 +34,13 @@ def test_tiny_recipe_loss_falls_and_writes_its_run(artifact):
 
 
 async def test_adapter_is_what_peft_causal_lm_loads(artifact, tiny_llama_dir, tmp_path):
-    spec = ModelSpec(name="psychotherapist", kind="peft_causal_lm", weights=str(tiny_llama_dir),
-                     adapter=str(artifact), generation={"temperature": 0.0, "max_new_tokens": 5})
+    spec = ModelSpec(
+        name="psychotherapist",
+        kind="peft_causal_lm",
+        weights=str(tiny_llama_dir),
+        adapter=str(artifact),
+        generation={"temperature": 0.0, "max_new_tokens": 5},
+    )
     model = CausalLM(spec, LoadContext(home=tmp_path, device="cpu"))
     request = GenerationRequest(request_id="p", history=[ChatTurn(role="user", content="I can't sleep.")])
     chunks = [chunk async for chunk in model.stream(request)]
@@ -54,8 +59,11 @@ def test_loss_covers_only_the_assistant_reply(tiny_llama_dir):
 
 def test_old_history_is_dropped_to_fit(tiny_llama_dir):
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
-    history = [{"role": "user", "content": "word " * 200}, {"role": "assistant", "content": "I see."},
-               {"role": "user", "content": "Still here?"}]
+    history = [
+        {"role": "user", "content": "word " * 200},
+        {"role": "assistant", "content": "I see."},
+        {"role": "user", "content": "Still here?"},
+    ]
     encoded = recipe.encode_reply(tokenizer, "Be kind.", history, "Yes.", max_length=64)
     assert encoded is not None and len(encoded.input_ids) <= 64
     assert "Still here?" in tokenizer.decode(encoded.input_ids)
@@ -77,8 +85,9 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tiny_llama_dir, tmp
     shutil.rmtree(checkpoints / "checkpoint-8")
     assert recipe.last_checkpoint(out) == checkpoints / "checkpoint-4"
 
-    resumed = recipe.run(load_config(recipe.Config, CONFIGS / "tiny.toml",
-                                     [*overrides, "resume=true", "adapter_dtype=float16"]))
+    resumed = recipe.run(
+        load_config(recipe.Config, CONFIGS / "tiny.toml", [*overrides, "resume=true", "adapter_dtype=float16"])
+    )
     manifest = json.loads((resumed / "run_manifest.json").read_text())
     assert manifest["summary"]["resumed_from"] == "checkpoint-4" and manifest["summary"]["steps"] == 8
     records = read_metrics(resumed / "metrics.jsonl")
@@ -92,13 +101,21 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tiny_llama_dir, tmp
 
 async def test_a_float16_adapter_loads_and_generates(tiny_llama_dir, tmp_path):
     out = tmp_path / "half"
-    config = load_config(recipe.Config, CONFIGS / "tiny.toml",
-                         [f"base_model={tiny_llama_dir}", f"out_dir={out}", "adapter_dtype=float16", "lora_layers=1"])
+    config = load_config(
+        recipe.Config,
+        CONFIGS / "tiny.toml",
+        [f"base_model={tiny_llama_dir}", f"out_dir={out}", "adapter_dtype=float16", "lora_layers=1"],
+    )
     artifact = recipe.run(config)
     saved = load_file(artifact / "adapter_model.safetensors")
     assert saved and all(".layers.1." in name for name in saved)  # LoRA only in the top block
-    spec = ModelSpec(name="half", kind="peft_causal_lm", weights=str(tiny_llama_dir), adapter=str(artifact),
-                     generation={"temperature": 0.0, "max_new_tokens": 5})
+    spec = ModelSpec(
+        name="half",
+        kind="peft_causal_lm",
+        weights=str(tiny_llama_dir),
+        adapter=str(artifact),
+        generation={"temperature": 0.0, "max_new_tokens": 5},
+    )
     model = CausalLM(spec, LoadContext(home=tmp_path, device="cpu"))
     model.load()
     loaded = dict(model._model.named_parameters())
@@ -113,8 +130,11 @@ async def test_a_float16_adapter_loads_and_generates(tiny_llama_dir, tmp_path):
 
 def test_a_second_stage_starts_from_the_first_stages_adapter(artifact, tiny_llama_dir, tmp_path):
     out = tmp_path / "stage2"
-    config = load_config(recipe.Config, CONFIGS / "tiny.toml",
-                         [f"base_model={tiny_llama_dir}", f"out_dir={out}", f"init_adapter={artifact}", "seed=14"])
+    config = load_config(
+        recipe.Config,
+        CONFIGS / "tiny.toml",
+        [f"base_model={tiny_llama_dir}", f"out_dir={out}", f"init_adapter={artifact}", "seed=14"],
+    )
     recipe.run(config)
     first = json.loads((artifact / "run_manifest.json").read_text())["summary"]
     second = json.loads((out / "run_manifest.json").read_text())["summary"]

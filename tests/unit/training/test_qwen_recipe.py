@@ -31,14 +31,26 @@ def test_tiny_recipe_loss_falls_and_metrics_are_written(artifact):
     summary = json.loads((artifact / "run_manifest.json").read_text())["summary"]
     assert summary["loss_weights"] == {"lm": 1.0, "emotion": 0.2, "strategy": 0.2, "safety": 0.0}
     assert "strategy_context_acc" in summary["final"]
-    for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer_config.json", "heads.pt",
-                 "head_labels.json", "loss_curves.png", "README.md"):
+    for name in (
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "tokenizer_config.json",
+        "heads.pt",
+        "head_labels.json",
+        "loss_curves.png",
+        "README.md",
+    ):
         assert (artifact / name).is_file(), name
 
 
 async def test_artifact_serves_through_the_qwen_heads_kind(artifact, tiny_qwen2_dir, tmp_path):
-    spec = ModelSpec(name="qwen-empathetic", kind="qwen_heads", weights=str(tiny_qwen2_dir), adapter=str(artifact),
-                     generation={"temperature": 0.0, "max_new_tokens": 6})
+    spec = ModelSpec(
+        name="qwen-empathetic",
+        kind="qwen_heads",
+        weights=str(tiny_qwen2_dir),
+        adapter=str(artifact),
+        generation={"temperature": 0.0, "max_new_tokens": 6},
+    )
     model = QwenHeadsModel(spec, LoadContext(home=tmp_path, device="cpu"))
     request = GenerationRequest(request_id="t", history=[ChatTurn(role="user", content="I feel so alone lately.")])
     chunks = [chunk async for chunk in model.stream(request)]
@@ -49,20 +61,42 @@ async def test_artifact_serves_through_the_qwen_heads_kind(artifact, tiny_qwen2_
 
 
 async def test_an_artifact_shipped_without_its_tokenizer_adds_the_style_tokens_to_the_bases(
-        artifact, tiny_qwen2_dir, tmp_path):
+    artifact, tiny_qwen2_dir, tmp_path
+):
     import shutil
 
     shipped = tmp_path / "shipped"
-    shutil.copytree(artifact, shipped, ignore=shutil.ignore_patterns("tokenizer*", "vocab.json", "merges.txt",
-                                                                      "special_tokens_map.json", "added_tokens.json",
-                                                                      "chat_template.jinja"))
+    shutil.copytree(
+        artifact,
+        shipped,
+        ignore=shutil.ignore_patterns(
+            "tokenizer*",
+            "vocab.json",
+            "merges.txt",
+            "special_tokens_map.json",
+            "added_tokens.json",
+            "chat_template.jinja",
+        ),
+    )
     assert not (shipped / "tokenizer_config.json").exists()
-    spec = ModelSpec(name="qwen-empathetic", kind="qwen_heads", weights=str(tiny_qwen2_dir), adapter=str(shipped),
-                     generation={"temperature": 0.0, "max_new_tokens": 4})
+    spec = ModelSpec(
+        name="qwen-empathetic",
+        kind="qwen_heads",
+        weights=str(tiny_qwen2_dir),
+        adapter=str(shipped),
+        generation={"temperature": 0.0, "max_new_tokens": 4},
+    )
     shipped_model = QwenHeadsModel(spec, LoadContext(home=tmp_path, device="cpu"))
-    reference = QwenHeadsModel(dataclasses.replace(spec, adapter=str(artifact)), LoadContext(home=tmp_path, device="cpu"))
-    request = GenerationRequest(request_id="s", temperature=0.0, max_new_tokens=4, seed=3,
-                                history=[ChatTurn(role="user", content="I feel so alone lately.")])
+    reference = QwenHeadsModel(
+        dataclasses.replace(spec, adapter=str(artifact)), LoadContext(home=tmp_path, device="cpu")
+    )
+    request = GenerationRequest(
+        request_id="s",
+        temperature=0.0,
+        max_new_tokens=4,
+        seed=3,
+        history=[ChatTurn(role="user", content="I feel so alone lately.")],
+    )
     shipped_text = "".join([c.text async for c in shipped_model.stream(request)])
     reference_text = "".join([c.text async for c in reference.stream(request)])
     assert shipped_text == reference_text
@@ -71,9 +105,20 @@ async def test_an_artifact_shipped_without_its_tokenizer_adds_the_style_tokens_t
 
 
 def test_safety_weight_adds_the_kl_term(tiny_qwen2_dir, tmp_path):
-    config = load_config(recipe.Config, CONFIGS / "tiny.toml",
-                         [f"base_model={tiny_qwen2_dir}", f"out_dir={tmp_path}", "max_steps=2", "logging_steps=1",
-                          "lambda_safety=0.5", "lambda_emotion=0", "esconv_limit=1", "empathetic_limit=2"])
+    config = load_config(
+        recipe.Config,
+        CONFIGS / "tiny.toml",
+        [
+            f"base_model={tiny_qwen2_dir}",
+            f"out_dir={tmp_path}",
+            "max_steps=2",
+            "logging_steps=1",
+            "lambda_safety=0.5",
+            "lambda_emotion=0",
+            "esconv_limit=1",
+            "empathetic_limit=2",
+        ],
+    )
     recipe.run(config)
     terms = [r for r in read_metrics(tmp_path / "metrics.jsonl") if r["split"] == "train_terms"]
     assert all("kl" in r and r["kl"] >= 0 and "emotion_loss" not in r for r in terms)
@@ -86,9 +131,11 @@ def test_heads_only_refits_the_heads_and_keeps_the_adapter(artifact, tiny_qwen2_
     shutil.copytree(artifact, out)
     adapter_before = (out / "adapter_model.safetensors").read_bytes()
     heads_before = (out / "heads.pt").read_bytes()
-    config = load_config(recipe.Config, CONFIGS / "tiny.toml",
-                         [f"base_model={tiny_qwen2_dir}", f"out_dir={out}", "heads_only=true",
-                          "head_fit_examples=40", "head_c=1.0"])
+    config = load_config(
+        recipe.Config,
+        CONFIGS / "tiny.toml",
+        [f"base_model={tiny_qwen2_dir}", f"out_dir={out}", "heads_only=true", "head_fit_examples=40", "head_c=1.0"],
+    )
     recipe.run(config)
     manifest = json.loads((out / "run_manifest.json").read_text())
     refit = manifest["summary"]["heads_refit"]
@@ -100,7 +147,9 @@ def test_heads_only_refits_the_heads_and_keeps_the_adapter(artifact, tiny_qwen2_
     assert "refitted" in (out / "README.md").read_text()
 
 
-@pytest.mark.parametrize("name", ["qwen2.5-3b", "smollm2-135m-cpu", "cpu_smoke", "no_emotion", "no_strategy", "safety_enabled", "tiny"])
+@pytest.mark.parametrize(
+    "name", ["qwen2.5-3b", "smollm2-135m-cpu", "cpu_smoke", "no_emotion", "no_strategy", "safety_enabled", "tiny"]
+)
 def test_every_config_parses(name):
     config = load_config(recipe.Config, CONFIGS / f"{name}.toml")
     assert config.lora_r > 0 and config.out_dir

@@ -58,8 +58,14 @@ class _RecordingEncoder:
     def __init__(self) -> None:
         self.labels: list[str] = []
 
-    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False, label: str = "",
-               on_batch: Callable[[float], None] | None = None) -> np.ndarray:
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        progress: bool = False,
+        label: str = "",
+        on_batch: Callable[[float], None] | None = None,
+    ) -> np.ndarray:
         self.labels.append(label)
         if on_batch is not None:
             on_batch(0.5)
@@ -70,8 +76,13 @@ def test_each_embedding_bar_says_what_it_embeds_and_which_pass_of_how_many_it_is
     encoder = _RecordingEncoder()
     config = Config()
     total = embedding_steps(config)
-    vectors = encode_unique(encoder, ["That's great!", "That's great!", "Oh no."], config,  # type: ignore[arg-type]
-                            "listener replies", (total - 1, total))
+    vectors = encode_unique(
+        encoder,
+        ["That's great!", "That's great!", "Oh no."],
+        config,  # type: ignore[arg-type]
+        "listener replies",
+        (total - 1, total),
+    )
     assert vectors.shape == (3, 4)
     assert encoder.labels == [f"embedding 2 listener replies ({total - 1}/{total})"]
     assert (total, embedding_steps(Config(eval_conversations=0))) == (4, 2)
@@ -109,14 +120,23 @@ def test_tiny_run_writes_a_loadable_index_with_its_manifest_and_score(tiny_index
 
 def test_finetuning_lowers_the_in_batch_loss_and_the_worker_serves_the_tuned_encoder(tmp_path: Path) -> None:
     out = tmp_path / "tuned"
-    overrides = ["finetune=true", "finetune_pairs=64", "train_batch_size=16", "epochs=3", "lr=1e-4", "log_every=1",
-                 "eval_conversations=0", "train_conversations=40"]
+    overrides = [
+        "finetune=true",
+        "finetune_pairs=64",
+        "train_batch_size=16",
+        "epochs=3",
+        "lr=1e-4",
+        "log_every=1",
+        "eval_conversations=0",
+        "train_conversations=40",
+    ]
     argv = ["train", "retrieval", "--config", "tiny", "--out", str(out)]
     assert cli_main(argv + [arg for override in overrides for arg in ("--set", override)]) == 0
     losses = [record["loss"] for record in read_metrics(out / "metrics.jsonl") if record["split"] == "train"]
     assert len(losses) == 12 and np.mean(losses[-4:]) < np.mean(losses[:4])
     assert json.loads((out / "index.json").read_text())["encoder"] == "encoder"
-    responder = RetrievalResponder(ModelSpec(name="retrieval", kind="retrieval", weights=str(out)),
-                                   LoadContext(home=tmp_path))
+    responder = RetrievalResponder(
+        ModelSpec(name="retrieval", kind="retrieval", weights=str(out)), LoadContext(home=tmp_path)
+    )
     responder.load()
     assert responder.encoder.path == out / "encoder"

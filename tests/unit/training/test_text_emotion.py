@@ -20,9 +20,19 @@ from training.recipes import text_emotion
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     encoder = build_tiny_encoder(tmp_path_factory.mktemp("encoder"))
     out = tmp_path_factory.mktemp("text-emotion")
-    config = load_config(text_emotion.Config, configs_dir("text-emotion") / "tiny.toml",
-                         [f"model={encoder}", f"out_dir={out}", "max_steps=30", "lr=3e-3", "eval_steps=15",
-                          "logging_steps=3", "train_limit=400"])
+    config = load_config(
+        text_emotion.Config,
+        configs_dir("text-emotion") / "tiny.toml",
+        [
+            f"model={encoder}",
+            f"out_dir={out}",
+            "max_steps=30",
+            "lr=3e-3",
+            "eval_steps=15",
+            "logging_steps=3",
+            "train_limit=400",
+        ],
+    )
     return text_emotion.run(config)
 
 
@@ -45,9 +55,17 @@ def test_artifact_is_multi_label_with_a_threshold_per_emotion(artifact: Path) ->
 
 def test_founding_distilbert_settings() -> None:
     config = load_config(text_emotion.Config, configs_dir("text-emotion") / "distilbert.toml")
-    assert (config.model, config.lr, config.batch_size, config.epochs, config.max_length, config.warmup,
-            config.pooling, config.pos_weight, config.head_lr) == (
-        "distilbert-base-uncased", 2e-5, 16, 3.0, 128, 0.1, "cls", "none", 0.0)
+    assert (
+        config.model,
+        config.lr,
+        config.batch_size,
+        config.epochs,
+        config.max_length,
+        config.warmup,
+        config.pooling,
+        config.pos_weight,
+        config.head_lr,
+    ) == ("distilbert-base-uncased", 2e-5, 16, 3.0, 128, 0.1, "cls", "none", 0.0)
 
 
 def test_thresholds_are_tuned_per_label_for_best_f1() -> None:
@@ -58,14 +76,13 @@ def test_thresholds_are_tuned_per_label_for_best_f1() -> None:
     assert 0.80 < thresholds[1] <= 0.85  # only the 0.85 row is positive
 
 
-def test_eval_cli_scores_multi_label_on_dev(artifact: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_cli_scores_multi_label_on_dev(artifact: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from training.cli import main as cli_main
 
     plot = tmp_path / "cm.png"
     assert cli_main(["eval", "classifiers", "--model-dir", str(artifact), "--limit", "40", "--plot", str(plot)]) == 0
     printed = capsys.readouterr().out
-    result = json.loads(printed[printed.index("{"):])
+    result = json.loads(printed[printed.index("{") :])
     assert result["dataset"] == "goemotions/dev" and 0.0 <= result["macro_f1"] <= 1.0
     assert plot.is_file()
 

@@ -88,8 +88,12 @@ def test_user_emotion_adds_a_conditioning_sentence_to_the_system_prompt(tiny_cha
 
 def test_sampling_follows_the_request(home, tiny_llama_dir):
     therapist = CausalLM(
-        ModelSpec(name="psychotherapist", kind="causal_lm", weights=str(tiny_llama_dir),
-                  generation={"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 256}),
+        ModelSpec(
+            name="psychotherapist",
+            kind="causal_lm",
+            weights=str(tiny_llama_dir),
+            generation={"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 256},
+        ),
         home,
     )
     params = therapist.sampling_params(chat_request(temperature=1.3, top_p=0.5, top_k=40, max_new_tokens=9, seed=4))
@@ -100,7 +104,7 @@ def test_a_continued_reply_resumes_after_the_text_already_streamed(tiny_chat):
     request = chat_request(prefix="I hear you")
     ids = tiny_chat.prompt_ids(request, 16)
     prefix_ids = tiny_chat.prefix_ids(request)
-    assert prefix_ids and ids[-len(prefix_ids):] == prefix_ids
+    assert prefix_ids and ids[-len(prefix_ids) :] == prefix_ids
     assert tiny_chat._tokenizer.decode(ids).endswith("assistant\nI hear you")
 
 

@@ -14,14 +14,26 @@ from training.recipes import journal_mood, text_emotion
 from worker.models.base import Classifier, LoadContext, ModelSpec, ModelUnavailable
 from worker.models.classifier import TextClassifier
 
-TEXTS = ["i feel so happy and grateful today", "i am terrified of tomorrow", "why would you do that",
-         "ok", "i feel a little lonely and sad tonight, nobody called"]
+TEXTS = [
+    "i feel so happy and grateful today",
+    "i am terrified of tomorrow",
+    "why would you do that",
+    "ok",
+    "i feel a little lonely and sad tonight, nobody called",
+]
 
 
 def _train(recipe, name: str, encoder: Path, home: Path, pooling: str) -> Path:
     out = home / "models" / name
-    overrides = [f"model={encoder}", f"out_dir={out}", "max_steps=4", "eval_steps=4", "train_limit=200",
-                 "report_limit=50", f"pooling={pooling}"]
+    overrides = [
+        f"model={encoder}",
+        f"out_dir={out}",
+        "max_steps=4",
+        "eval_steps=4",
+        "train_limit=200",
+        "report_limit=50",
+        f"pooling={pooling}",
+    ]
     return recipe.run(load_config(recipe.Config, configs_dir(name) / "tiny.toml", overrides))
 
 
@@ -111,8 +123,10 @@ async def test_chat_turns_switch_to_text_emotion_once_its_build_lands(home: Path
 
     shutil.copytree(home / "models" / "journal-mood", tmp_path / "models" / "journal-mood")
     registry_file = tmp_path / "models.toml"
-    registry_file.write_text('[models.journal-mood]\nkind = "classifier"\nweights = "{home}/models/journal-mood"\n'
-                             '[models.text-emotion]\nkind = "classifier"\nweights = "{home}/models/text-emotion"\n')
+    registry_file.write_text(
+        '[models.journal-mood]\nkind = "classifier"\nweights = "{home}/models/journal-mood"\n'
+        '[models.text-emotion]\nkind = "classifier"\nweights = "{home}/models/text-emotion"\n'
+    )
     manager = ModelManager(Registry.from_file(registry_file, tmp_path), keep_alive_s=600, memory_budget_gb=1)
     reader = EmotionReader(manager, preferred="text-emotion", fallback="journal-mood")
 

@@ -8,8 +8,9 @@ from worker.models.echo import EchoModel
 
 
 def _model(words: int = 6) -> EchoModel:
-    return EchoModel(ModelSpec(name="echo", kind="echo", options={"token_delay_s": 0, "words": words}),
-                     LoadContext(home=Path(".")))
+    return EchoModel(
+        ModelSpec(name="echo", kind="echo", options={"token_delay_s": 0, "words": words}), LoadContext(home=Path("."))
+    )
 
 
 def _request(text: str, **extra) -> GenerationRequest:  # type: ignore[no-untyped-def]

@@ -41,8 +41,13 @@ def _served(artifact_dir: Path) -> EmoDecoderModel:
 
 
 def _request(request_id: str, **overrides) -> GenerationRequest:
-    values = {"request_id": request_id, "history": [ChatTurn(role="user", content="I lost my dog yesterday.")],
-              "temperature": 1.0, "max_new_tokens": 12, "seed": 3}
+    values = {
+        "request_id": request_id,
+        "history": [ChatTurn(role="user", content="I lost my dog yesterday.")],
+        "temperature": 1.0,
+        "max_new_tokens": 12,
+        "seed": 3,
+    }
     return GenerationRequest(**(values | overrides))
 
 
@@ -103,7 +108,12 @@ def test_only_the_adapters_and_emotion_modules_train(tiny_llama_dir: Path, tmp_p
     assert trainable and not any(name.startswith("base.") for name in trainable)
     assert all(not p.requires_grad for p in model.base.parameters())
     assert {name.split(".")[0] for name in trainable} == {
-        "adapters", "emotion_embedding", "input_pooling", "g_in_projection", "emotion_readout"}
+        "adapters",
+        "emotion_embedding",
+        "input_pooling",
+        "g_in_projection",
+        "emotion_readout",
+    }
     assert len(model.adapters) == model.base.config.num_hidden_layers
 
 
@@ -129,11 +139,12 @@ def test_incremental_decoding_matches_the_full_forward(tiny_llama_dir: Path, tmp
     full = model(ids, torch.ones_like(ids), g_in)
     state = model.new_decode_state()
     steps = [model(ids[:, :6], torch.ones(1, 6, dtype=torch.long), g_in, state=state)]
-    steps += [model(ids[:, t:t + 1], torch.ones(1, 1, dtype=torch.long), g_in, state=state) for t in range(6, 10)]
+    steps += [model(ids[:, t : t + 1], torch.ones(1, 1, dtype=torch.long), g_in, state=state) for t in range(6, 10)]
 
     torch.testing.assert_close(torch.cat([s.logits for s in steps], dim=1), full.logits, atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(torch.cat([s.token_emotion for s in steps], dim=1), full.token_emotion,
-                               atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        torch.cat([s.token_emotion for s in steps], dim=1), full.token_emotion, atol=1e-4, rtol=1e-4
+    )
 
 
 def test_the_conditioning_emotion_changes_the_output(tiny_llama_dir: Path, tmp_path: Path):

@@ -10,7 +10,9 @@ from worker.fusion import FACE_LABELS, TEXT_WEIGHT, fold_text, fuse, text_readin
 
 def _face(label: str, p: float) -> EmotionReading:
     rest = (1 - p) / (len(FACE_LABELS) - 1)
-    return EmotionReading(label=label, scores={name: p if name == label else rest for name in FACE_LABELS}, model="face")
+    return EmotionReading(
+        label=label, scores={name: p if name == label else rest for name in FACE_LABELS}, model="face"
+    )
 
 
 def _text(scores: dict[str, float]) -> EmotionReading:

@@ -23,7 +23,9 @@ def vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _classifier(directory: Path, **options: object) -> ImageEmotionClassifier:
-    spec = ModelSpec(name="face-emotion", kind="image_emotion", weights=str(directory), chat=False, options=dict(options))
+    spec = ModelSpec(
+        name="face-emotion", kind="image_emotion", weights=str(directory), chat=False, options=dict(options)
+    )
     return ImageEmotionClassifier(spec, LoadContext(home=directory))
 
 

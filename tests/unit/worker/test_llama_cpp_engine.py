@@ -95,8 +95,12 @@ async def test_batched_greedy_equals_llama_cpp_one_sequence_at_a_time(smollm2, e
 async def test_cancel_stops_within_a_step_and_frees_the_sequence(smollm2, engine):
     _, tokenizer = smollm2
     start = engine.stats.decode_steps
-    stream = engine.submit("long", prompt_ids(tokenizer, QUESTIONS[1]), SamplingParams(temperature=0.0, max_new_tokens=200))
-    other = engine.submit("other", prompt_ids(tokenizer, QUESTIONS[0]), SamplingParams(temperature=0.0, max_new_tokens=30))
+    stream = engine.submit(
+        "long", prompt_ids(tokenizer, QUESTIONS[1]), SamplingParams(temperature=0.0, max_new_tokens=200)
+    )
+    other = engine.submit(
+        "other", prompt_ids(tokenizer, QUESTIONS[0]), SamplingParams(temperature=0.0, max_new_tokens=30)
+    )
     tokens_at_cancel = None
     async for output in stream:
         if tokens_at_cancel is None and output.text:
@@ -110,8 +114,12 @@ async def test_cancel_stops_within_a_step_and_frees_the_sequence(smollm2, engine
     assert (await collect(other))[1].finish_reason in {"stop", "length"}
     assert engine.unfinished == 0 and engine.running == 0
     # The freed sequence serves the next request from clean cells: same reply as a fresh run.
-    again = await collect(engine.submit("again", prompt_ids(tokenizer, QUESTIONS[0]), SamplingParams(temperature=0.0, max_new_tokens=30)))
-    first = await collect(engine.submit("first", prompt_ids(tokenizer, QUESTIONS[0]), SamplingParams(temperature=0.0, max_new_tokens=30)))
+    again = await collect(
+        engine.submit("again", prompt_ids(tokenizer, QUESTIONS[0]), SamplingParams(temperature=0.0, max_new_tokens=30))
+    )
+    first = await collect(
+        engine.submit("first", prompt_ids(tokenizer, QUESTIONS[0]), SamplingParams(temperature=0.0, max_new_tokens=30))
+    )
     assert again[1].token_ids == first[1].token_ids
 
 
@@ -144,8 +152,9 @@ async def test_repetition_rules_apply_per_row(smollm2, engine):
     plain = SamplingParams(temperature=0.0, max_new_tokens=24)
     guarded = SamplingParams(temperature=0.0, max_new_tokens=24, no_repeat_ngram_size=3)
     penalised = SamplingParams(temperature=0.0, max_new_tokens=24, repetition_penalty=1.5)
-    results = await asyncio.gather(*(collect(engine.submit(f"rep{i}", ids, params))
-                                     for i, params in enumerate([plain, guarded, penalised])))
+    results = await asyncio.gather(
+        *(collect(engine.submit(f"rep{i}", ids, params)) for i, params in enumerate([plain, guarded, penalised]))
+    )
     loop, no_repeat, penalty = (list(final.token_ids) for _, final in results)
     assert repeated_ngrams(loop, 3) > 5  # without a rule this reply is a loop
     assert repeated_ngrams(no_repeat, 3) == 0

@@ -23,10 +23,13 @@ options = {{ gguf_file = "m.gguf", engine = "{engine}" }}
 """
 
 
-@pytest.mark.parametrize(("kind", "engine", "error"), [
-    ("causal_lm", "llamacpp", "unknown engine 'llamacpp'"),
-    ("qwen_heads", "llama_cpp", "needs kind causal_lm or peft_causal_lm"),
-])
+@pytest.mark.parametrize(
+    ("kind", "engine", "error"),
+    [
+        ("causal_lm", "llamacpp", "unknown engine 'llamacpp'"),
+        ("qwen_heads", "llama_cpp", "needs kind causal_lm or peft_causal_lm"),
+    ],
+)
 def test_the_registry_refuses_an_engine_the_entry_cannot_use(tmp_path, kind, engine, error):
     models = tmp_path / "models.toml"
     models.write_text(ENTRY.format(kind=kind, engine=engine))
@@ -39,8 +42,11 @@ def test_without_the_llama_cpp_wheel_the_entry_is_served_by_pytorch(monkeypatch,
 
     spec = ModelSpec(name="m", kind="causal_lm", weights="/w", options={"gguf_file": "m.gguf", "engine": "llama_cpp"})
     real_find_spec = llama_cpp_serving.importlib.util.find_spec
-    monkeypatch.setattr(llama_cpp_serving.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llama_cpp" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        llama_cpp_serving.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llama_cpp" else real_find_spec(name, *a),
+    )
     with caplog.at_level(logging.WARNING):
         assert not llama_cpp_serving.uses_llama_cpp(spec, LoadContext(home=tmp_path))
     assert "llama-cpp-python is not installed: serving it with PyTorch" in caplog.text
@@ -121,8 +127,9 @@ async def test_llama_cpp_with_the_exported_lora_answers_as_the_pytorch_peft_mode
     on_llama = CausalLM(dataclasses.replace(spec, options={**options, "engine": "llama_cpp"}), registry.context)
     on_torch.load()
     try:
-        prompts = [on_torch.prompt_ids(generation_request(spec, "p", [ChatTurn(role="user", content=p)]), 32)
-                   for p in PROMPTS]
+        prompts = [
+            on_torch.prompt_ids(generation_request(spec, "p", [ChatTurn(role="user", content=p)]), 32) for p in PROMPTS
+        ]
         peft_logits = first_step_logits(on_torch, prompts)
         torch_replies = await greedy_replies(on_torch, 32)
     finally:
@@ -137,8 +144,9 @@ async def test_llama_cpp_with_the_exported_lora_answers_as_the_pytorch_peft_mode
     base = gguf_file_path(spec.weights, spec.options["gguf_file"])
     lora = exported_lora(spec.adapter, base, registry.context.home / "cache" / "gguf-lora")
     for lora_path, bounds in ((lora, (0.999, 1.0)), (None, (0.0, 0.9))):
-        llm = llama_cpp.Llama(str(base), lora_path=lora_path and str(lora_path), n_ctx=512, n_threads=1,
-                              logits_all=True, verbose=False)
+        llm = llama_cpp.Llama(
+            str(base), lora_path=lora_path and str(lora_path), n_ctx=512, n_threads=1, logits_all=True, verbose=False
+        )
         for ids, expected in zip(prompts, peft_logits):
             llm.reset()
             llm.eval(ids)

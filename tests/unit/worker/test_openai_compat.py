@@ -25,17 +25,27 @@ def sse(*texts: str, finish: bool = True) -> bytes:
     return "".join(lines).encode()
 
 
-def remote(monkeypatch: pytest.MonkeyPatch, tmp_path, handler: Callable[[httpx.Request], httpx.Response], **options) -> OpenAICompatModel:  # type: ignore[no-untyped-def]
+def remote(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, handler: Callable[[httpx.Request], httpx.Response], **options
+) -> OpenAICompatModel:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("UNIT_REMOTE_KEY", KEY)
     spec = ModelSpec(
-        name="remote", kind="openai",
-        options={"base_url": "http://remote.test/v1", "model": "m", "api_key_env": "UNIT_REMOTE_KEY", "max_retry_wait_s": 1, **options},
+        name="remote",
+        kind="openai",
+        options={
+            "base_url": "http://remote.test/v1",
+            "model": "m",
+            "api_key_env": "UNIT_REMOTE_KEY",
+            "max_retry_wait_s": 1,
+            **options,
+        },
     )
     model = OpenAICompatModel(spec, LoadContext(home=tmp_path))
     model.load()
     assert model._client is not None
-    model._client = httpx.AsyncClient(base_url="http://remote.test/v1", transport=httpx.MockTransport(handler),
-                                      headers=model._client.headers)
+    model._client = httpx.AsyncClient(
+        base_url="http://remote.test/v1", transport=httpx.MockTransport(handler), headers=model._client.headers
+    )
     return model
 
 
@@ -105,6 +115,8 @@ async def test_errors_never_carry_the_key(monkeypatch, tmp_path) -> None:  # typ
 
 def test_a_missing_key_makes_the_model_unavailable_naming_the_variable(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("UNIT_MISSING_KEY", raising=False)
-    spec = ModelSpec(name="chatgpt", kind="openai", options={"base_url": "http://x/v1", "api_key_env": "UNIT_MISSING_KEY"})
+    spec = ModelSpec(
+        name="chatgpt", kind="openai", options={"base_url": "http://x/v1", "api_key_env": "UNIT_MISSING_KEY"}
+    )
     with pytest.raises(ModelUnavailable, match="set UNIT_MISSING_KEY"):
         OpenAICompatModel(spec, LoadContext(home=tmp_path)).load()

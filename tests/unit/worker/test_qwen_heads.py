@@ -33,9 +33,15 @@ def heads_artifact(tiny_qwen2_dir: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 def make_model(base: Path, adapter: Path | None, home: Path, quantization: str = "none", **options) -> QwenHeadsModel:
-    spec = ModelSpec(name="qwen-empathetic", kind="qwen_heads", weights=str(base),
-                     adapter=str(adapter) if adapter else None, quantization=quantization,
-                     generation={"temperature": 0.0, "max_new_tokens": 8}, options=options)
+    spec = ModelSpec(
+        name="qwen-empathetic",
+        kind="qwen_heads",
+        weights=str(base),
+        adapter=str(adapter) if adapter else None,
+        quantization=quantization,
+        generation={"temperature": 0.0, "max_new_tokens": 8},
+        options=options,
+    )
     return QwenHeadsModel(spec, LoadContext(home=home, device="cpu"))
 
 
@@ -75,8 +81,9 @@ def test_plan_uses_the_users_classified_emotion(tiny_qwen2_dir, heads_artifact, 
 
 
 def test_heads_round_trip_through_their_files(tmp_path):
-    labels = HeadLabels(["sad", "joyful"], ["Question", "Others"], ["<emo:sad>", "<emo:joyful>"],
-                        ["<strat:question>", "<strat:other>"])
+    labels = HeadLabels(
+        ["sad", "joyful"], ["Question", "Others"], ["<emo:sad>", "<emo:joyful>"], ["<strat:question>", "<strat:other>"]
+    )
     heads = Heads.create(hidden_size=8, labels=labels)
     heads.save(tmp_path)
     loaded = Heads.load(tmp_path)

@@ -41,13 +41,15 @@ def llama(tiny_llama_dir: Path):
 
 
 def prompt_ids(tokenizer, question: str) -> list[int]:
-    text = tokenizer.apply_chat_template([{"role": "user", "content": question}], tokenize=False,
-                                         add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
+    )
     return tokenizer(text, add_special_tokens=False).input_ids
 
 
-def reference_greedy(model, prompt: list[int], penalty: float, ngram: int, stop_ids, steps: int,
-                     end_of_turn=None) -> list[int]:
+def reference_greedy(
+    model, prompt: list[int], penalty: float, ngram: int, stop_ids, steps: int, end_of_turn=None
+) -> list[int]:
     """Full forward passes, transformers' own processors over the reply's tokens, argmax."""
     processors = [RepetitionPenaltyLogitsProcessor(penalty)] if penalty != 1.0 else []
     processors += [NoRepeatNGramLogitsProcessor(ngram)] if ngram else []
@@ -82,8 +84,14 @@ async def test_rows_with_different_settings_match_transformers_token_for_token(l
         streams = []
         for index, (ids, (penalty, ngram, end_of_turn)) in enumerate(zip(prompts, SETTINGS)):
             after, factor = end_of_turn or (0, 1.0)
-            params = SamplingParams(temperature=0.0, max_new_tokens=NEW_TOKENS, repetition_penalty=penalty,
-                                    no_repeat_ngram_size=ngram, end_of_turn_after=after, end_of_turn_factor=factor)
+            params = SamplingParams(
+                temperature=0.0,
+                max_new_tokens=NEW_TOKENS,
+                repetition_penalty=penalty,
+                no_repeat_ngram_size=ngram,
+                end_of_turn_after=after,
+                end_of_turn_factor=factor,
+            )
             streams.append(engine.submit(f"r{index}", ids, params))
         replies = await asyncio.gather(*(_generated(s) for s in streams))
     finally:
@@ -157,8 +165,9 @@ async def test_a_minimum_length_keeps_the_engine_from_ending_early(llama):
             model.lm_head.weight[stop] = model.lm_head.weight[1007] * 5  # 1007 is the looping greedy choice
         ids = prompt_ids(tokenizer, QUESTIONS[0])
         early = await _generated(engine.submit("early", ids, SamplingParams(temperature=0.0, max_new_tokens=12)))
-        held = await _generated(engine.submit("held", ids, SamplingParams(temperature=0.0, max_new_tokens=12,
-                                                                          min_new_tokens=5)))
+        held = await _generated(
+            engine.submit("held", ids, SamplingParams(temperature=0.0, max_new_tokens=12, min_new_tokens=5))
+        )
     finally:
         with torch.no_grad():
             model.lm_head.weight[stop] = saved

@@ -29,16 +29,18 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def responder(index_dir: Path) -> RetrievalResponder:
-    model = RetrievalResponder(ModelSpec(name="retrieval", kind="retrieval", weights=str(index_dir)),
-                               LoadContext(home=index_dir.parent))
+    model = RetrievalResponder(
+        ModelSpec(name="retrieval", kind="retrieval", weights=str(index_dir)), LoadContext(home=index_dir.parent)
+    )
     model.load()
     return model
 
 
 def ask(text: str, emotion: str | None = None, earlier: list[ChatTurn] = ()) -> GenerationRequest:
     reading = EmotionReading(label=emotion, scores={emotion: 0.9}) if emotion else None
-    return GenerationRequest(request_id=f"r{len(earlier)}", history=[*earlier, ChatTurn(role="user", content=text)],
-                             user_emotion=reading)
+    return GenerationRequest(
+        request_id=f"r{len(earlier)}", history=[*earlier, ChatTurn(role="user", content=text)], user_emotion=reading
+    )
 
 
 async def collect(model: RetrievalResponder, request: GenerationRequest) -> list[StreamChunk]:
@@ -52,7 +54,8 @@ def test_is_a_chat_model_versioned_by_its_build(responder: RetrievalResponder, i
 
 
 async def test_answers_a_sad_message_with_a_streamed_reply_from_the_index(
-        responder: RetrievalResponder, index_dir: Path) -> None:
+    responder: RetrievalResponder, index_dir: Path
+) -> None:
     chunks = await collect(responder, ask("My dog died last week and I can't stop crying.", "sadness"))
     *deltas, last = chunks
     reply = "".join(chunk.text for chunk in deltas)
@@ -71,10 +74,16 @@ def test_the_detected_emotion_pulls_the_reply_towards_it(responder: RetrievalRes
     assert scared.entry.emotion in FEAR and scared.target_emotion in FEAR
     assert scared.text != unconditioned.text
     # With the boost outweighing any similarity, the pick comes from the emotions the label names.
-    emotion_led = RetrievalResponder(ModelSpec(name="retrieval", kind="retrieval", weights=str(index_dir),
-                                               options={"emotion_weight": 1.0}), LoadContext(home=index_dir.parent))
-    for label, named in [("fear", {"afraid", "terrified"}), ("joy", {"joyful", "content"}),
-                         ("sadness", {"sad", "lonely"}), ("anger", {"angry", "furious"})]:
+    emotion_led = RetrievalResponder(
+        ModelSpec(name="retrieval", kind="retrieval", weights=str(index_dir), options={"emotion_weight": 1.0}),
+        LoadContext(home=index_dir.parent),
+    )
+    for label, named in [
+        ("fear", {"afraid", "terrified"}),
+        ("joy", {"joyful", "content"}),
+        ("sadness", {"sad", "lonely"}),
+        ("anger", {"angry", "furious"}),
+    ]:
         assert emotion_led.respond(ask(message, label)).entry.emotion in named
 
 
@@ -84,8 +93,10 @@ def test_never_repeats_a_reply_within_a_conversation(responder: RetrievalRespond
     for _ in range(8):
         reply = responder.respond(ask("I feel so lonely since I moved to a new city.", "sadness", history)).text
         replies.append(reply)
-        history += [ChatTurn(role="user", content="I feel so lonely since I moved to a new city."),
-                    ChatTurn(role="assistant", content=reply)]
+        history += [
+            ChatTurn(role="user", content="I feel so lonely since I moved to a new city."),
+            ChatTurn(role="assistant", content=reply),
+        ]
     assert len({" ".join(r.lower().split()) for r in replies}) == len(replies)
 
 

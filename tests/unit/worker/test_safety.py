@@ -275,7 +275,9 @@ def test_unknown_languages_fall_back_to_the_international_line_in_english(safety
 
 
 @pytest.mark.parametrize("locale", ["en", "en-ZZ"])
-def test_english_without_a_known_country_lists_the_main_english_speaking_countries(safety: SafetyFilter, locale: str) -> None:
+def test_english_without_a_known_country_lists_the_main_english_speaking_countries(
+    safety: SafetyFilter, locale: str
+) -> None:
     text, lines = safety.crisis_reply(locale)
     assert [line["phone"] for line in lines[:3]] == ["988", "116 123", "988"]
     assert lines[-1]["url"] == "https://findahelpline.com"

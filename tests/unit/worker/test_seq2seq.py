@@ -23,8 +23,11 @@ SADNESS = EmotionReading(label="sadness", scores={"sadness": 0.81, "neutral": 0.
 
 def chat_request(request_id: str = "r1", text: str = MESSAGE, **fields) -> GenerationRequest:
     settings = {"temperature": 0.0, "max_new_tokens": 12, "user_emotion": SADNESS, **fields}
-    history = [ChatTurn(role="user", content="hello"), ChatTurn(role="assistant", content="Hi, how are you?"),
-               ChatTurn(role="user", content=text)]
+    history = [
+        ChatTurn(role="user", content="hello"),
+        ChatTurn(role="assistant", content="Hi, how are you?"),
+        ChatTurn(role="user", content=text),
+    ]
     return GenerationRequest(request_id=request_id, history=history, **settings)
 
 
@@ -41,7 +44,7 @@ def reference_ids(model, tokenizer, prompt: str, max_new_tokens: int, decoder_pr
     input_ids = torch.tensor([tokenizer(prompt).input_ids])
     with torch.no_grad():
         out = model.generate(input_ids=input_ids, max_new_tokens=max_new_tokens, do_sample=False, **kwargs)
-    ids = out[0, 1 + len(decoder_prefix):].tolist()
+    ids = out[0, 1 + len(decoder_prefix) :].tolist()
     return [i for i in ids if i != tokenizer.pad_token_id]
 
 
@@ -60,8 +63,10 @@ def t5_chat(tiny_t5_dir: Path, home: LoadContext):
 
 @pytest.fixture(scope="module")
 def reference(tiny_t5_dir: Path):
-    return (AutoModelForSeq2SeqLM.from_pretrained(tiny_t5_dir, dtype=torch.float32).eval(),
-            AutoTokenizer.from_pretrained(tiny_t5_dir))
+    return (
+        AutoModelForSeq2SeqLM.from_pretrained(tiny_t5_dir, dtype=torch.float32).eval(),
+        AutoTokenizer.from_pretrained(tiny_t5_dir),
+    )
 
 
 async def test_greedy_stream_is_model_generate_token_for_token(t5_chat, reference):
@@ -84,6 +89,7 @@ async def test_rows_joining_and_leaving_the_batch_each_match_generate(tiny_t5_di
     engine = Seq2SeqBatchEngine(model, tokenizer, max_batch_size=3)
     started = [asyncio.Event() for _ in messages]
     try:
+
         async def one(i: int) -> tuple[int, ...]:
             if i:  # join while the one before is decoding: after its first token, not after a fixed sleep
                 await started[i - 1].wait()
@@ -111,8 +117,10 @@ async def test_a_row_that_meets_a_stop_token_leaves_while_the_others_decode_on(r
     assert stop not in reference_ids(model, tokenizer, emotibot_prompt("sadness", "Work is awful"), 12)
     engine = Seq2SeqBatchEngine(model, tokenizer, stop_token_ids={stop})
     try:
-        streams = [engine.submit(f"r{i}", ids, SamplingParams(temperature=0.0, max_new_tokens=12))
-                   for i, ids in enumerate(prompts)]
+        streams = [
+            engine.submit(f"r{i}", ids, SamplingParams(temperature=0.0, max_new_tokens=12))
+            for i, ids in enumerate(prompts)
+        ]
         finals = [[output async for output in stream][-1] for stream in streams]
     finally:
         engine.shutdown()
@@ -156,8 +164,15 @@ def test_the_users_emotion_and_newest_message_make_the_founding_prompt(t5_chat, 
 
 
 def test_prompt_template_and_input_limit_come_from_the_entry(tiny_t5_dir, home):
-    model = Seq2SeqLM(ModelSpec(name="e", kind="seq2seq", weights=str(tiny_t5_dir),
-                                options={"prompt_template": "{emotion} | {text}", "max_input_tokens": 8}), home)
+    model = Seq2SeqLM(
+        ModelSpec(
+            name="e",
+            kind="seq2seq",
+            weights=str(tiny_t5_dir),
+            options={"prompt_template": "{emotion} | {text}", "max_input_tokens": 8},
+        ),
+        home,
+    )
     model.load()
     try:
         request = chat_request()
@@ -186,8 +201,10 @@ async def test_cancel_ends_the_stream_with_cancelled(t5_chat):
 
 
 async def test_a_full_batch_and_queue_is_busy(tiny_t5_dir, home):
-    model = Seq2SeqLM(ModelSpec(name="e", kind="seq2seq", weights=str(tiny_t5_dir),
-                                options={"max_batch_size": 1, "max_queued": 0}), home)
+    model = Seq2SeqLM(
+        ModelSpec(name="e", kind="seq2seq", weights=str(tiny_t5_dir), options={"max_batch_size": 1, "max_queued": 0}),
+        home,
+    )
     model.load()
     try:
         first = model.stream(chat_request("one", max_new_tokens=300))
@@ -223,7 +240,9 @@ async def test_a_resumed_reply_continues_in_the_decoder_after_the_streamed_text(
     assert prefix not in t5_chat.prompt_text(chat_request(prefix=prefix))  # the encoder reads only the message
 
 
-async def test_lora_adapter_loads_over_its_base_and_changes_the_reply(tiny_t5_dir, tiny_t5_adapter_dir, home, reference):
+async def test_lora_adapter_loads_over_its_base_and_changes_the_reply(
+    tiny_t5_dir, tiny_t5_adapter_dir, home, reference
+):
     from peft import PeftModel
 
     spec = ModelSpec(name="emotibot", kind="seq2seq", weights=str(tiny_t5_dir), adapter=str(tiny_t5_adapter_dir))
@@ -252,7 +271,8 @@ def test_emotibot_is_listed_unavailable_on_a_fresh_install_with_its_setup(tmp_pa
 
 
 async def test_a_chat_turn_through_the_worker_conditions_the_t5_on_the_classified_emotion(
-        tiny_t5_dir, classifier_dirs, tmp_path, reference):
+    tiny_t5_dir, classifier_dirs, tmp_path, reference
+):
     from attune.broker.memory import MemoryBroker
     from attune.contract import DoneEvent, EmotionEvent, GenerateJob, TokenEvent
     from tests.fixtures.classifiers import registry_entries
@@ -261,14 +281,16 @@ async def test_a_chat_turn_through_the_worker_conditions_the_t5_on_the_classifie
     from worker.runner import Runner
 
     registry_file = tmp_path / "models.toml"
-    registry_file.write_text(f'default_chat = "emotibot"\n[models.emotibot]\nkind = "seq2seq"\nweights = "{tiny_t5_dir}"\n'
-                             'generation = { temperature = 0.0, max_new_tokens = 64 }\n\n'
-                             + registry_entries(classifier_dirs))
+    registry_file.write_text(
+        f'default_chat = "emotibot"\n[models.emotibot]\nkind = "seq2seq"\nweights = "{tiny_t5_dir}"\n'
+        "generation = { temperature = 0.0, max_new_tokens = 64 }\n\n" + registry_entries(classifier_dirs)
+    )
     manager = ModelManager(Registry.from_file(registry_file, tmp_path), keep_alive_s=600, memory_budget_gb=2)
     broker = MemoryBroker()
     service = Runner(WorkerSettings(home=tmp_path, models_file=registry_file), broker, manager)
-    job = GenerateJob(session_id="s", user_message_id=1, model="emotibot",
-                      history=[ChatTurn(role="user", content=MESSAGE)])
+    job = GenerateJob(
+        session_id="s", user_message_id=1, model="emotibot", history=[ChatTurn(role="user", content=MESSAGE)]
+    )
     try:
         await service.process(job, resumed=False)
         events = [event for _, event in await broker.read_events(job.job_id, "0", block_ms=0)]

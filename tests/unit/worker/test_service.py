@@ -66,7 +66,9 @@ class ScriptedModel:
 
 def _service(tmp_path: Path, model: ScriptedModel) -> tuple[Runner, MemoryBroker]:
     registry_file = tmp_path / "models.toml"
-    registry_file.write_text('default_chat = "scripted"\n[models.scripted]\nkind = "causal_lm"\nweights = "/nonexistent"\n')
+    registry_file.write_text(
+        'default_chat = "scripted"\n[models.scripted]\nkind = "causal_lm"\nweights = "/nonexistent"\n'
+    )
     registry = Registry.from_file(registry_file, tmp_path)
     manager = ModelManager(registry, keep_alive_s=600, memory_budget_gb=1)
     manager._slots["scripted"].instance = model  # stands in for a loaded LLM
@@ -75,7 +77,9 @@ def _service(tmp_path: Path, model: ScriptedModel) -> tuple[Runner, MemoryBroker
 
 
 def _job(text: str) -> GenerateJob:
-    return GenerateJob(session_id="s", user_message_id=1, model="scripted", history=[ChatTurn(role="user", content=text)])
+    return GenerateJob(
+        session_id="s", user_message_id=1, model="scripted", history=[ChatTurn(role="user", content=text)]
+    )
 
 
 async def _events(broker: MemoryBroker, job: GenerateJob) -> list:
@@ -110,7 +114,9 @@ async def test_a_crisis_message_gets_the_fixed_resource_reply_not_generation(tmp
     assert done.reply_emotion is None and done.alignment is None, "a fixed text is not badged as the model's"
 
 
-async def _answer(tmp_path: Path, text: str, pieces: list[str] | None = None, **job: object) -> tuple[ScriptedModel, DoneEvent]:
+async def _answer(
+    tmp_path: Path, text: str, pieces: list[str] | None = None, **job: object
+) -> tuple[ScriptedModel, DoneEvent]:
     """One turn through the service; the scripted model and the done event."""
     model = ScriptedModel(pieces or ["generated text"])
     service, broker = _service(tmp_path, model)
@@ -211,8 +217,15 @@ async def test_a_job_finished_before_its_worker_died_is_not_generated_again(tmp_
     model = ScriptedModel(["never used"])
     service, broker = _service(tmp_path, model)
     job = _job("hello")
-    finished = DoneEvent(job_id=job.job_id, session_id="s", user_message_id=1, content="done before", model="scripted",
-                         model_version="v", finish_reason="stop")
+    finished = DoneEvent(
+        job_id=job.job_id,
+        session_id="s",
+        user_message_id=1,
+        content="done before",
+        model="scripted",
+        model_version="v",
+        finish_reason="stop",
+    )
     await broker.publish(job.job_id, finished)
     await service.process(job, resumed=True)
     assert model.requests == []
@@ -262,7 +275,9 @@ async def test_decoding_settings_the_user_chose_win_over_the_registry_defaults(t
 
     service, _ = _service(tmp_path, ScriptedModel([]))
     service.models.registry.specs["scripted"] = ModelSpec(
-        name="scripted", kind="causal_lm", generation={"temperature": 0.7, "max_new_tokens": 256, "system_prompt": "Be kind."}
+        name="scripted",
+        kind="causal_lm",
+        generation={"temperature": 0.7, "max_new_tokens": 256, "system_prompt": "Be kind."},
     )
     job = _job("hi")
     job.params = DecodingParams(temperature=0.2)
@@ -271,8 +286,9 @@ async def test_decoding_settings_the_user_chose_win_over_the_registry_defaults(t
     assert request.system_prompt == "Be kind."
 
 
-async def _streamed_and_done(tmp_path: Path, pieces: list[str], finish_reason: str,
-                             max_new_tokens: int = 4) -> tuple[str, DoneEvent]:
+async def _streamed_and_done(
+    tmp_path: Path, pieces: list[str], finish_reason: str, max_new_tokens: int = 4
+) -> tuple[str, DoneEvent]:
     service, broker = _service(tmp_path, ScriptedModel(pieces, finish_reason=finish_reason))
     job = _job("I had a rough day").model_copy(update={"params": DecodingParams(max_new_tokens=max_new_tokens)})
     await service.process(job, resumed=False)
@@ -282,7 +298,9 @@ async def _streamed_and_done(tmp_path: Path, pieces: list[str], finish_reason: s
 
 
 async def test_a_reply_cut_by_the_token_limit_ends_at_its_last_sentence(tmp_path: Path) -> None:
-    streamed, done = await _streamed_and_done(tmp_path, ["I hear ", "you. ", "That sounds ", "really hard and I wonder if"], "length")
+    streamed, done = await _streamed_and_done(
+        tmp_path, ["I hear ", "you. ", "That sounds ", "really hard and I wonder if"], "length"
+    )
     assert done.finish_reason == "length"
     assert done.content == streamed and streamed.strip() == "I hear you."  # "That sounds really..." was never sent
 
@@ -321,7 +339,8 @@ async def test_a_photo_turn_fuses_the_face_with_the_text_and_the_crisis_check_re
     # The real kind, loaded lazily from a tiny ViT whose every photo reads "happy".
     face_dir = save_tiny_vit(tmp_path / "face", leaning="happy")
     service.models.registry.specs["face-emotion"] = ModelSpec(
-        name="face-emotion", kind="image_emotion", weights=str(face_dir), chat=False)
+        name="face-emotion", kind="image_emotion", weights=str(face_dir), chat=False
+    )
     service.models._slots["face-emotion"] = _Slot()
     service.ctx.faces.name = "face-emotion"
     photo = ImageAttachment(media_type="image/jpeg", data=base64.b64encode(photo_bytes()).decode())

@@ -16,8 +16,10 @@ ADAPTER = ARTIFACTS / "psychotherapist-smollm2"
 # Each shipped model, the models.toml field that points at its folder, and the files it must hold.
 SHIPPED = {
     "psychotherapist-smollm2": ("adapter", {"adapter_model.safetensors", "adapter_config.json"}),
-    "qwen-empathetic-smollm2": ("adapter", {"adapter_model.safetensors", "adapter_config.json", "heads.pt",
-                                            "head_labels.json"}),
+    "qwen-empathetic-smollm2": (
+        "adapter",
+        {"adapter_model.safetensors", "adapter_config.json", "heads.pt", "head_labels.json"},
+    ),
     "emodecoder": ("weights", {"emo_decoder.pt"}),  # the tokenizer is the base's
 }
 
@@ -46,12 +48,28 @@ def test_every_shipped_artifact_is_small_and_holds_no_base_weights(manager, name
     assert not {"model.safetensors", "pytorch_model.bin"} & {Path(f).name for f in files}
 
 
-@pytest.mark.parametrize(("name", "needs"), [
-    ("psychotherapist", ["meta-llama/Meta-Llama-3-8B", "zementalist/llama-3-8B-chat-psychotherapist",
-                         "hf download meta-llama/Meta-Llama-3-8B", "attune worker --models psychotherapist"]),
-    ("qwen-empathetic", ["Qwen/Qwen2.5-3B-Instruct", "hf download Qwen/Qwen2.5-3B-Instruct",
-                         "attune train qwen-empathetic --config training/configs/qwen_empathetic/qwen2.5-3b.toml"]),
-])
+@pytest.mark.parametrize(
+    ("name", "needs"),
+    [
+        (
+            "psychotherapist",
+            [
+                "meta-llama/Meta-Llama-3-8B",
+                "zementalist/llama-3-8B-chat-psychotherapist",
+                "hf download meta-llama/Meta-Llama-3-8B",
+                "attune worker --models psychotherapist",
+            ],
+        ),
+        (
+            "qwen-empathetic",
+            [
+                "Qwen/Qwen2.5-3B-Instruct",
+                "hf download Qwen/Qwen2.5-3B-Instruct",
+                "attune train qwen-empathetic --config training/configs/qwen_empathetic/qwen2.5-3b.toml",
+            ],
+        ),
+    ],
+)
 def test_gpu_entries_name_the_weights_they_need_and_the_command(manager, name, needs):
     status = {s.name: s for s in manager.statuses()}[name]
     if status.state == "available":
@@ -71,8 +89,12 @@ async def test_the_worker_loads_the_committed_adapter_and_answers(manager):
         else:
             lora = {n: p for n, p in model._model.named_parameters() if "lora_B" in n}
             assert lora and any(p.abs().sum() > 0 for p in lora.values())  # trained, not a fresh (zero) LoRA
-        request = GenerationRequest(request_id="shipped", temperature=0.0, max_new_tokens=48,
-                                    history=[ChatTurn(role="user", content="My dog died yesterday.")])
+        request = GenerationRequest(
+            request_id="shipped",
+            temperature=0.0,
+            max_new_tokens=48,
+            history=[ChatTurn(role="user", content="My dog died yesterday.")],
+        )
         chunks = [chunk async for chunk in model.stream(request)]
         text = "".join(chunk.text for chunk in chunks).strip()
         assert text and chunks[-1].completion_tokens > 0
@@ -85,8 +107,12 @@ async def test_the_worker_loads_the_committed_adapter_and_answers(manager):
 async def test_the_worker_loads_the_other_shipped_models_and_answers(manager, name):
     model = await manager.get(name)
     try:
-        request = GenerationRequest(request_id=f"shipped-{name}", temperature=0.0, max_new_tokens=32,
-                                    history=[ChatTurn(role="user", content="I failed my driving test again.")])
+        request = GenerationRequest(
+            request_id=f"shipped-{name}",
+            temperature=0.0,
+            max_new_tokens=32,
+            history=[ChatTurn(role="user", content="I failed my driving test again.")],
+        )
         chunks = [chunk async for chunk in model.stream(request)]
         assert "".join(chunk.text for chunk in chunks).strip()
         assert chunks[-1].completion_tokens > 0

@@ -111,8 +111,9 @@ class ConditionalPooling(nn.Module):
         return (weights * self.value(sequence)).sum(dim=1)
 
 
-def _attend(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, heads: int,
-            mask: torch.Tensor) -> torch.Tensor:
+def _attend(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, heads: int, mask: torch.Tensor
+) -> torch.Tensor:
     """Multi-head scaled dot-product attention of ``(batch, heads, q, d)`` queries, merged to ``(batch, q, heads·d)``."""
     attended = F.scaled_dot_product_attention(query, key, value, attn_mask=mask.to(query.dtype))
     batch, _, length, head_dim = attended.shape
@@ -142,8 +143,9 @@ class EmoAdapter(nn.Module):
         batch, length, width = x.shape
         return x.view(batch, length, self.heads, width // self.heads).transpose(1, 2)
 
-    def forward(self, hidden: torch.Tensor, g_in: torch.Tensor, mask: torch.Tensor,
-                cache: AdapterCache | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, hidden: torch.Tensor, g_in: torch.Tensor, mask: torch.Tensor, cache: AdapterCache | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``hidden`` (batch, time, hidden) → (new hidden, gate (batch, time, 1))."""
         x = self.norm(hidden)
         condition = g_in.unsqueeze(1).expand(-1, x.size(1), -1)
@@ -224,16 +226,25 @@ class EmoDecoder(nn.Module):
 
         return DecodeState(base_cache=DynamicCache(config=self.base.config))
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, g_in: torch.Tensor | None,
-                state: DecodeState | None = None, use_adapters: bool = True) -> EmoDecoderOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        g_in: torch.Tensor | None,
+        state: DecodeState | None = None,
+        use_adapters: bool = True,
+    ) -> EmoDecoderOutput:
         """Run ``input_ids`` (batch, time) through the blocks; with ``state``, continue from its caches.
 
         ``attention_mask`` (batch, time) marks real tokens; padding goes on the right.
         ``use_adapters=False`` is the frozen base alone (the distillation teacher; ``g_in`` unused).
         """
         past = state.length if state is not None else 0
-        padding = attention_mask if state is None or state.padding_mask is None else torch.cat(
-            [state.padding_mask, attention_mask], dim=1)
+        padding = (
+            attention_mask
+            if state is None or state.padding_mask is None
+            else torch.cat([state.padding_mask, attention_mask], dim=1)
+        )
         if state is not None:
             state.padding_mask = padding
         hidden = self.base.model.embed_tokens(input_ids)
@@ -242,16 +253,23 @@ class EmoDecoder(nn.Module):
         rotary = self.base.model.rotary_emb(hidden, position_ids=positions)
         gates = []
         for index, block in enumerate(self.base.model.layers):
-            out = block(hidden, attention_mask=mask, position_ids=positions, position_embeddings=rotary,
-                        past_key_values=state.base_cache if state is not None else None, use_cache=state is not None)
+            out = block(
+                hidden,
+                attention_mask=mask,
+                position_ids=positions,
+                position_embeddings=rotary,
+                past_key_values=state.base_cache if state is not None else None,
+                use_cache=state is not None,
+            )
             hidden = out[0] if isinstance(out, tuple) else out
             if use_adapters and index in self.adapter_layers:
                 cache = state.adapter_caches.setdefault(index, AdapterCache()) if state is not None else None
                 hidden, gate = self.adapters[str(index)](hidden, g_in, mask, cache)
                 gates.append(gate)
         hidden = self.base.model.norm(hidden)
-        return EmoDecoderOutput(logits=self.base.lm_head(hidden), token_emotion=self.emotion_readout(hidden),
-                                gates=gates)
+        return EmoDecoderOutput(
+            logits=self.base.lm_head(hidden), token_emotion=self.emotion_readout(hidden), gates=gates
+        )
 
     def g_out(self, output: EmoDecoderOutput, reply_mask: torch.Tensor) -> torch.Tensor:
         """The reply's emotion (batch, emo_dim): the per-token emotion averaged over the reply positions."""

@@ -47,12 +47,25 @@ class DecodedToken:
 
 
 @torch.inference_mode()
-def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_new_tokens: int, top_k: int,
-             temperature: float, ema_alpha: float, stop_ids: set[int], reply_prefix_ids: Sequence[int] = (),
-             generator: torch.Generator | None = None,
-             should_stop: Callable[[], bool] = lambda: False, repetition_penalty: float = 1.0,
-             no_repeat_ngram_size: int = 0, said_before: Sequence[Sequence[int]] = (),
-             end_of_turn: tuple[int, float] | None = None, min_new_tokens: int = 0) -> Iterator[DecodedToken]:
+def generate(
+    model: EmoDecoder,
+    prompt_ids: list[int],
+    emotion_id: int,
+    *,
+    max_new_tokens: int,
+    top_k: int,
+    temperature: float,
+    ema_alpha: float,
+    stop_ids: set[int],
+    reply_prefix_ids: Sequence[int] = (),
+    generator: torch.Generator | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    repetition_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
+    said_before: Sequence[Sequence[int]] = (),
+    end_of_turn: tuple[int, float] | None = None,
+    min_new_tokens: int = 0,
+) -> Iterator[DecodedToken]:
     """Yield reply tokens one by one until a stop token, ``max_new_tokens`` or ``should_stop()``.
 
     ``reply_prefix_ids`` is reply text already given (a resumed job): it is prefilled with the
@@ -66,10 +79,18 @@ def generate(model: EmoDecoder, prompt_ids: list[int], emotion_id: int, *, max_n
 
     earlier = tuple(tuple(ids) for ids in said_before) + ((tuple(reply_prefix_ids),) if reply_prefix_ids else ())
     after, factor = end_of_turn or (0, 1.0)
-    params = SamplingParams(temperature=temperature, top_p=1.0, top_k=max(top_k, 0), max_new_tokens=max_new_tokens,
-                            repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
-                            said_before=earlier, end_of_turn_after=after, end_of_turn_factor=factor,
-                            min_new_tokens=min_new_tokens)
+    params = SamplingParams(
+        temperature=temperature,
+        top_p=1.0,
+        top_k=max(top_k, 0),
+        max_new_tokens=max_new_tokens,
+        repetition_penalty=repetition_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+        said_before=earlier,
+        end_of_turn_after=after,
+        end_of_turn_factor=factor,
+        min_new_tokens=min_new_tokens,
+    )
     guard = RepetitionGuard.for_params(params, frozenset(stop_ids))
     device = model.device
     input_ids = torch.tensor([[*prompt_ids, *reply_prefix_ids]], dtype=torch.long, device=device)

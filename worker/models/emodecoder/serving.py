@@ -32,7 +32,6 @@ BUILD_COMMAND = "attune train emodecoder --config smollm2"
 DEFAULT_EMOTION = "content"
 
 
-
 def resolve_base_path(reference: str) -> str:
     """``{pkg:NAME}`` becomes the installed package's directory (found without importing it)."""
     try:
@@ -49,13 +48,18 @@ def load_base(weights: str, gguf_file: str | None, home: Path, device: str) -> t
     """
     from worker.models.causal_lm import load_pretrained
 
-    spec = ModelSpec(name="emodecoder-base", kind="causal_lm", weights=resolve_base_path(weights),
-                     options={"gguf_file": gguf_file, "dtype": "float32"} if gguf_file else {"dtype": "float32"})
+    spec = ModelSpec(
+        name="emodecoder-base",
+        kind="causal_lm",
+        weights=resolve_base_path(weights),
+        options={"gguf_file": gguf_file, "dtype": "float32"} if gguf_file else {"dtype": "float32"},
+    )
     return load_pretrained(spec, LoadContext(home=Path(home), device=device))
 
 
-def chat_prompt_ids(tokenizer: Any, history: Sequence[tuple[str, str]], system_prompt: str | None,
-                    max_tokens: int | None = None) -> list[int]:
+def chat_prompt_ids(
+    tokenizer: Any, history: Sequence[tuple[str, str]], system_prompt: str | None, max_tokens: int | None = None
+) -> list[int]:
     """``(role, text)`` turns through the chat template, ready for the assistant's reply.
 
     Past ``max_tokens`` the oldest turns are dropped, then (one turn left) the oldest tokens.
@@ -63,7 +67,8 @@ def chat_prompt_ids(tokenizer: Any, history: Sequence[tuple[str, str]], system_p
     history = list(history)
     while True:
         messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
-            {"role": role, "content": text} for role, text in history]
+            {"role": role, "content": text} for role, text in history
+        ]
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         if max_tokens is None or len(ids) <= max_tokens:
@@ -86,8 +91,11 @@ def ed_emotion_for(reading: EmotionReading | None, emotions: Sequence[str], defa
     best = max((fit.get(emotion, 0.0) for emotion in emotions), default=0.0)
     if best <= 0:
         return default
-    named = [target for label in sorted(scores, key=scores.__getitem__, reverse=True)
-             for target in DIRECT.get(label.lower(), ())]
+    named = [
+        target
+        for label in sorted(scores, key=scores.__getitem__, reverse=True)
+        for target in DIRECT.get(label.lower(), ())
+    ]
     return next(emotion for emotion in (*named, *emotions) if emotion in emotions and fit.get(emotion) == best)
 
 
@@ -126,14 +134,19 @@ class EmoDecoderModel:
 
             checkpoint_path = self.directory / CHECKPOINT_FILE
             if not checkpoint_path.is_file():
-                raise ModelUnavailable(f"no EmoDecoder checkpoint at {checkpoint_path}; build it with: "
-                                       f"{BUILD_COMMAND} --out {self.directory}")
+                raise ModelUnavailable(
+                    f"no EmoDecoder checkpoint at {checkpoint_path}; build it with: "
+                    f"{BUILD_COMMAND} --out {self.directory}"
+                )
             checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
             if checkpoint.get("format") != CHECKPOINT_FORMAT:
-                raise ModelUnavailable(f"{checkpoint_path} has format {checkpoint.get('format')}, this worker reads "
-                                       f"{CHECKPOINT_FORMAT}; rebuild it with: {BUILD_COMMAND} --out {self.directory}")
-            base, base_tokenizer = load_base(checkpoint["base"]["weights"], checkpoint["base"]["gguf_file"], self.home,
-                                             self.device)
+                raise ModelUnavailable(
+                    f"{checkpoint_path} has format {checkpoint.get('format')}, this worker reads "
+                    f"{CHECKPOINT_FORMAT}; rebuild it with: {BUILD_COMMAND} --out {self.directory}"
+                )
+            base, base_tokenizer = load_base(
+                checkpoint["base"]["weights"], checkpoint["base"]["gguf_file"], self.home, self.device
+            )
             model = EmoDecoder(base, EmoDecoderConfig.from_dict(checkpoint["architecture"]))
             model.load_trainable_state_dict(checkpoint["state_dict"])
             tokenizer = artifact_tokenizer(self.directory / TOKENIZER_DIR, self.spec.name)
@@ -191,29 +204,44 @@ class EmoDecoderModel:
         model, tokenizer, defaults = self._model, self._tokenizer, self._generation
         if model is None:
             raise ModelUnavailable(f"{self.spec.name} was unloaded")
-        emotion = ed_emotion_for(request.user_emotion, model.config.emotions,
-                                 str(self.spec.options.get("default_emotion", DEFAULT_EMOTION)))
+        emotion = ed_emotion_for(
+            request.user_emotion, model.config.emotions, str(self.spec.options.get("default_emotion", DEFAULT_EMOTION))
+        )
         turns = [(turn.role, turn.content) for turn in request.history if turn.role in ("user", "assistant")]
-        prompt_ids = chat_prompt_ids(tokenizer, turns[-int(defaults["history_turns"]):],
-                                     request.system_prompt or defaults["system_prompt"],
-                                     int(defaults["max_prompt_tokens"]))
+        prompt_ids = chat_prompt_ids(
+            tokenizer,
+            turns[-int(defaults["history_turns"]) :],
+            request.system_prompt or defaults["system_prompt"],
+            int(defaults["max_prompt_tokens"]),
+        )
         prefix_ids = tokenizer(request.prefix, add_special_tokens=False)["input_ids"] if request.prefix else []
         decoding = request.decoding
-        said_before = [tokenizer(text, add_special_tokens=False)["input_ids"] for role, text in turns
-                       if role == "assistant" and text]
+        said_before = [
+            tokenizer(text, add_special_tokens=False)["input_ids"]
+            for role, text in turns
+            if role == "assistant" and text
+        ]
         generator = None
         if request.seed is not None:
             generator = torch.Generator(device=model.device).manual_seed(request.seed)
         tokens = generate(
-            model, prompt_ids, model.emotion_index(emotion),
+            model,
+            prompt_ids,
+            model.emotion_index(emotion),
             max_new_tokens=decoding.max_new_tokens,
             # None: the checkpoint's own top-k (0 is an explicit "no cut").
-            top_k=decoding.top_k if decoding.top_k is not None else int(self.spec.options.get("top_k", defaults["top_k"])),
+            top_k=decoding.top_k
+            if decoding.top_k is not None
+            else int(self.spec.options.get("top_k", defaults["top_k"])),
             temperature=decoding.temperature,
             ema_alpha=float(self.spec.options.get("ema_alpha", defaults["ema_alpha"])),
-            stop_ids={tokenizer.eos_token_id}, reply_prefix_ids=prefix_ids, generator=generator,
-            should_stop=cancelled.is_set, repetition_penalty=decoding.repetition_penalty,
-            no_repeat_ngram_size=decoding.no_repeat_ngram_size, said_before=said_before,
+            stop_ids={tokenizer.eos_token_id},
+            reply_prefix_ids=prefix_ids,
+            generator=generator,
+            should_stop=cancelled.is_set,
+            repetition_penalty=decoding.repetition_penalty,
+            no_repeat_ngram_size=decoding.no_repeat_ngram_size,
+            said_before=said_before,
             end_of_turn=(decoding.end_of_turn_after, decoding.end_of_turn_factor),
             min_new_tokens=decoding.min_new_tokens,
         )
@@ -229,7 +257,11 @@ class EmoDecoderModel:
             finish = "cancelled"
         else:
             finish = "length" if count >= request.max_new_tokens else "stop"
-        extras = {"emotion": emotion,
-                  "emo_alignment_score": round(alignment, 4) if alignment is not None else None}
-        yield StreamChunk(text=detokenizer.flush(), finish_reason=finish, prompt_tokens=len(prompt_ids),
-                          completion_tokens=count, extras=extras)
+        extras = {"emotion": emotion, "emo_alignment_score": round(alignment, 4) if alignment is not None else None}
+        yield StreamChunk(
+            text=detokenizer.flush(),
+            finish_reason=finish,
+            prompt_tokens=len(prompt_ids),
+            completion_tokens=count,
+            extras=extras,
+        )
