@@ -87,6 +87,8 @@ lock: $(VENV)/bin/python
 	@$(BIN)/pip-compile --version >/dev/null 2>&1 || $(BIN)/pip install --quiet pip-tools
 	$(BIN)/pip-compile $(LOCK_FLAGS) --extra server --extra train -o requirements.lock pyproject.toml
 	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -o requirements-dev.lock pyproject.toml
+	@# The dev extra names attune itself (attune[server,worker,train]); a checkout path has no place in a lock.
+	sed -i '/^attune @ file:/d' requirements.lock requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist test-output
