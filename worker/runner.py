@@ -157,7 +157,9 @@ class Runner:
                 log.exception("could not read control commands")
                 await asyncio.sleep(1)
                 continue
-            for _cursor, command in commands:
+            if commands:
+                cursor = commands[-1][0]  # the stream id to read after next time
+            for _id, command in commands:
                 if command.model not in self.serves:
                     continue
                 try:
@@ -244,7 +246,8 @@ class Runner:
             events = await self.broker.read_events(job.job_id, after, block_ms=0)
             if not events:
                 return replay
-            for _after, event in events:
+            after = events[-1][0]  # the stream id to read after next time
+            for _id, event in events:
                 if isinstance(event, EmotionEvent):
                     replay.had_emotion = True
                 elif isinstance(event, TokenEvent):
