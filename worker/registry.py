@@ -19,7 +19,9 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attune import build_progress
 from attune.contract import ChatTurn, DecodingParams, EmotionReading, ModelStatus
@@ -66,11 +68,46 @@ class Registry:
 
     @classmethod
     def from_file(cls, path: Path, home: Path, device: str = "cpu") -> Registry:
-        raw = tomllib.loads(path.read_text())
+        parsed = parse_models_file(path.read_text())
         home = home.resolve()
-        specs = {name: _spec(name, entry, home, path.parent) for name, entry in raw.get("models", {}).items()}
-        default_chat = raw.get("default_chat") or next((n for n, s in specs.items() if s.chat), "")
+        specs = {name: _spec(name, entry, home, path.parent) for name, entry in parsed.models.items()}
+        default_chat = parsed.default_chat or next((n for n, s in specs.items() if s.chat), "")
         return cls(specs=specs, default_chat=default_chat, context=LoadContext(home=home, device=device), source=path)
+
+
+class ModelEntry(BaseModel):
+    """One ``[models.NAME]`` table as written; a key it does not know is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    weights: str | None = None
+    adapter: str | None = None
+    quantization: Literal["none", "nf4", "int8"] = "none"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    description: str = ""
+    chat: bool | None = None  # default: whether the kind answers chat turns
+    generation: dict[str, Any] = Field(default_factory=dict)  # checked against Decoding in _spec
+    options: dict[str, Any] = Field(default_factory=dict)  # kind-specific, checked by the kind
+    setup: str = ""
+
+
+class ModelsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default_chat: str = ""
+    models: dict[str, ModelEntry] = Field(default_factory=dict)
+
+
+def parse_models_file(text: str) -> ModelsFile:
+    """models.toml, validated; errors name the model and the key (``models.smollm2.wieghts``)."""
+    try:
+        return ModelsFile.model_validate(tomllib.loads(text))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in error.errors()
+        )
+        raise ValueError(f"models.toml: {problems}") from None
 
 
 # Keys of a model's `generation = {...}` besides the decoding settings.
@@ -110,31 +147,31 @@ def generation_request(
     )
 
 
-def _spec(name: str, entry: dict[str, Any], home: Path, base_dir: Path) -> ModelSpec:
-    kind = entry["kind"]
+def _spec(name: str, entry: ModelEntry, home: Path, base_dir: Path) -> ModelSpec:
+    kind = entry.kind
     if kind not in KINDS:
         raise ValueError(f"models.toml: model {name!r} has unknown kind {kind!r} (known: {', '.join(sorted(KINDS))})")
-    generation = dict(entry.get("generation", {}))
+    generation = dict(entry.generation)
     unknown = set(generation) - set(DECODING_FIELDS) - GENERATION_EXTRAS
     if unknown:
         raise ValueError(
             f"models.toml: model {name!r} has unknown generation settings {sorted(unknown)} "
             f"(known: {', '.join(sorted({*DECODING_FIELDS, *GENERATION_EXTRAS}))})"
         )
-    options = dict(entry.get("options", {}))
+    options = dict(entry.options)
     check_engine_option(name, kind, options)
     spec = ModelSpec(
         name=name,
         kind=kind,
-        weights=_resolve(entry.get("weights"), home, base_dir),
-        adapter=_resolve(entry.get("adapter"), home, base_dir),
-        quantization=entry.get("quantization", "none"),
-        device=entry.get("device", "auto"),
-        description=entry.get("description", ""),
-        chat=entry.get("chat", kind in CHAT_KINDS),
+        weights=_resolve(entry.weights, home, base_dir),
+        adapter=_resolve(entry.adapter, home, base_dir),
+        quantization=entry.quantization,
+        device=entry.device,
+        description=entry.description,
+        chat=kind in CHAT_KINDS if entry.chat is None else entry.chat,
         generation=generation,
         options=options,
-        setup=entry.get("setup", ""),
+        setup=entry.setup,
     )
     try:
         resolve_decoding(spec)

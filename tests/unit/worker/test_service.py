@@ -332,6 +332,19 @@ def test_a_typo_in_generation_settings_fails_at_load(tmp_path: Path) -> None:
         Registry.from_file(registry_file, tmp_path)
 
 
+def test_a_typo_in_a_model_entry_or_at_the_top_fails_at_load_naming_the_key(tmp_path: Path) -> None:
+    registry_file = tmp_path / "models.toml"
+    registry_file.write_text('[models.m]\nkind = "causal_lm"\nwieghts = "/models/m"\n')
+    with pytest.raises(ValueError, match=r"models\.m\.wieghts"):
+        Registry.from_file(registry_file, tmp_path)
+    registry_file.write_text('default_caht = "m"\n[models.m]\nkind = "causal_lm"\n')
+    with pytest.raises(ValueError, match="default_caht"):
+        Registry.from_file(registry_file, tmp_path)
+    registry_file.write_text('[models.m]\nkind = "causal_lm"\nquantization = "nf5"\n')
+    with pytest.raises(ValueError, match=r"models\.m\.quantization"):
+        Registry.from_file(registry_file, tmp_path)
+
+
 async def test_a_photo_turn_fuses_the_face_with_the_text_and_the_crisis_check_reads_the_text(tmp_path: Path) -> None:
     model = ScriptedModel(["I'm sorry you feel low."])
     service, broker = _service(tmp_path, model)
