@@ -252,6 +252,12 @@ async def _done(
     fixed = verdict.fixed_reply
     (reply_emotion,) = await ctx.emotions.read([content]) if content and not fixed else (None,)
     score = extras.get("emo_alignment_score")
+    if fixed:
+        aligned = None
+    elif isinstance(score, int | float):  # the model scored its own alignment (EmoDecoder)
+        aligned = float(score)
+    else:  # the same classifier on both sides
+        aligned = alignment(text_reading(user_emotion), reply_emotion)
     return DoneEvent(
         job_id=job.job_id,
         session_id=job.session_id,
@@ -268,11 +274,7 @@ async def _done(
         duration_ms=since(job.enqueued_at),
         user_emotion=user_emotion,
         reply_emotion=reply_emotion,
-        alignment=None
-        if fixed
-        else float(score)
-        if isinstance(score, int | float)
-        else alignment(text_reading(user_emotion), reply_emotion),  # the same classifier on both sides
+        alignment=aligned,
         safety=verdict,
         extras={k: v for k, v in extras.items() if isinstance(v, str | int | float) or v is None},
         cache_key=job.cache_key if job.expected_version == version else None,
