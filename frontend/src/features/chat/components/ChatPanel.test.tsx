@@ -81,6 +81,7 @@ describe('ChatPanel', () => {
     const sent = server.sentBy().find((frame) => frame.type === 'message');
     expect(sent).toMatchObject({ content: 'I feel lonely' });
     const clientId = (sent as { client_id: string }).client_id;
+    const bubble = screen.getByText('I feel lonely').closest('article');
 
     act(() => {
       server.push({ type: 'ack', client_id: clientId, message_id: 3, job_id: 'j1', duplicate: false });
@@ -96,13 +97,18 @@ describe('ChatPanel', () => {
     expect(server.sentBy().at(-1)).toEqual({ type: 'cancel', job_id: 'j1' });
     act(() =>
       server.push({
-        type: 'done', job_id: 'j1', message: message(4, 'assistant', 'That sounds hard', { status: 'cancelled' }), cached: false,
-        timings: { ttft_ms: 10, duration_ms: 20 }, safety: { crisis: false, toxic: false, reasons: [], resources: [] }, alignment: 0.42,
+        // As the server sends it: the frame's verdict and alignment are the stored reply's.
+        type: 'done', job_id: 'j1', message: message(4, 'assistant', 'That sounds hard', { status: 'cancelled', reply_to_id: 3, alignment: 0.42, safety: clear }), cached: false,
+        timings: { ttft_ms: 10, duration_ms: 20 }, safety: clear, alignment: 0.42,
         finish_reason: 'cancelled', event_id: '4-0',
       }),
     );
     expect(screen.queryByTestId('typing-indicator')).not.toBeInTheDocument();
     expect(screen.getByText('stopped')).toBeInTheDocument();
+    expect(screen.getAllByText('That sounds hard')).toHaveLength(1);
+    expect(screen.getAllByText('I feel lonely')).toHaveLength(1);
+    // Stored, the message moved into the history as the same element: nothing is announced twice.
+    expect(screen.getByText('I feel lonely').closest('article')).toBe(bubble);
     expect(screen.getByText('alignment 0.42')).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Send' })).toBeInTheDocument();
   });

@@ -15,7 +15,7 @@ import { Welcome } from './Welcome';
 export function ChatPanel({ session, firstMessage }: { session: SessionPublic; firstMessage?: FirstMessage }) {
   const history = useMessageHistory(session.id);
   const stream = useChatStream(session.id, firstMessage);
-  const empty = history.messages.length === 0 && stream.turns.length === 0 && stream.comparisons.length === 0;
+  const empty = history.messages.length === 0 && stream.turn === null && stream.comparisons.length === 0;
   const [compareMode, setCompareMode] = useState({ enabled: false, model: '' });
   const send = compareMode.enabled ? (text: string) => stream.compare(text, compareMode.model || undefined) : stream.send;
   return (
@@ -37,7 +37,7 @@ export function ChatPanel({ session, firstMessage }: { session: SessionPublic; f
       ) : (
         <MessageList
           history={history.messages}
-          turns={stream.turns}
+          turn={stream.turn}
           hasOlder={history.hasNextPage}
           loadingOlder={history.isFetchingNextPage}
           loadOlder={() => void history.fetchNextPage()}

@@ -2,12 +2,13 @@ import { useLayoutEffect, useRef, type ReactNode } from 'react';
 import { Button } from '@/components/Button';
 import { Spinner } from '@/components/Spinner';
 import type { MessagePublic, SafetyVerdict } from '@/lib/protocol';
-import type { LiveTurn } from '../hooks/live-turns';
+import type { LiveTurn } from '../hooks/live-turn';
 import { finishReasonOf, MessageBubble } from './MessageBubble';
 
 interface Props {
   history: MessagePublic[];
-  turns: LiveTurn[];
+  /** What of the exchange on this page is not stored yet; it follows the history. */
+  turn: LiveTurn | null;
   hasOlder: boolean;
   loadingOlder: boolean;
   loadOlder: () => void;
@@ -18,12 +19,9 @@ interface Props {
 const NEAR_EDGE_PX = 80;
 
 /** The safety verdict on a user message, which travels with its reply; `undefined` until that arrives. */
-function userVerdict(reply: MessagePublic | undefined, turn: LiveTurn | undefined): SafetyVerdict | null | undefined {
-  if (reply) return reply.safety;
-  return turn?.phase === 'done' ? turn.safety : undefined;
-}
+const userVerdict = (reply: MessagePublic | undefined): SafetyVerdict | null | undefined => reply?.safety;
 
-export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder, children }: Props) {
+export function MessageList({ history, turn, hasOlder, loadingOlder, loadOlder, children }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
   const heightBeforePrepend = useRef<number | null>(null);
@@ -56,9 +54,7 @@ export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder,
     if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
   });
 
-  const historyIds = new Set(history.map((message) => message.id));
   const replies = new Map(history.filter((message) => message.reply_to_id !== null).map((message) => [message.reply_to_id, message]));
-  const turnOf = new Map(turns.filter((turn) => turn.userMessageId !== null).map((turn) => [turn.userMessageId, turn]));
   return (
     <div ref={scroller} onScroll={onScroll} className="flex-1 overflow-y-auto px-3 py-4" aria-label="Conversation" role="log" aria-live="polite" aria-busy={loadingOlder}>
       <div className="mb-3 flex justify-center">
@@ -73,49 +69,45 @@ export function MessageList({ history, turns, hasOlder, loadingOlder, loadOlder,
         ) : null}
       </div>
       <div className="flex flex-col gap-3">
-        {history.map((message) => (
-          <MessageBubble
-            key={message.id}
-            role={message.role}
-            content={message.content}
-            // A message fetched while its reply was being written was stored without its emotion
-            // and verdict (both are written with the reply): the live turn carries them.
-            emotion={message.emotion ?? turnOf.get(message.id)?.emotion}
-            alignment={message.alignment}
-            safety={message.role === 'user' ? userVerdict(replies.get(message.id), turnOf.get(message.id)) : message.safety}
-            status={message.status}
-            model={message.model}
-            cached={message.cached}
-            finishReason={finishReasonOf(message)}
-          />
-        ))}
-        {turns.map((turn, position) => {
-          const showUser = turn.content !== null && (turn.userMessageId === null || !historyIds.has(turn.userMessageId));
-          const showReply = turn.phase !== 'sending' && !(turn.reply && historyIds.has(turn.reply.id));
-          const streaming = turn.phase === 'streaming';
-          return (
-            <div key={turn.clientId ?? turn.jobId ?? position} className="flex flex-col gap-3">
-              {showUser && <MessageBubble role="user" content={turn.content ?? ''} emotion={turn.emotion} safety={userVerdict(undefined, turn)} error={turn.phase === 'failed' && !turn.jobId ? turn.error : null} />}
-              {showReply && (turn.phase !== 'failed' || turn.jobId) && (
-                <MessageBubble
-                  role="assistant"
-                  content={turn.replyText}
-                  emotion={turn.reply?.emotion}
-                  alignment={turn.alignment}
-                  safety={turn.safety}
-                  status={turn.reply?.status}
-                  model={turn.reply?.model}
-                  cached={turn.reply?.cached}
-                  streaming={streaming}
-                  finishReason={finishReasonOf(turn.reply)}
-                  error={turn.phase === 'failed' ? turn.error : null}
-                />
-              )}
-            </div>
-          );
-        })}
+        {[...history.map((message) => storedBubble(message, replies.get(message.id))), ...liveBubbles(turn)]}
         {children}
       </div>
     </div>
   );
+}
+
+/**
+ * A user message is keyed by its client id in the live turn and in the history alike, so the bubble
+ * the person saw on sending stays the same element when the server stores it (a screen reader does
+ * not announce it twice).
+ */
+function storedBubble(message: MessagePublic, reply: MessagePublic | undefined): ReactNode {
+  return (
+    <MessageBubble
+      key={message.client_id ?? `message-${message.id}`}
+      role={message.role}
+      content={message.content}
+      emotion={message.emotion}
+      alignment={message.alignment}
+      safety={message.role === 'user' ? userVerdict(reply) : message.safety}
+      status={message.status}
+      model={message.model}
+      cached={message.cached}
+      finishReason={finishReasonOf(message)}
+    />
+  );
+}
+
+/** The live turn: the user's message until the server stores it, and the reply until it is done. */
+function liveBubbles(turn: LiveTurn | null): ReactNode[] {
+  if (!turn) return [];
+  const failed = turn.phase === 'failed';
+  const bubbles: ReactNode[] = [];
+  if (turn.userMessageId === null && turn.content !== null) {
+    bubbles.push(<MessageBubble key={turn.clientId} role="user" content={turn.content} error={failed && !turn.jobId ? turn.error : null} />);
+  }
+  if (turn.jobId !== null) {
+    bubbles.push(<MessageBubble key={`reply-${turn.jobId}`} role="assistant" content={turn.replyText} streaming={turn.phase === 'streaming'} error={failed ? turn.error : null} />);
+  }
+  return bubbles;
 }

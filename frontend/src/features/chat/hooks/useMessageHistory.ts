@@ -11,7 +11,7 @@ export function useMessageHistory(sessionId: string) {
     initialPageParam: undefined as number | undefined,
     getNextPageParam: (page) => page.next_before ?? undefined,
     // Fresh on every visit (turns streamed on an earlier visit are only in the database), but
-    // not on focus: while the page is open, the socket's live turns carry what is new.
+    // not on focus: while the page is open, the socket writes what is new into this cache.
     staleTime: 0,
     refetchOnWindowFocus: false,
     refetchOnReconnect: false,
