@@ -50,7 +50,8 @@ class ChatTurn(BaseModel):
 
 
 class DecodingParams(BaseModel):
-    """Sampling settings; ``None`` means "the model's own default from the registry"."""
+    """Sampling settings; ``None`` means "the model's own default from the registry" and any value,
+    0 included, is the client's choice (``top_k`` 0: no top-k cut; ``no_repeat_ngram_size`` 0: off)."""
 
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
