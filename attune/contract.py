@@ -13,7 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-PROTOCOL_VERSION = 1
+# The version of this module's payloads (the ``version`` field of each), between the backend and
+# the workers only; the client protocol has its own, backend.schemas.PROTOCOL_VERSION.
+CONTRACT_VERSION = 1
 
 # Redis key layout. Every name is built here so the two sides can never drift apart.
 KEY_PREFIX = "attune"
@@ -63,7 +65,7 @@ class DecodingParams(BaseModel):
 
 
 class _Versioned(BaseModel):
-    version: int = PROTOCOL_VERSION
+    version: int = CONTRACT_VERSION
 
 
 Slot = Literal["a", "b"]

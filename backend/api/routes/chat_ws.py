@@ -24,6 +24,7 @@ from backend.hygiene import text_problem, valid_cursor
 from backend.models import ChatSession, Comparison, Message, User
 from backend.rate_limit import FrameLimiter
 from backend.schemas import (
+    PROTOCOL_VERSION,
     AuthFrame,
     CancelFrame,
     CompareFrame,
@@ -36,8 +37,6 @@ from backend.ws_errors import CLOSE_NOT_FOUND, CLOSE_POLICY, CLOSE_TOO_BIG
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-
-PROTOCOL_VERSION = 1
 
 
 class ChatConnection:
