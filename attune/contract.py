@@ -13,7 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-PROTOCOL_VERSION = 1
+# The version of this module's payloads (the ``version`` field of each), between the backend and
+# the workers only; the client protocol has its own, backend.schemas.PROTOCOL_VERSION.
+CONTRACT_VERSION = 1
 
 # Redis key layout. Every name is built here so the two sides can never drift apart.
 KEY_PREFIX = "attune"
@@ -50,7 +52,8 @@ class ChatTurn(BaseModel):
 
 
 class DecodingParams(BaseModel):
-    """Sampling settings; ``None`` means "the model's own default from the registry"."""
+    """Sampling settings; ``None`` means "the model's own default from the registry" and any value,
+    0 included, is the client's choice (``top_k`` 0: no top-k cut; ``no_repeat_ngram_size`` 0: off)."""
 
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
@@ -62,7 +65,7 @@ class DecodingParams(BaseModel):
 
 
 class _Versioned(BaseModel):
-    version: int = PROTOCOL_VERSION
+    version: int = CONTRACT_VERSION
 
 
 Slot = Literal["a", "b"]

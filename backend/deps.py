@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, status
+from fastapi import Depends, HTTPException, Path, WebSocket, WebSocketException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
@@ -18,7 +20,9 @@ from backend.config import Settings
 from backend.hygiene import PositiveId
 from backend.models import ChatSession, JournalEntry, User
 from backend.rate_limit import FrameLimiter
+from backend.schemas import AuthFrame, client_frame_adapter
 from backend.security import decode_access_token
+from backend.ws_errors import CLOSE_AUTH_TIMEOUT, CLOSE_UNAUTHENTICATED
 
 
 @dataclass
@@ -55,11 +59,15 @@ def api_error(status_code: int, code: str, message: str) -> HTTPException:
     return HTTPException(status_code=status_code, detail={"code": code, "message": message})
 
 
+async def _user_of_token(db: AsyncSession, token: str | None, secret_key: str) -> User | None:
+    user_id = decode_access_token(token, secret_key) if token else None
+    return await db.get(User, user_id) if user_id is not None else None
+
+
 async def get_current_user(
     state: StateDep, db: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
-    user_id = decode_access_token(credentials.credentials, state.secret_key) if credentials else None
-    user = await db.get(User, user_id) if user_id is not None else None
+    user = await _user_of_token(db, credentials.credentials if credentials else None, state.secret_key)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -70,6 +78,47 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_ws_user(websocket: WebSocket, state: StateDep) -> User:
+    """Accept the socket and authenticate it (docs/protocol.md, "Opening"): an ``Authorization:
+    Bearer`` header, else an ``auth`` frame first, within ``auth_timeout_s``.
+
+    A socket that fails is closed with its close code (4408 too late, 4401 anything else) by
+    raising ``WebSocketException``; a client that leaves meanwhile ends the route quietly
+    (``WebSocketDisconnect``, see ``backend.ws_errors``). The accept comes first because the
+    auth frame and the close codes both need an open socket.
+    """
+    await websocket.accept()
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:]
+    else:
+        token = await _auth_frame_token(websocket, state.settings.auth_timeout_s)
+    async with state.sessions() as db:  # only for the lookup: a socket may stay open for hours
+        user = await _user_of_token(db, token, state.secret_key)
+    if user is None:
+        raise WebSocketException(CLOSE_UNAUTHENTICATED, "invalid or expired token")
+    return user
+
+
+async def _auth_frame_token(websocket: WebSocket, timeout_s: float) -> str:
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), timeout_s)
+    except TimeoutError:
+        raise WebSocketException(CLOSE_AUTH_TIMEOUT, "authenticate within 10 s") from None
+    except KeyError:  # a binary frame where the auth frame belongs
+        raise WebSocketException(CLOSE_UNAUTHENTICATED, "the first frame must be a JSON auth frame") from None
+    try:
+        frame = client_frame_adapter.validate_json(raw)
+    except ValidationError:
+        frame = None
+    if not isinstance(frame, AuthFrame):
+        raise WebSocketException(CLOSE_UNAUTHENTICATED, "the first frame must be auth")
+    return frame.token
+
+
+WsUser = Annotated[User, Depends(get_ws_user)]
 
 
 async def get_admin(user: CurrentUser) -> User:

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
@@ -27,7 +27,7 @@ from backend.deps import AppState
 from backend.hygiene import RejectBadBytes, validation_error_handler
 from backend.journal.service import run_pending_tagger
 from backend.rate_limit import FrameLimiter
-from backend.ws_errors import CloseWebSocketOnError
+from backend.ws_errors import CloseWebSocketOnError, client_left
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, embedded_worker: bool | None = 
     app.add_middleware(RejectBadBytes)
     app.add_middleware(CloseWebSocketOnError)  # outermost: also covers what the middlewares inside raise
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(WebSocketDisconnect, client_left)  # type: ignore[arg-type]
     for router in (
         auth.router,
         sessions.router,

@@ -10,6 +10,13 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
 from attune.contract import DecodingParams, EmotionReading, ImageMediaType, SafetyVerdict
 from backend.hygiene import CleanModel
 
+# The version of the client protocol: the REST bodies and WebSocket frames of this module, as
+# docs/protocol.md describes them (its title, and `ready.protocol` on every chat socket). Additive
+# changes keep it, anything else raises it. frontend/src/lib/protocol.ts speaks the version in the
+# document's title; tests/unit/backend/test_protocol_version.py checks that all three agree. The
+# backend <-> worker messages have their own version, attune.contract.CONTRACT_VERSION.
+PROTOCOL_VERSION = 1
+
 MOODS = ("joy", "sadness", "fear", "anger", "love", "surprise")
 JOURNAL_MAX_CHARS = 10_000  # a chat message's limit is a setting: Settings.max_message_chars
 

@@ -115,8 +115,12 @@ GENERATION_EXTRAS = {"system_prompt"}
 
 
 def resolve_decoding(spec: ModelSpec, params: DecodingParams | None = None) -> Decoding:
-    """The one place decoding settings are decided: the request's own params, else the model's
-    ``generation`` table in models.toml, else ``Decoding``'s defaults."""
+    """The one place decoding settings are decided, each on its own: the request's own params,
+    else the model's ``generation`` table in models.toml, else ``Decoding``'s project defaults.
+
+    ``None`` (or a key left out) is "unset" and falls through; any value, 0 included, is a choice
+    (``top_k`` 0: no top-k cut). What comes back is complete: engines and models add no defaults.
+    """
     chosen: dict[str, Any] = {}
     for name in DECODING_FIELDS:
         value = getattr(params, name, None) if params is not None else None

@@ -88,10 +88,14 @@ class Config:
     log_every: int = field(default=10, metadata=_help("train metrics every N steps"))
     eval_every: int = field(default=100, metadata=_help("validation every N steps (and at the end)"))
     eval_examples: int = field(default=128, metadata=_help("validation examples per evaluation"))
-    top_k: int = field(default=40, metadata=_help("serving default: top-k sampling"))
-    temperature: float = field(default=0.7, metadata=_help("serving default: sampling temperature"))
+    top_k: int = field(default=40, metadata=_help("top-k sampling (a record: the worker decodes with models.toml's)"))
+    temperature: float = field(
+        default=0.7, metadata=_help("sampling temperature (a record: the worker decodes with models.toml's)")
+    )
     ema_alpha: float = field(default=0.3, metadata=_help("serving default: EMA factor of the reply's emotion"))
-    max_new_tokens: int = field(default=96, metadata=_help("serving default: reply length cap"))
+    max_new_tokens: int = field(
+        default=96, metadata=_help("reply length cap (a record: the worker decodes with models.toml's)")
+    )
     save_dtype: str = field(
         default="float32",
         metadata=_help(

@@ -26,7 +26,7 @@ _DEFAULT = Decoding()
 class SamplingParams:
     temperature: float = _DEFAULT.temperature  # 0 means greedy
     top_p: float = _DEFAULT.top_p
-    top_k: int = 0  # 0 means no top-k cut
+    top_k: int = _DEFAULT.top_k  # 0 means no top-k cut
     max_new_tokens: int = _DEFAULT.max_new_tokens
     seed: int | None = None
     suppressed_ids: tuple[int, ...] = ()  # never chosen (e.g. style tokens that only condition a reply)
@@ -53,10 +53,9 @@ class SamplingParams:
 
     @classmethod
     def from_decoding(cls, decoding: Decoding, **extra: object) -> SamplingParams:
-        """The engine's settings for a resolved ``Decoding`` (``top_k`` None becomes 0: no cut)."""
+        """The engine's settings for a resolved ``Decoding``, plus the per-request ``extra`` (``said_before``, ...)."""
         names = {f.name for f in fields(cls)}
         values = {name: getattr(decoding, name) for name in names if hasattr(decoding, name)}
-        values["top_k"] = decoding.top_k or 0
         return cls(**{**values, **extra})  # type: ignore[arg-type]
 
     @property

@@ -61,16 +61,18 @@ class LoadContext:
 
 @dataclass(frozen=True)
 class Decoding:
-    """How a reply is decoded. The defaults here are the only defaults: ``worker.registry.resolve_decoding``
-    fills a request from the job's params, then the model's ``generation`` table, then these.
+    """How a reply is decoded, fully resolved. The defaults here are the project's only defaults:
+    ``worker.registry.resolve_decoding`` takes each setting from the job's params, else the model's
+    ``generation`` table in models.toml, else these; engines and models use what they get as is.
 
-    ``top_k`` None (or 0) means no top-k cut; a kind with its own default (EmoDecoder's checkpoint)
-    uses that only when it is None. ``repetition_penalty`` 1.0 and ``no_repeat_ngram_size`` 0 are off.
+    Nothing here is "unset" (``None`` means unset only in the request and in models.toml), except
+    ``seed``, where None means "not reproducible". ``top_k`` 0, ``repetition_penalty`` 1.0 and
+    ``no_repeat_ngram_size`` 0 are off, as in transformers and llama.cpp.
     """
 
     temperature: float = 0.7  # 0 means greedy
     top_p: float = 0.9
-    top_k: int | None = None
+    top_k: int = 0  # 0: no top-k cut
     max_new_tokens: int = 256
     repetition_penalty: float = 1.0  # > 1 discourages tokens the reply (and earlier replies) already used
     no_repeat_ngram_size: int = 0  # > 0: no n-gram of this size appears twice in the reply or earlier replies
@@ -89,7 +91,7 @@ class Decoding:
             raise ValueError(f"temperature must be in [0, 2], got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.top_k is not None and self.top_k < 0:
+        if self.top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {self.top_k}")
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
@@ -113,7 +115,7 @@ class GenerationRequest:
     history: list[ChatTurn]
     temperature: float = _DEFAULT.temperature
     top_p: float = _DEFAULT.top_p
-    top_k: int | None = _DEFAULT.top_k
+    top_k: int = _DEFAULT.top_k
     max_new_tokens: int = _DEFAULT.max_new_tokens
     seed: int | None = None
     repetition_penalty: float = _DEFAULT.repetition_penalty

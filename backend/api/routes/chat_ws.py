@@ -19,11 +19,12 @@ from backend.chat.turn import TurnRejected, done_frame, relay, start_turn
 from backend.compare import service as compare
 from backend.compare import store as compare_store
 from backend.config import Settings
-from backend.deps import AppState
+from backend.deps import AppState, StateDep, WsUser
 from backend.hygiene import text_problem, valid_cursor
 from backend.models import ChatSession, Comparison, Message, User
 from backend.rate_limit import FrameLimiter
 from backend.schemas import (
+    PROTOCOL_VERSION,
     AuthFrame,
     CancelFrame,
     CompareFrame,
@@ -32,17 +33,10 @@ from backend.schemas import (
     ResumeFrame,
     client_frame_adapter,
 )
-from backend.security import decode_access_token
+from backend.ws_errors import CLOSE_NOT_FOUND, CLOSE_POLICY, CLOSE_TOO_BIG
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-
-PROTOCOL_VERSION = 1
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_NOT_FOUND = 4404
-CLOSE_AUTH_TIMEOUT = 4408
 
 
 class ChatConnection:
@@ -203,47 +197,8 @@ class ChatConnection:
             await self.error("bad_request", "Already authenticated.")
 
 
-async def _authenticate(websocket: WebSocket, state: AppState) -> User | None:
-    token = None
-    header = websocket.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        token = header[7:]
-    else:
-        try:
-            raw = await asyncio.wait_for(websocket.receive_text(), state.settings.auth_timeout_s)
-        except TimeoutError:
-            await websocket.close(CLOSE_AUTH_TIMEOUT, "authenticate within 10 s")
-            return None
-        except WebSocketDisconnect:
-            return None
-        except KeyError:  # a binary frame where the auth frame belongs
-            await websocket.close(CLOSE_UNAUTHENTICATED, "the first frame must be a JSON auth frame")
-            return None
-        try:
-            frame = client_frame_adapter.validate_json(raw)
-        except ValidationError:
-            frame = None
-        if not isinstance(frame, AuthFrame):
-            await websocket.close(CLOSE_UNAUTHENTICATED, "the first frame must be auth")
-            return None
-        token = frame.token
-    user_id = decode_access_token(token, state.secret_key)
-    if user_id is not None:
-        async with state.sessions() as db:
-            user = await db.get(User, user_id)
-        if user is not None:
-            return user
-    await websocket.close(CLOSE_UNAUTHENTICATED, "invalid or expired token")
-    return None
-
-
 @router.websocket("/ws/chat/{session_id}")
-async def chat_socket(websocket: WebSocket, session_id: str) -> None:
-    state: AppState = websocket.app.state.attune
-    await websocket.accept()
-    user = await _authenticate(websocket, state)
-    if user is None:
-        return
+async def chat_socket(websocket: WebSocket, session_id: str, state: StateDep, user: WsUser) -> None:
     async with state.sessions() as db:
         chat = await crud.get_owned_session(db, user.id, session_id)
         pending = await crud.in_flight(db, session_id) if chat else []

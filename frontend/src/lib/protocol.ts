@@ -3,6 +3,8 @@
 // `*_FIELDS` tables below are the runtime mirror it compares, and the type-level checks at the
 // bottom make `tsc` fail when a table and its type disagree.
 
+// The client protocol's version: docs/protocol.md's title and `ready.protocol`, defined in
+// backend/schemas.py (PROTOCOL_VERSION); protocol.test.ts and the backend's tests check they agree.
 export const PROTOCOL_VERSION = 1;
 
 export type Role = 'user' | 'admin';

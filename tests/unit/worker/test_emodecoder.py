@@ -213,3 +213,23 @@ async def test_cancel_stops_the_reply_within_a_step(artifact_dir: Path):
 
     assert chunks[-1].finish_reason == "cancelled"
     assert chunks[-1].completion_tokens < 20
+
+
+async def test_the_request_decodes_with_its_resolved_settings_not_the_checkpoints(
+    artifact_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from worker.models.emodecoder import inference
+
+    seen: list[SamplingParams] = []
+
+    def fake_generate(*args, params: SamplingParams, **kwargs):
+        seen.append(params)
+        return iter(())
+
+    monkeypatch.setattr(inference, "generate", fake_generate)
+    model = _served(artifact_dir)  # its checkpoint records top_k 40
+
+    await _collect(model.stream(_request("settings", top_k=0, top_p=0.5, repetition_penalty=1.3)))
+
+    assert (seen[0].top_k, seen[0].top_p, seen[0].temperature) == (0, 0.5, 1.0)
+    assert (seen[0].max_new_tokens, seen[0].repetition_penalty) == (12, 1.3)

@@ -310,18 +310,6 @@ async def test_a_run_on_reply_at_the_limit_loses_only_its_broken_last_word(tmp_p
     assert done.finish_reason == "length" and done.content == streamed == "and " * 30 + "then it all went\u2026"
 
 
-def test_decoding_is_resolved_in_one_place_request_then_registry_then_defaults(tmp_path: Path) -> None:
-    from attune.contract import DecodingParams
-    from worker.models.base import Decoding
-    from worker.registry import resolve_decoding
-
-    spec = ModelSpec(name="m", kind="causal_lm", generation={"temperature": 0.2, "repetition_penalty": 1.2})
-    assert resolve_decoding(spec) == Decoding(temperature=0.2, repetition_penalty=1.2)
-    chosen = resolve_decoding(spec, DecodingParams(temperature=0.9, top_k=0, no_repeat_ngram_size=3))
-    assert (chosen.temperature, chosen.top_k, chosen.no_repeat_ngram_size, chosen.top_p) == (0.9, 0, 3, 0.9)
-    assert resolve_decoding(ModelSpec(name="d", kind="causal_lm")).top_k is None  # unset, not "no cut"
-
-
 def test_a_typo_in_generation_settings_fails_at_load(tmp_path: Path) -> None:
     registry_file = tmp_path / "models.toml"
     registry_file.write_text('[models.m]\nkind = "causal_lm"\ngeneration = { repetition_penality = 1.2 }\n')

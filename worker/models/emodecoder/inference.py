@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 if TYPE_CHECKING:
+    from worker.engine.sampling import SamplingParams
     from worker.models.emodecoder.architecture import EmoDecoder
 
 
@@ -52,45 +53,24 @@ def generate(
     prompt_ids: list[int],
     emotion_id: int,
     *,
-    max_new_tokens: int,
-    top_k: int,
-    temperature: float,
+    params: SamplingParams,
     ema_alpha: float,
     stop_ids: set[int],
     reply_prefix_ids: Sequence[int] = (),
     generator: torch.Generator | None = None,
     should_stop: Callable[[], bool] = lambda: False,
-    repetition_penalty: float = 1.0,
-    no_repeat_ngram_size: int = 0,
-    said_before: Sequence[Sequence[int]] = (),
-    end_of_turn: tuple[int, float] | None = None,
-    min_new_tokens: int = 0,
 ) -> Iterator[DecodedToken]:
-    """Yield reply tokens one by one until a stop token, ``max_new_tokens`` or ``should_stop()``.
+    """Yield reply tokens one by one until a stop token, ``params.max_new_tokens`` or ``should_stop()``.
 
     ``reply_prefix_ids`` is reply text already given (a resumed job): it is prefilled with the
-    prompt and counts towards the emotion average, but is not yielded again. A stop token ends
-    the reply without being yielded. ``should_stop`` is checked before every step.
-    Sampling is the engine's (``worker.engine.sampling``): the same top-k, temperature and per-request
-    row rules (repetition, no-repeat n-grams, end of turn, minimum length) over the reply, its prefix
-    and ``said_before``.
+    prompt and counts towards the emotion average, but is not yielded again; the caller puts it
+    in ``params.said_before`` with the earlier replies. A stop token ends the reply without being
+    yielded. ``should_stop`` is checked before every step. Sampling is the engine's
+    (``worker.engine.sampling``), with the request's resolved settings as they are: temperature,
+    top-k, top-p and the row rules (repetition, no-repeat n-grams, end of turn, minimum length).
     """
-    from worker.engine.sampling import RepetitionGuard, SamplingParams, choose_next_token
+    from worker.engine.sampling import RepetitionGuard, choose_next_token
 
-    earlier = tuple(tuple(ids) for ids in said_before) + ((tuple(reply_prefix_ids),) if reply_prefix_ids else ())
-    after, factor = end_of_turn or (0, 1.0)
-    params = SamplingParams(
-        temperature=temperature,
-        top_p=1.0,
-        top_k=max(top_k, 0),
-        max_new_tokens=max_new_tokens,
-        repetition_penalty=repetition_penalty,
-        no_repeat_ngram_size=no_repeat_ngram_size,
-        said_before=earlier,
-        end_of_turn_after=after,
-        end_of_turn_factor=factor,
-        min_new_tokens=min_new_tokens,
-    )
     guard = RepetitionGuard.for_params(params, frozenset(stop_ids))
     device = model.device
     input_ids = torch.tensor([[*prompt_ids, *reply_prefix_ids]], dtype=torch.long, device=device)
@@ -102,7 +82,7 @@ def generate(
     output = model(input_ids, padding, g_in, state=state)
     for position in range(len(prompt_ids), input_ids.size(1)):
         ema.update(output.token_emotion[0, position])
-    for _ in range(max_new_tokens):
+    for _ in range(params.max_new_tokens):
         if should_stop():
             return
         token_id = choose_next_token(output.logits[0, -1].float(), params, generator, guard)

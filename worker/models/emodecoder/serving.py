@@ -6,8 +6,9 @@
 emotion, generated in a thread (torch releases the GIL), streamed as text deltas, and the last
 chunk carries ``emo_alignment_score`` = cos(g_in, EMA of the reply's emotion).
 
-``spec.options``: ``top_k``, ``ema_alpha``, ``default_emotion`` (when the user's emotion maps
-to none of ED's 32, e.g. "neutral") override the checkpoint's defaults.
+``spec.options``: ``ema_alpha``, ``default_emotion`` (when the user's emotion maps to none of
+ED's 32, e.g. "neutral") override the checkpoint's. The decoding settings (temperature, top-k,
+top-p, ...) are the request's, resolved by the registry; the checkpoint's are only a record.
 torch and transformers are imported on ``load()`` only.
 """
 
@@ -199,6 +200,7 @@ class EmoDecoderModel:
         import torch
 
         from worker.engine.detokenize import IncrementalDetokenizer
+        from worker.engine.sampling import SamplingParams
         from worker.models.emodecoder.inference import generate
 
         model, tokenizer, defaults = self._model, self._tokenizer, self._generation
@@ -215,12 +217,14 @@ class EmoDecoderModel:
             int(defaults["max_prompt_tokens"]),
         )
         prefix_ids = tokenizer(request.prefix, add_special_tokens=False)["input_ids"] if request.prefix else []
-        decoding = request.decoding
         said_before = [
-            tokenizer(text, add_special_tokens=False)["input_ids"]
+            tuple(tokenizer(text, add_special_tokens=False)["input_ids"])
             for role, text in turns
             if role == "assistant" and text
         ]
+        if prefix_ids:
+            said_before.append(tuple(prefix_ids))
+        params = SamplingParams.from_decoding(request.decoding, said_before=tuple(said_before))
         generator = None
         if request.seed is not None:
             generator = torch.Generator(device=model.device).manual_seed(request.seed)
@@ -228,22 +232,12 @@ class EmoDecoderModel:
             model,
             prompt_ids,
             model.emotion_index(emotion),
-            max_new_tokens=decoding.max_new_tokens,
-            # None: the checkpoint's own top-k (0 is an explicit "no cut").
-            top_k=decoding.top_k
-            if decoding.top_k is not None
-            else int(self.spec.options.get("top_k", defaults["top_k"])),
-            temperature=decoding.temperature,
+            params=params,
             ema_alpha=float(self.spec.options.get("ema_alpha", defaults["ema_alpha"])),
             stop_ids={tokenizer.eos_token_id},
             reply_prefix_ids=prefix_ids,
             generator=generator,
             should_stop=cancelled.is_set,
-            repetition_penalty=decoding.repetition_penalty,
-            no_repeat_ngram_size=decoding.no_repeat_ngram_size,
-            said_before=said_before,
-            end_of_turn=(decoding.end_of_turn_after, decoding.end_of_turn_factor),
-            min_new_tokens=decoding.min_new_tokens,
         )
         detokenizer = IncrementalDetokenizer(tokenizer)
         count, alignment = 0, None
