@@ -88,10 +88,12 @@ class Context:
 
     @classmethod
     def build(cls, settings: WorkerSettings, models: ModelManager) -> Context:
+        safety = SafetyFilter()
+        models.check_drafts_with(safety)
         return cls(
             settings,
             models,
-            SafetyFilter(),
+            safety,
             EmotionReader(models, settings.emotion_classifier, settings.emotion_fallback),
             FaceReader(models, settings.face_classifier),
         )

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from worker.models.base import (
     LoadContext,
     ModelSpec,
     ModelUnavailable,
+    ReplyCheck,
 )
 from worker.models.llama_cpp_serving import check_engine_option
 
@@ -356,6 +357,11 @@ class ModelManager:
         # init), so two models loading in parallel threads corrupt each other; and the memory
         # budget is only honest if room is made for one model at a time.
         self._loading = asyncio.Lock()
+
+    def check_drafts_with(self, reply_check: ReplyCheck) -> None:
+        """Models loaded from now on that check their own drafts (qwen_heads' reflection) use this
+        check, the worker's SafetyFilter, instead of none."""
+        self.registry.context = replace(self.registry.context, reply_check=reply_check)
 
     def spec(self, name: str) -> ModelSpec:
         if name not in self.registry.specs:

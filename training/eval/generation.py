@@ -79,10 +79,13 @@ def add_model_arguments(parser: argparse.ArgumentParser, several: bool = False) 
 
 def _manager(models_file: Path, home: Path, device: str) -> Any:
     from worker.registry import ModelManager, Registry
+    from worker.safety import SafetyFilter
 
-    return ModelManager(
+    manager = ModelManager(
         Registry.from_file(models_file, home, device=device), keep_alive_s=math.inf, memory_budget_gb=1024
     )
+    manager.check_drafts_with(SafetyFilter())  # as the worker does: qwen_heads' reflection checks its drafts
+    return manager
 
 
 async def load_registry_model(models_file: Path, home: Path, name: str, device: str = "cpu") -> Any:

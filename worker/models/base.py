@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from attune.contract import ChatTurn, EmotionReading
+from attune.contract import ChatTurn, EmotionReading, SafetyVerdict
 
 
 class ModelUnavailable(RuntimeError):
@@ -51,12 +51,19 @@ class ModelSpec:
     setup: str = ""  # what it needs that a fresh install lacks, and the command that provides it
 
 
+class ReplyCheck(Protocol):
+    """The part of the worker's SafetyFilter a model uses to check its own drafts."""
+
+    def check_reply(self, text: str) -> SafetyVerdict: ...
+
+
 @dataclass(frozen=True)
 class LoadContext:
     """What a model class is constructed with, besides its spec: ``Cls(spec, context)``."""
 
     home: Path  # ATTUNE_HOME: built artifacts under models/, converted weights under cache/
     device: str = "cpu"  # resolved: "cpu" or "cuda"
+    reply_check: ReplyCheck | None = None  # the worker's safety filter; None: drafts are not checked
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ Decoding takes two steps and a check:
 2. generate: the reply is decoded by the continuous-batching engine after the plan's style
    tokens (``<emo:sad><strat:reflection>``), which the adapter was trained to follow;
 3. reflect: the heads read the draft alone; if the planned strategy or emotion is not among
-   their ``reflection_top_k`` guesses for it (or the safety filter flags the draft), the reply
-   is generated once more with a stricter system prompt, and that second draft is final.
+   their ``reflection_top_k`` guesses for it (or the worker's safety filter, handed in as
+   ``LoadContext.reply_check``, flags the draft), the reply is generated once more with a
+   stricter system prompt, and that second draft is final.
 
 The artifact (from ``training/recipes/qwen_empathetic.py``) is the registry entry's ``adapter``
 directory: the PEFT adapter, the tokenizer with the style tokens, ``heads.pt`` and
@@ -70,7 +71,6 @@ class QwenHeadsModel(CausalLM):
         self._style_token_ids: tuple[int, ...] = ()
         self._end_of_turn_ids: frozenset[int] = frozenset()
         self._forward_lock = threading.Lock()
-        self._safety: Any = _safety_filter()
 
     def _load_weights(self) -> tuple[Any, Any]:
         model, tokenizer, heads = load_with_heads(self.spec, self.context)
@@ -133,8 +133,10 @@ class QwenHeadsModel(CausalLM):
 
     def needs_rewrite(self, prompt: list[int], draft: Draft, plan: Plan) -> bool:
         """Reflection: does the draft contradict the plan, or does the safety filter flag it?"""
-        if self._safety is not None and _flagged(self._safety.check_reply(draft.text)):
-            return True
+        if self.context.reply_check is not None:
+            verdict = self.context.reply_check.check_reply(draft.text)
+            if verdict.crisis or verdict.toxic:
+                return True
         reply_ids = [t for t in draft.token_ids if t not in self._engine.stop_token_ids]
         if not reply_ids:
             return True
@@ -233,19 +235,6 @@ def _adapter_base(artifact: Path) -> str:
     if not base:
         raise ModelUnavailable(f"the adapter at {artifact} names no base model and the registry gives no weights")
     return base
-
-
-def _safety_filter() -> Any:
-    """The worker's SafetyFilter when that package is installed alongside (it is optional here)."""
-    try:
-        from worker.safety import SafetyFilter
-    except ImportError:
-        return None
-    return SafetyFilter()
-
-
-def _flagged(verdict: Any) -> bool:
-    return bool(getattr(verdict, "crisis", False) or getattr(verdict, "toxic", False))
 
 
 def _argmax(values: list[float]) -> int:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from attune.contract import EmotionReading
-from worker.safety.crisis import CrisisAssessment, distress_of
+from worker.safety.crisis import RULES, CrisisAssessment, distress_of
 from worker.safety.exemplars import ExemplarMatcher, LevelScores
 
 # Probability of "the writer is at risk" (ideation + imminent) above which the matcher alone
@@ -54,25 +54,9 @@ _SAFE_DOSING = re.compile(
     r"|mi (?:medico|doctor[a]?|farmaceutic[oa])|efectos secundarios)\b"
 )
 
-# Rules that describe a plan, means at hand, a preparatory act or a request for lethal means.
-IMMINENT_RULES = frozenset(
-    {
-        "how_many_pills",
-        "means_ready",
-        "lethal_dose",
-        "overdose",
-        "take_all_pills",
-        "method_question",
-        "jump_off",
-        "noose",
-        "suicide_note",
-        "giving_away",
-        "goodbye",
-        "es_medios",
-        "where_to_cut",
-        "whole_bottle",
-    }
-)
+# Rules that describe a plan, means at hand, a preparatory act or a request for lethal means
+# (``imminent = true`` in crisis_rules.toml).
+IMMINENT_RULES = frozenset(rule.rule_id for rule in RULES if rule.imminent)
 # Words that turn ideation into imminent risk when the message is a crisis: a time, a place,
 # means at hand, preparations.
 _IMMINENCE = re.compile(

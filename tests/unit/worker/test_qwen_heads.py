@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from attune.contract import ChatTurn, EmotionReading
-from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelSpec, ModelUnavailable
+from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, ReplyCheck
 from worker.models.heads import HeadLabels, Heads
-from worker.models.qwen_heads import QwenHeadsModel
+from worker.models.qwen_heads import Draft, Plan, QwenHeadsModel
+from worker.safety import SafetyFilter
 
 HISTORY = [ChatTurn(role="user", content="I failed my exam and I feel like giving up on school.")]
 
@@ -32,7 +33,14 @@ def heads_artifact(tiny_qwen2_dir: Path, tmp_path_factory: pytest.TempPathFactor
     return out
 
 
-def make_model(base: Path, adapter: Path | None, home: Path, quantization: str = "none", **options) -> QwenHeadsModel:
+def make_model(
+    base: Path,
+    adapter: Path | None,
+    home: Path,
+    quantization: str = "none",
+    reply_check: ReplyCheck | None = None,
+    **options,
+) -> QwenHeadsModel:
     spec = ModelSpec(
         name="qwen-empathetic",
         kind="qwen_heads",
@@ -42,7 +50,7 @@ def make_model(base: Path, adapter: Path | None, home: Path, quantization: str =
         generation={"temperature": 0.0, "max_new_tokens": 8},
         options=options,
     )
-    return QwenHeadsModel(spec, LoadContext(home=home, device="cpu"))
+    return QwenHeadsModel(spec, LoadContext(home=home, device="cpu", reply_check=reply_check))
 
 
 async def collect(model: QwenHeadsModel, request: GenerationRequest):
@@ -78,6 +86,13 @@ def test_plan_uses_the_users_classified_emotion(tiny_qwen2_dir, heads_artifact, 
     without = model.plan(model.prompt_ids(request, 8), GenerationRequest(request_id="q", history=HISTORY))
     assert without.emotion in model._heads.labels.emotions
     model.unload()
+
+
+def test_reflection_rewrites_a_draft_the_workers_safety_filter_flags(tmp_path):
+    model = make_model(tmp_path, tmp_path, tmp_path, reply_check=SafetyFilter(matcher=None))
+    plan = Plan(emotion="sad", strategy="Question")
+    draft = Draft(deltas=["go kill yourself"], token_ids=[1, 2, 3], finish_reason="stop", prompt_tokens=4)
+    assert model.needs_rewrite([0], draft, plan)  # flagged before the heads are even consulted
 
 
 def test_heads_round_trip_through_their_files(tmp_path):

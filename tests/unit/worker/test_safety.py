@@ -10,6 +10,7 @@ import pytest
 from attune.contract import EmotionReading
 from worker.safety import LexiconToxicity, ResourcesError, SafetyFilter, ScoredToxicity
 from worker.safety.context import Subject, is_negated, is_reported, subject_of
+from worker.safety.crisis import load_rules
 from worker.safety.evaluate import LabelledPrompt, check, evaluate, load_prompts
 from worker.safety.lexicon import tolerant, word_pattern
 from worker.safety.normalize import normalize
@@ -185,6 +186,50 @@ def test_reported_speech_is_not_an_insult_but_an_opinion_is() -> None:
     assert is_reported(["anyone", "who", "calls"])
     assert is_reported(["you", "might", "feel", "like"])
     assert not is_reported(["i", "think"])
+
+
+# --- the rules file --------------------------------------------------------------------------
+
+RULE_HEAD = '[[rules]]\nname = "typo"\nlanguage = "en"\n'
+
+
+def test_a_rules_file_fills_in_fragments_joins_alternatives_and_forgives_doubled_letters(tmp_path: Path) -> None:
+    path = tmp_path / "crisis_rules.toml"
+    path.write_text(
+        "[fragments]\nsuicide = '''(?:suicide|sucide)'''\n"
+        '[[rules]]\nname = "plan"\nlanguage = "en"\nstrength = "direct"\nimminent = true\n'
+        r"pattern = ['''\bplan (?:[a-z]+ ){0,2}{suicide}\b''', '''\bkill myself\b''']"
+        "\n"
+        r"unless = '''\bkitchen\b'''"
+        "\n",
+        encoding="utf-8",
+    )
+    (rule,) = load_rules(path)
+    assert rule.pattern.pattern == r"\bplan (?:[a-z]+ ){0,2}(?:suicide|sucide)\b|\bkil{1,2} myself\b"
+    assert rule.unless is not None and rule.unless.pattern == r"\bkitchen\b"
+    assert rule.imminent and not rule.names_self and rule.check_negation
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ('strength = "direct"\npatern = "x"', r"rules\.typo\.patern"),
+        ('strength = "drect"\npattern = "x"', r"rules\.typo\.strength"),
+        ('strength = "direct"\npattern = "x"\nnames_self = "yes"', r"rules\.typo\.names_self"),
+        ('strength = "direct"\npattern = ""', r"rules\.typo\.pattern"),
+        ('strength = "direct"\npattern = "{sucide}"', "unknown fragments: sucide"),
+        ('strength = "direct"\npattern = "(unclosed"', r"rules\.typo does not compile"),
+        (
+            'strength = "direct"\npattern = "x"\n' + RULE_HEAD + 'strength = "direct"\npattern = "y"',
+            "more than once: typo",
+        ),
+    ],
+)
+def test_a_mistake_in_the_rules_file_fails_at_load_naming_the_rule(tmp_path: Path, table: str, problem: str) -> None:
+    path = tmp_path / "crisis_rules.toml"
+    path.write_text(RULE_HEAD + table + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=problem):
+        load_rules(path)
 
 
 # --- crisis and emotion --------------------------------------------------------------------

@@ -100,6 +100,11 @@ async def test_a_clean_reply_streams_in_checked_pieces(tmp_path: Path) -> None:
     assert done.completion_tokens == 4 and done.safety.toxic is False
 
 
+def test_models_the_worker_loads_check_their_drafts_with_its_own_safety_filter(tmp_path: Path) -> None:
+    service, _ = _service(tmp_path, ScriptedModel([]))
+    assert service.models.registry.context.reply_check is service.ctx.safety
+
+
 async def test_a_crisis_message_gets_the_fixed_resource_reply_not_generation(tmp_path: Path) -> None:
     model = ScriptedModel(["generated text"])
     service, broker = _service(tmp_path, model)
