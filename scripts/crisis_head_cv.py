@@ -2,8 +2,9 @@
 
     python scripts/crisis_head_cv.py [--wrong] [--baseline]
 
-For each of tests/redteam/{dev,heldout,heldout_v2}.jsonl: the head is trained on the bank, the
-everyday messages and the other two files; the combiner on the other two files' held-out
+For each burned red-team file (``Config.redteam_files``: tests/redteam/dev.jsonl, heldout.jsonl and
+heldout_v2..v4.jsonl): the head is trained on the bank, the everyday messages and the other files;
+the combiner on the other files' held-out
 features (each read by the head trained without it, so that head did see the held-out file:
 a mild leak into the combiner's dozen weights, none into the head that reads the file); then
 the file goes through ``SafetyFilter.check_user`` exactly as the worker calls it, with its
@@ -76,7 +77,7 @@ def main() -> None:
             )
     for with_emotion, rows in reports.items():
         print(
-            f"\npooled over the three files, {'with the emotion reading' if with_emotion else 'text alone'}: {pooled(rows)}"
+            f"\npooled over the {len(rows)} files, {'with the emotion reading' if with_emotion else 'text alone'}: {pooled(rows)}"
         )
     if args.baseline:
         matcher.head = None

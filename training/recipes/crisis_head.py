@@ -28,7 +28,13 @@ from worker.safety.risk import COMBINER_FEATURES
 
 REPO = Path(__file__).resolve().parents[2]
 PROMPTS_FILE = "tests/redteam/prompts.jsonl"  # crisis yes/no only: trains the combiner, not the head
-REDTEAM_FILES = ("tests/redteam/dev.jsonl", "tests/redteam/heldout.jsonl", "tests/redteam/heldout_v2.jsonl")
+REDTEAM_FILES = (
+    "tests/redteam/dev.jsonl",
+    "tests/redteam/heldout.jsonl",
+    "tests/redteam/heldout_v2.jsonl",
+    "tests/redteam/heldout_v3.jsonl",
+    "tests/redteam/heldout_v4.jsonl",
+)
 
 
 @dataclass
@@ -163,7 +169,7 @@ def heads_without_each_file(config: Config, encoder: object) -> dict[str, Crisis
 
 class CachedEncoder:
     """MiniLM, each text embedded once per process (the folds' training sets are subsets of the
-    full one), large batches through the on-disk cache of the bank's embeddings."""
+    full one); a large batch of new texts goes through the on-disk cache of the bank's embeddings."""
 
     def __init__(self) -> None:
         from worker.safety.exemplars import MiniLMEncoder
@@ -175,9 +181,9 @@ class CachedEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         from worker.safety.exemplars import CACHE_DIR, _cached_vectors
 
-        missing = [text for text in texts if text not in self.memo]
+        missing = list(dict.fromkeys(text for text in texts if text not in self.memo))
         if len(missing) > 64:
-            self.memo.update(zip(texts, _cached_vectors(self.base, list(texts), CACHE_DIR), strict=True))
+            self.memo.update(zip(missing, _cached_vectors(self.base, missing, CACHE_DIR), strict=True))
         elif missing:
             self.memo.update(zip(missing, self.base.encode(missing), strict=True))
         return np.stack([self.memo[text] for text in texts])

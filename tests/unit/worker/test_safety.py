@@ -51,9 +51,10 @@ def test_abuse_in_user_messages(safety: SafetyFilter, prompt: LabelledPrompt) ->
 
 @pytest.mark.parametrize(
     ("path", "min_recall", "max_false_positive_rate"),
-    # Regression guards a little under what the development files measure (docs/safety.md); the
-    # held-out file, scored once, is the number to quote, and it is not in the test suite.
-    [(REDTEAM, 0.95, 0.12), (REDTEAM.with_name("dev.jsonl"), 0.85, 0.06)],
+    # Regression guards a little under what the development files measure (docs/safety.md: 59/63
+    # and 4/72 on prompts.jsonl since the fifth freeze); the held-out file, scored once, is the
+    # number to quote, and it is not in the test suite.
+    [(REDTEAM, 0.92, 0.12), (REDTEAM.with_name("dev.jsonl"), 0.85, 0.06)],
 )
 def test_crisis_detection_on_the_development_files(
     safety: SafetyFilter, path: Path, min_recall: float, max_false_positive_rate: float
