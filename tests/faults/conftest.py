@@ -98,7 +98,7 @@ class FaultStack:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fault_database() -> Iterator[str]:
     name = f"attune_faults_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
@@ -108,7 +108,7 @@ def fault_database() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fault_stack(fault_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     for old in OUTPUT.glob("*.log"):
@@ -185,5 +185,10 @@ def fault_stack(fault_database: str, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``runs_last`` tests (schemathesis, whose admin calls change settings) after the others."""
-    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
+    """``runs_last`` tests (schemathesis, whose admin calls change settings) after the folder's
+    others, not after the whole session's: the stack is torn down when the folder ends."""
+    here = Path(__file__).parent
+    slots = [i for i, item in enumerate(items) if here in item.path.parents]
+    ordered = sorted((items[i] for i in slots), key=lambda item: item.get_closest_marker("runs_last") is not None)
+    for slot, item in zip(slots, ordered, strict=True):
+        items[slot] = item

@@ -28,7 +28,7 @@ def _token(base_url: str, email: str) -> str:
         return reply.json()["access_token"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tokens(fault_stack: FaultStack) -> dict[str, str]:
     user = _token(fault_stack.url(), "schemathesis-user@example.com")
     admin = _token(fault_stack.url(), "schemathesis-admin@example.com")
@@ -37,7 +37,7 @@ def tokens(fault_stack: FaultStack) -> dict[str, str]:
     return {"user": user, "admin": admin}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api_schema(fault_stack: FaultStack):  # type: ignore[no-untyped-def]
     return schemathesis.openapi.from_url(f"{fault_stack.url()}/openapi.json")
 
