@@ -188,17 +188,17 @@ class TokenEvent(_Versioned):
     text: str  # the delta only, never the whole reply so far
 
 
-class DoneEvent(_Versioned):
-    type: Literal["done"] = "done"
-    job_id: str
-    session_id: str
-    user_message_id: int | None = None
-    comparison_id: str | None = None
-    slot: Slot | None = None
+FinishReason = Literal["stop", "length", "cancelled", "safety"]
+
+
+class Reply(BaseModel):
+    """One finished reply, the record every layer converts instead of copying field by field: the
+    worker's ``DoneEvent`` carries it, the response cache stores it, a comparison side's row holds it."""
+
     content: str
     model: str
     model_version: str
-    finish_reason: Literal["stop", "length", "cancelled", "safety"]
+    finish_reason: FinishReason = "stop"
     prompt_tokens: int = 0
     completion_tokens: int = 0
     ttft_ms: float | None = None
@@ -208,8 +208,26 @@ class DoneEvent(_Versioned):
     alignment: float | None = None
     safety: SafetyVerdict = Field(default_factory=SafetyVerdict)
     extras: dict[str, str | float | int | None] = Field(default_factory=dict)
+
+
+REPLY_FIELDS: frozenset[str] = frozenset(Reply.model_fields)
+
+
+class DoneEvent(_Versioned, Reply):
+    """A job's reply (``Reply``) and which job, turn or comparison side it answers."""
+
+    type: Literal["done"] = "done"
+    job_id: str
+    session_id: str
+    user_message_id: int | None = None
+    comparison_id: str | None = None
+    slot: Slot | None = None
+    finish_reason: FinishReason  # required on the wire: a worker always says why the reply ended
     cache_key: str | None = None
     worker_id: str | None = None
+
+    def reply(self) -> Reply:
+        return Reply.model_validate(self.model_dump(include=REPLY_FIELDS))
 
 
 class ErrorEvent(_Versioned):

@@ -1,7 +1,7 @@
 """The response cache: a finished reply keyed on everything that shaped it.
 
-The key covers the model, its version (new weights never serve old replies), the decoding
-parameters and the exact history window the model saw. Hit/miss counters are kept beside
+An entry is the contract's ``Reply`` record. The key covers the model, its version (new weights
+never serve old replies), the decoding parameters and the exact history window the model saw. Hit/miss counters are kept beside
 the entries so every backend replica reports the same ratio.
 """
 
@@ -16,23 +16,10 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from attune.broker.redis_streams import DEFAULT_MAX_CONNECTIONS, redis_client
-from attune.contract import ChatTurn, DecodingParams, EmotionReading, SafetyVerdict
+from attune.contract import ChatTurn, DecodingParams, Reply
 
 PREFIX = "attune:cache:"
 STATS_KEY = "attune:cache-stats"
-
-
-class CachedReply(BaseModel):
-    content: str
-    model: str
-    model_version: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    user_emotion: EmotionReading | None = None
-    reply_emotion: EmotionReading | None = None
-    alignment: float | None = None
-    safety: SafetyVerdict = SafetyVerdict()
-    extras: dict[str, str | float | int | None] = {}
 
 
 class CacheStats(BaseModel):
@@ -57,9 +44,9 @@ def cache_key(model: str, model_version: str, params: DecodingParams, history: l
 
 
 class ResponseCache(Protocol):
-    async def get(self, key: str) -> CachedReply | None: ...
+    async def get(self, key: str) -> Reply | None: ...
 
-    async def put(self, key: str, reply: CachedReply, ttl_s: int) -> None: ...
+    async def put(self, key: str, reply: Reply, ttl_s: int) -> None: ...
 
     async def stats(self) -> CacheStats: ...
 
@@ -77,12 +64,12 @@ class RedisCache:
     def __init__(self, url: str) -> None:
         self._redis = redis_client(url, DEFAULT_MAX_CONNECTIONS)
 
-    async def get(self, key: str) -> CachedReply | None:
+    async def get(self, key: str) -> Reply | None:
         raw = await self._redis.get(PREFIX + key)
         await self._redis.hincrby(STATS_KEY, "hits" if raw else "misses", 1)
-        return CachedReply.model_validate_json(raw) if raw else None
+        return Reply.model_validate_json(raw) if raw else None
 
-    async def put(self, key: str, reply: CachedReply, ttl_s: int) -> None:
+    async def put(self, key: str, reply: Reply, ttl_s: int) -> None:
         await self._redis.set(PREFIX + key, reply.model_dump_json(), ex=ttl_s)
 
     async def stats(self) -> CacheStats:
@@ -106,12 +93,12 @@ class MemoryCache:
     """Bounded LRU with expiry, for the embedded default."""
 
     def __init__(self, max_entries: int = 10_000) -> None:
-        self._entries: OrderedDict[str, tuple[float, CachedReply]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, Reply]] = OrderedDict()
         self._max_entries = max_entries
         self._hits = 0
         self._misses = 0
 
-    async def get(self, key: str) -> CachedReply | None:
+    async def get(self, key: str) -> Reply | None:
         found = self._entries.get(key)
         if found is None or found[0] < time.monotonic():
             self._entries.pop(key, None)
@@ -121,7 +108,7 @@ class MemoryCache:
         self._hits += 1
         return found[1]
 
-    async def put(self, key: str, reply: CachedReply, ttl_s: int) -> None:
+    async def put(self, key: str, reply: Reply, ttl_s: int) -> None:
         self._entries[key] = (time.monotonic() + ttl_s, reply)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:

@@ -10,12 +10,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from attune.contract import ChatTurn, DoneEvent, EmotionReading, FusedEmotion, SafetyVerdict
+from attune.contract import ChatTurn, DoneEvent
 from backend.models import AppSetting, AuditLog, ChatSession, Comparison, ComparisonReply, Message, User, utcnow
 from backend.schemas import MessagePublic
 from backend.titles import DEFAULT_TITLE, title_from_message
 
 DEFAULT_MODEL_KEY = "default_model"
+# The fields of the Reply record (attune.contract) that an assistant message stores under the same name.
+MESSAGE_COLUMNS = {
+    "content",
+    "model",
+    "model_version",
+    "ttft_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "alignment",
+    "safety",
+}
 
 
 # --- users ------------------------------------------------------------------------------
@@ -121,23 +132,17 @@ async def store_reply(db: AsyncSession, done: DoneEvent, cached: bool = False) -
     reply = Message(
         session_id=user_message.session_id,
         role="assistant",
-        content=done.content,
         status="cancelled" if done.finish_reason == "cancelled" else "complete",
         job_id=done.job_id,
         reply_to_id=user_message.id,
-        model=done.model,
-        model_version=done.model_version,
         cached=cached,
+        **done.model_dump(include=MESSAGE_COLUMNS),
+        # The columns named otherwise than the Reply record's fields (the schema predates it).
         latency_ms=done.duration_ms,
-        ttft_ms=done.ttft_ms,
-        prompt_tokens=done.prompt_tokens,
-        completion_tokens=done.completion_tokens,
         emotion_label=done.reply_emotion.label if done.reply_emotion else None,
         emotion_scores=done.reply_emotion.scores if done.reply_emotion else None,
-        alignment=done.alignment,
         crisis=done.safety.crisis,
         toxic=done.safety.toxic,
-        safety=done.safety.model_dump(),
         extras={**done.extras, "finish_reason": done.finish_reason},
     )
     db.add(reply)
@@ -239,36 +244,7 @@ async def in_flight(db: AsyncSession, session_id: str, limit: int = 5) -> list[M
 
 
 def message_public(message: Message) -> MessagePublic:
-    emotion = (
-        EmotionReading(
-            label=message.emotion_label,
-            scores=message.emotion_scores or {},
-            fusion=FusedEmotion.model_validate(message.emotion_fusion) if message.emotion_fusion else None,
-        )
-        if message.emotion_label
-        else None
-    )
-    extras: dict[str, Any] = dict(message.extras or {})
-    return MessagePublic(
-        id=message.id,
-        session_id=message.session_id,
-        role=message.role,  # type: ignore[arg-type]
-        content=message.content,
-        model=message.model,
-        cached=message.cached,
-        status=message.status,
-        created_at=message.created_at,
-        client_id=message.client_id,
-        reply_to_id=message.reply_to_id,
-        emotion=emotion,
-        alignment=message.alignment,
-        safety=SafetyVerdict.model_validate(message.safety) if message.safety else None,
-        extras=extras,
-        latency_ms=message.latency_ms,
-        ttft_ms=message.ttft_ms,
-        prompt_tokens=message.prompt_tokens,
-        completion_tokens=message.completion_tokens,
-    )
+    return MessagePublic.model_validate(message, from_attributes=True)
 
 
 # --- app settings and audit ---------------------------------------------------------------

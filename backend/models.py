@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from attune.contract import EmotionReading, FusedEmotion
 from backend.titles import DEFAULT_TITLE
 
 NAMING_CONVENTION = {
@@ -103,6 +104,14 @@ class Message(Base):
     safety: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     extras: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def emotion(self) -> EmotionReading | None:
+        """The stored reading of this message (``MessagePublic.emotion``), from its three columns."""
+        if not self.emotion_label:
+            return None
+        fusion = FusedEmotion.model_validate(self.emotion_fusion) if self.emotion_fusion else None
+        return EmotionReading(label=self.emotion_label, scores=self.emotion_scores or {}, fusion=fusion)
 
 
 class JournalEntry(Base):

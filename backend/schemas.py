@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, field_validator
 
 from attune.contract import DecodingParams, EmotionReading, ImageMediaType, SafetyVerdict
 from backend.hygiene import CleanModel
@@ -99,6 +99,11 @@ class MessagePublic(BaseModel):
     ttft_ms: float | None
     prompt_tokens: int | None
     completion_tokens: int | None
+
+    @field_validator("extras", mode="before")
+    @classmethod
+    def _no_extras(cls, value: dict[str, Any] | None) -> dict[str, Any]:
+        return dict(value or {})
 
 
 class MessagePage(BaseModel):

@@ -1,5 +1,5 @@
-"""One chat turn, top to bottom: persist the user message → look up the cache → enqueue the
-job → relay the worker's events to the socket → persist the reply once → fill the cache.
+"""One chat turn, top to bottom (``run_turn``): persist the user message → look up the cache →
+enqueue the job → relay the worker's events to the socket → persist the reply once → fill the cache.
 
 The reply is persisted by whichever comes first: this relay, or the persister that every
 backend replica runs over the results stream (for a client that went away, or a replica
@@ -11,31 +11,23 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from contextlib import aclosing
 from typing import Any
 
-from attune.contract import (
-    DecodingParams,
-    DoneEvent,
-    EmotionEvent,
-    ErrorEvent,
-    GenerateJob,
-    ImageAttachment,
-    ModelStatus,
-    TokenEvent,
-)
+from attune.contract import DecodingParams, DoneEvent, GenerateJob, ImageAttachment, ModelStatus, Reply
 from attune.observability import (
     CACHE_REQUESTS,
     CHAT_TURNS,
-    ERRORS,
     REPLY_DURATION,
     TIME_TO_FIRST_TOKEN,
     bind_log_context,
     log_context,
 )
 from backend import crud, model_catalog
-from backend.cache import CachedReply, cache_key
+from backend.cache import cache_key
 from backend.chat import repair
+from backend.chat.events import Send, event_frame, job_events
 from backend.chat.photos import checked_photo
 from backend.deps import AppState
 from backend.models import ChatSession, Message
@@ -43,11 +35,12 @@ from backend.schemas import MessageFrame
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-OnDone = Callable[[DoneEvent], Awaitable[dict[str, Any] | None]]  # stores the reply; the frame to send
-OnError = Callable[[ErrorEvent], Awaitable[None]]
-EVENT_POLL_MS = 2000  # how often a relay with nothing to send checks the first-token timeout
+BeginRelay = Callable[[str], bool]  # asked with the job id before the relay starts; False: don't
 CACHED_CHUNK_WORDS = 3
+
+
+def _relay_always(job_id: str) -> bool:
+    return True
 
 
 class TurnRejected(Exception):
@@ -56,61 +49,85 @@ class TurnRejected(Exception):
         self.code, self.message = code, message
 
 
-async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, send: Send) -> str | None:
-    """Persist, answer from cache or enqueue; returns the job id to relay (None: already answered)."""
+async def run_turn(
+    state: AppState, chat: ChatSession, frame: MessageFrame, send: Send, begin_relay: BeginRelay = _relay_always
+) -> None:
+    """One chat turn: persist → cache → enqueue → relay → persist.
+
+    The socket runs it as a task of its own and reads the next frames meanwhile; ``begin_relay`` is
+    asked before the relay starts (the socket says no for a job it relays already).
+    """
     content = frame.content.strip()
     if not content or len(content) > state.settings.max_message_chars:
         raise TurnRejected("bad_request", f"A message needs 1 to {state.settings.max_message_chars} characters.")
     image = _photo(frame, state.settings.max_image_bytes)
+    model, status = await _chat_model(state, chat, frame)
 
+    # 1. Persist the user message, once per client id: a resend replays what the first send got.
+    async with state.sessions() as db:
+        message, created = await crud.store_user_message(db, chat.id, frame.client_id, content, model)
+        if created:
+            history = await crud.history_window(db, chat.id, message.id, state.settings.history_window)
+            session_risk = await crud.session_had_crisis(db, chat.id, message.id)
+    if not created:
+        job_id = await _answer_duplicate(state, message, send)
+    else:
+        # 2. The cache. After a crisis the reply is generated under the safety prompt, and a photo's
+        # turn is conditioned on the face too: neither is shared through the cache.
+        params = frame.params or DecodingParams()
+        version = status.version if status else None
+        key = cache_key(model, version, params, history) if version and not session_risk and image is None else None
+        cached = await _cached(state, key)
+        if cached is not None:
+            await _answer_from_cache(state, message, cached, send)
+            return
+        # 3. Enqueue the job for a worker.
+        job = GenerateJob(
+            session_id=chat.id,
+            user_message_id=message.id,
+            model=model,
+            history=history,
+            params=params,
+            session_risk=session_risk,
+            locale=frame.locale,
+            cache_key=key,
+            expected_version=version,
+            image=image,
+            request_id=log_context().get("request_id"),
+        )
+        job_id = await _enqueue(state, message, job, send)
+    # 4. Relay the worker's events to the socket, and 5. persist the reply once (relay_reply).
+    if job_id is not None and begin_relay(job_id):
+        await relay_reply(state, job_id, send)
+
+
+async def _chat_model(state: AppState, chat: ChatSession, frame: MessageFrame) -> tuple[str, ModelStatus | None]:
+    """The model that answers: the frame's, else the session's as stored now (a model picked in the
+    chat after the socket opened counts), else the default; rejected if no worker can serve it."""
     statuses = await model_catalog.live_models(state.broker, state.settings)
     async with state.sessions() as db:
-        # The session as stored now: a model picked in the chat (PATCH) after the socket opened counts.
         current = await db.get(ChatSession, chat.id)
         chosen = current.model if current is not None else chat.model
         model = frame.model or chosen or await model_catalog.default_model(db, state.settings, statuses)
-    status = check_chat_model(statuses, model)
+    return model, check_chat_model(statuses, model)
 
-    async with state.sessions() as db:
-        message, created = await crud.store_user_message(db, chat.id, frame.client_id, content, model)
-        if not created:
-            return await _answer_duplicate(state, message, send)
-        history = await crud.history_window(db, chat.id, message.id, state.settings.history_window)
-        session_risk = await crud.session_had_crisis(db, chat.id, message.id)
 
-    params = frame.params or DecodingParams()
-    version = status.version if status else None
-    # After a crisis the reply is generated under the safety prompt, and a photo's turn is conditioned
-    # on the face too: neither is shared through the cache.
-    key = cache_key(model, version, params, history) if version and not session_risk and image is None else None
-    if key is not None:
-        cached = await state.cache.get(key)
-        CACHE_REQUESTS.labels(result="hit" if cached else "miss").inc()
-        if cached is not None:
-            await _answer_from_cache(state, message, cached, send)
-            return None
+async def _cached(state: AppState, key: str | None) -> Reply | None:
+    if key is None:
+        return None
+    cached = await state.cache.get(key)
+    CACHE_REQUESTS.labels(result="hit" if cached else "miss").inc()
+    return cached
 
-    job = GenerateJob(
-        session_id=chat.id,
-        user_message_id=message.id,
-        model=model,
-        history=history,
-        params=params,
-        session_risk=session_risk,
-        locale=frame.locale,
-        cache_key=key,
-        expected_version=version,
-        image=image,
-        request_id=log_context().get("request_id"),
-    )
+
+async def _enqueue(state: AppState, message: Message, job: GenerateJob, send: Send) -> str | None:
+    """Enqueue the turn's job and acknowledge the message; the job id to relay (None: none yet)."""
     # The lease keeps a resend or the repairer (backend.chat.repair) from enqueueing it too.
     if not await state.broker.lease_turn(message.id, repair.LEASE_S):
         async with state.sessions() as db:
             taken = await db.get(Message, message.id)
         job_id = taken.job_id if taken else None
-        await send(
-            {"type": "ack", "client_id": frame.client_id, "message_id": message.id, "job_id": job_id, "duplicate": True}
-        )
+        await send(_ack(message, job_id, duplicate=True))
         if job_id is None:
             await _not_enqueued_yet(message, send)
         return job_id
@@ -121,17 +138,19 @@ async def start_turn(state: AppState, chat: ChatSession, frame: MessageFrame, se
     finally:
         await _release(state, message.id)
     with bind_log_context(job_id=job.job_id):
-        log.info("enqueued a %s turn for message %s", model, message.id)
-    await send(
-        {
-            "type": "ack",
-            "client_id": frame.client_id,
-            "message_id": message.id,
-            "job_id": job.job_id,
-            "duplicate": False,
-        }
-    )
+        log.info("enqueued a %s turn for message %s", job.model, message.id)
+    await send(_ack(message, job.job_id, duplicate=False))
     return job.job_id
+
+
+def _ack(message: Message, job_id: str | None, duplicate: bool) -> dict[str, Any]:
+    return {
+        "type": "ack",
+        "client_id": message.client_id,
+        "message_id": message.id,
+        "job_id": job_id,
+        "duplicate": duplicate,
+    }
 
 
 def _photo(frame: MessageFrame, max_bytes: int) -> ImageAttachment | None:
@@ -174,9 +193,7 @@ async def _answer_duplicate(state: AppState, message: Message, send: Send) -> st
             async with state.sessions() as db:
                 fresh = await db.get(Message, message.id)
             job_id = fresh.job_id if fresh else None
-    await send(
-        {"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": job_id, "duplicate": True}
-    )
+    await send(_ack(message, job_id, duplicate=True))
     if reply is not None:
         await send(done_frame(reply, cached=reply.cached))
         return None
@@ -199,12 +216,10 @@ async def _not_enqueued_yet(message: Message, send: Send) -> None:
     )
 
 
-async def _answer_from_cache(state: AppState, message: Message, cached: CachedReply, send: Send) -> None:
+async def _answer_from_cache(state: AppState, message: Message, cached: Reply, send: Send) -> None:
     started = time.perf_counter()
     job_id = f"cache-{uuid.uuid4().hex}"
-    await send(
-        {"type": "ack", "client_id": message.client_id, "message_id": message.id, "job_id": job_id, "duplicate": False}
-    )
+    await send(_ack(message, job_id, duplicate=False))
     if cached.user_emotion is not None:
         await send(
             {"type": "emotion", "job_id": job_id, "message_id": message.id, "emotion": cached.user_emotion.model_dump()}
@@ -213,23 +228,16 @@ async def _answer_from_cache(state: AppState, message: Message, cached: CachedRe
     for index, start in enumerate(range(0, len(words), CACHED_CHUNK_WORDS)):
         piece = " ".join(words[start : start + CACHED_CHUNK_WORDS])
         await send({"type": "token", "job_id": job_id, "index": index, "text": piece if start == 0 else " " + piece})
-    done = DoneEvent(
-        job_id=job_id,
-        session_id=message.session_id,
-        user_message_id=message.id,
-        content=cached.content,
-        model=cached.model,
-        model_version=cached.model_version,
-        finish_reason="length" if cached.extras.get("finish_reason") == "length" else "stop",
-        prompt_tokens=cached.prompt_tokens,
-        completion_tokens=cached.completion_tokens,
-        ttft_ms=(time.perf_counter() - started) * 1000,
-        duration_ms=(time.perf_counter() - started) * 1000,
-        user_emotion=cached.user_emotion,
-        reply_emotion=cached.reply_emotion,
-        alignment=cached.alignment,
-        safety=cached.safety,
-        extras=cached.extras,
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    done = DoneEvent.model_validate(
+        {
+            **cached.model_dump(),
+            "job_id": job_id,
+            "session_id": message.session_id,
+            "user_message_id": message.id,
+            "ttft_ms": elapsed_ms,
+            "duration_ms": elapsed_ms,
+        }
     )
     async with state.sessions() as db:
         reply = await crud.store_reply(db, done, cached=True)
@@ -238,93 +246,16 @@ async def _answer_from_cache(state: AppState, message: Message, cached: CachedRe
         await send(done_frame(reply, cached=True))
 
 
-async def relay(
-    state: AppState,
-    job_id: str,
-    send: Send,
-    after: str = "0",
-    *,
-    on_done: OnDone | None = None,
-    on_error: OnError | None = None,
-    tag: dict[str, Any] | None = None,
-) -> None:
-    """Forward a job's events to the socket until its reply is finished and stored.
-
-    The events come through a broker subscription: waiting for them holds no Redis connection
-    (one reader per process serves every socket, ``attune/broker/redis_events.py``).
-    ``on_done`` stores the reply and returns the ``done`` frame (default: a chat turn's reply);
-    ``tag`` is added to every frame (a comparison's id and slot).
-    """
-    tag = tag or {}
-    async with state.broker.subscribe_events(job_id, after) as subscription:
-        waited_since = time.monotonic()
-        while True:
-            events = await subscription.next(EVENT_POLL_MS)
-            if not events:
-                if time.monotonic() - waited_since > state.settings.first_token_timeout_s:
-                    timeout = ErrorEvent(
-                        job_id=job_id,
-                        code="generation_failed",
-                        message="No worker answered in time; your message is saved, try again later.",
-                    )
-                    if on_error is not None:
-                        await on_error(timeout)
-                    await send(
-                        {"type": "error", "code": timeout.code, "job_id": job_id, "message": timeout.message, **tag}
-                    )
-                    return
-                continue
-            waited_since = time.monotonic()
-            for event_id, event in events:
-                if isinstance(event, EmotionEvent):
-                    await send(
-                        {
-                            "type": "emotion",
-                            "job_id": job_id,
-                            "emotion": event.emotion.model_dump(),
-                            "event_id": event_id,
-                            **tag,
-                        }
-                    )
-                elif isinstance(event, TokenEvent):
-                    await send(
-                        {
-                            "type": "token",
-                            "job_id": job_id,
-                            "index": event.index,
-                            "text": event.text,
-                            "event_id": event_id,
-                            **tag,
-                        }
-                    )
-                elif isinstance(event, DoneEvent):
-                    frame = await (on_done or _store_chat_reply(state))(event)
-                    if frame is not None:
-                        await send({**frame, "event_id": event_id, **tag})
-                    return
-                elif isinstance(event, ErrorEvent):
-                    ERRORS.labels(process="backend", code=event.code).inc()
-                    if on_error is not None:
-                        await on_error(event)
-                    await send(
-                        {
-                            "type": "error",
-                            "code": event.code,
-                            "message": event.message,
-                            "job_id": job_id,
-                            "event_id": event_id,
-                            **tag,
-                        }
-                    )
-                    return
-
-
-def _store_chat_reply(state: AppState) -> OnDone:
-    async def store(done: DoneEvent) -> dict[str, Any] | None:
-        reply = await persist_done(state, done)
-        return done_frame(reply, cached=False) if reply is not None else None
-
-    return store
+async def relay_reply(state: AppState, job_id: str, send: Send, after: str = "0") -> None:
+    """Forward a turn's events to the socket until its reply is finished and stored."""
+    async with aclosing(job_events(state, job_id, after)) as events:
+        async for event_id, event in events:
+            if isinstance(event, DoneEvent):
+                reply = await persist_done(state, event)
+                if reply is not None:
+                    await send({**done_frame(reply, cached=False), "event_id": event_id})
+            else:
+                await send(event_frame(job_id, event_id, event))
 
 
 async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
@@ -341,22 +272,7 @@ async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
             )
     cacheable = done.finish_reason in ("stop", "length") and not (done.safety.crisis or done.safety.toxic)
     if reply is not None and done.cache_key and cacheable:
-        await state.cache.put(
-            done.cache_key,
-            CachedReply(
-                content=done.content,
-                model=done.model,
-                model_version=done.model_version,
-                prompt_tokens=done.prompt_tokens,
-                completion_tokens=done.completion_tokens,
-                user_emotion=done.user_emotion,
-                reply_emotion=done.reply_emotion,
-                alignment=done.alignment,
-                safety=done.safety,
-                extras={**done.extras, "finish_reason": done.finish_reason},
-            ),
-            state.settings.cache_ttl_s,
-        )
+        await state.cache.put(done.cache_key, done.reply(), state.settings.cache_ttl_s)
     return reply
 
 

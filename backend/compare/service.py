@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from functools import partial
+from contextlib import aclosing
 from typing import Any
 
 from attune.contract import ChatTurn, DecodingParams, DoneEvent, ErrorEvent, GenerateJob, ModelStatus
 from attune.observability import bind_log_context, log_context
 from backend import crud, model_catalog
-from backend.chat.turn import Send, TurnRejected, check_chat_model, count_turn, relay
+from backend.chat.events import Send, event_frame, job_events
+from backend.chat.turn import TurnRejected, check_chat_model, count_turn
 from backend.compare import store
 from backend.deps import AppState
 from backend.models import ChatSession, Comparison
@@ -120,34 +121,41 @@ SIDE_FRAME_TYPES = {
 
 async def follow(state: AppState, comparison: Comparison, send: Send) -> None:
     """Relay both sides (replaying what already happened), then send the stored comparison."""
-
-    async def send_side(frame: dict[str, Any]) -> None:
-        await send({**frame, "type": SIDE_FRAME_TYPES.get(frame["type"], frame["type"])})
-
     async with state.sessions() as db:
         sides = await store.replies(db, comparison.id)
     tasks = []
     for side in sides:
         tag = {"comparison_id": comparison.id, "slot": side.slot}
         if side.status == "pending":
-            tasks.append(
-                relay(
-                    state,
-                    side.job_id,
-                    send_side,
-                    on_done=partial(persist_side, state),
-                    on_error=partial(record_failure, state),
-                    tag=tag,
-                )
-            )
+            tasks.append(_relay_side(state, side.job_id, tag, send))
         else:
             reply = store.reply_public(side).model_dump(mode="json")
-            tasks.append(send_side({"type": "done", "job_id": side.job_id, "reply": reply, "event_id": None, **tag}))
+            tasks.append(
+                _send_side(send, {"type": "done", "job_id": side.job_id, "reply": reply, "event_id": None}, tag)
+            )
     await asyncio.gather(*tasks)
     async with state.sessions() as db:
         fresh = await store.get_owned(db, comparison.user_id, comparison.id)
         if fresh is not None:
             await send({"type": "compare_done", "comparison": (await store.public(db, fresh)).model_dump(mode="json")})
+
+
+async def _relay_side(state: AppState, job_id: str, tag: dict[str, str], send: Send) -> None:
+    """Forward one side's events until its reply (or its failure) is stored with the comparison."""
+    async with aclosing(job_events(state, job_id)) as events:
+        async for event_id, event in events:
+            if isinstance(event, DoneEvent):
+                frame = await persist_side(state, event)
+                if frame is not None:
+                    await _send_side(send, {**frame, "event_id": event_id}, tag)
+                continue
+            if isinstance(event, ErrorEvent):
+                await record_failure(state, event)
+            await _send_side(send, event_frame(job_id, event_id, event), tag)
+
+
+async def _send_side(send: Send, frame: dict[str, Any], tag: dict[str, str]) -> None:
+    await send({**frame, **tag, "type": SIDE_FRAME_TYPES[frame["type"]]})
 
 
 async def persist_side(state: AppState, done: DoneEvent) -> dict[str, Any] | None:

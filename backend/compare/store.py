@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attune.contract import ChatTurn, DoneEvent, EmotionReading, ErrorEvent, SafetyVerdict
+from attune.contract import REPLY_FIELDS, ChatTurn, DoneEvent, ErrorEvent, Reply
 from backend import crud
 from backend.models import Comparison, ComparisonReply, utcnow
 from backend.schemas import ComparisonPublic, ComparisonReplyPublic
@@ -80,18 +80,7 @@ async def finish_side(db: AsyncSession, done: DoneEvent) -> ComparisonReply | No
         .where(ComparisonReply.job_id == done.job_id, ComparisonReply.status == "pending")
         .values(
             status="cancelled" if done.finish_reason == "cancelled" else "complete",
-            content=done.content,
-            model_version=done.model_version,
-            finish_reason=done.finish_reason,
-            prompt_tokens=done.prompt_tokens,
-            completion_tokens=done.completion_tokens,
-            ttft_ms=done.ttft_ms,
-            duration_ms=done.duration_ms,
-            user_emotion=done.user_emotion.model_dump() if done.user_emotion else None,
-            reply_emotion=done.reply_emotion.model_dump() if done.reply_emotion else None,
-            alignment=done.alignment,
-            safety=done.safety.model_dump(),
-            extras=dict(done.extras),
+            **done.model_dump(include=REPLY_FIELDS - {"model"}),  # a side's columns are the Reply record's
             finished_at=utcnow(),
         )
     )
@@ -142,51 +131,21 @@ async def prefer(db: AsyncSession, comparison: Comparison, choice: str, adopt: b
     return comparison
 
 
-def _reading(stored: dict[str, Any] | None) -> EmotionReading | None:
-    return EmotionReading.model_validate(stored) if stored else None
-
-
 def _as_done(reply: ComparisonReply, comparison: Comparison, user_message_id: int) -> DoneEvent:
-    return DoneEvent(
-        job_id=reply.job_id,
-        session_id=comparison.session_id,
-        user_message_id=user_message_id,
-        content=reply.content or "",
-        model=reply.model,
-        model_version=reply.model_version or "",
-        finish_reason=reply.finish_reason or "stop",  # type: ignore[arg-type]
-        prompt_tokens=reply.prompt_tokens or 0,
-        completion_tokens=reply.completion_tokens or 0,
-        ttft_ms=reply.ttft_ms,
-        duration_ms=reply.duration_ms or 0.0,
-        user_emotion=_reading(reply.user_emotion),
-        reply_emotion=_reading(reply.reply_emotion),
-        alignment=reply.alignment,
-        safety=SafetyVerdict.model_validate(reply.safety) if reply.safety else SafetyVerdict(),
-        extras={**(reply.extras or {}), "comparison_id": comparison.id},
+    record = Reply.model_validate(reply, from_attributes=True)
+    return DoneEvent.model_validate(
+        {
+            **record.model_dump(),
+            "job_id": reply.job_id,
+            "session_id": comparison.session_id,
+            "user_message_id": user_message_id,
+            "extras": {**record.extras, "comparison_id": comparison.id},
+        }
     )
 
 
 def reply_public(reply: ComparisonReply) -> ComparisonReplyPublic:
-    return ComparisonReplyPublic(
-        slot=reply.slot,  # type: ignore[arg-type]
-        model=reply.model,
-        job_id=reply.job_id,
-        status=reply.status,  # type: ignore[arg-type]
-        content=reply.content,
-        model_version=reply.model_version,
-        finish_reason=reply.finish_reason,
-        prompt_tokens=reply.prompt_tokens,
-        completion_tokens=reply.completion_tokens,
-        ttft_ms=reply.ttft_ms,
-        duration_ms=reply.duration_ms,
-        user_emotion=_reading(reply.user_emotion),
-        reply_emotion=_reading(reply.reply_emotion),
-        alignment=reply.alignment,
-        safety=SafetyVerdict.model_validate(reply.safety) if reply.safety else None,
-        error_code=reply.error_code,
-        error_message=reply.error_message,
-    )
+    return ComparisonReplyPublic.model_validate(reply, from_attributes=True)
 
 
 async def public(db: AsyncSession, comparison: Comparison) -> ComparisonPublic:

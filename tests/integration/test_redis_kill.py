@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from backend.cache import CachedReply, RedisCache
+from attune.contract import Reply
+from backend.cache import RedisCache
 from tests.integration.test_redis_restart import PrivateRedis, answered_turn, first_turn, private_redis, start_stack  # noqa: F401
 from tests.support.chat_client import ChatSocket, history, new_session
 
@@ -30,7 +31,7 @@ async def test_the_response_cache_rides_out_killed_connections(private_redis: Pr
     # after the kill failed the turn (acknowledged, then `internal`, the job never enqueued).
     cache = RedisCache(private_redis.url)
     try:
-        await cache.put("k", CachedReply(content="hi", model="tiny", model_version="1"), ttl_s=60)
+        await cache.put("k", Reply(content="hi", model="tiny", model_version="1"), ttl_s=60)
         assert private_redis.kill_clients() >= 1
         hit = await cache.get("k")
         assert hit is not None and hit.content == "hi"

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketState
 from attune.contract import DoneEvent, ErrorEvent
 from attune.observability import ACTIVE_WEBSOCKETS, ERRORS, bind_log_context
 from backend import crud
-from backend.chat.turn import TurnRejected, done_frame, relay, start_turn
+from backend.chat.turn import TurnRejected, done_frame, relay_reply, run_turn
 from backend.compare import service as compare
 from backend.compare import store as compare_store
 from backend.config import Settings
@@ -44,6 +44,7 @@ class ChatConnection:
         self.websocket, self.state, self.chat, self.user = websocket, state, chat, user
         self._send_lock = asyncio.Lock()
         self.relays: dict[str, asyncio.Task[None]] = {}  # by job id, or "compare:<id>" for both sides
+        self.turns: set[asyncio.Task[None]] = set()  # every turn still running, relaying or not yet
         self.comparison_jobs: dict[str, list[str]] = {}
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -60,21 +61,61 @@ class ChatConnection:
         await self.send({"type": "error", "code": code, "message": message, **extra})
 
     def follow(self, job_id: str, after: str = "0") -> None:
-        if job_id in self.relays and not self.relays[job_id].done():
-            return
-        task = asyncio.create_task(self._relay(job_id, after))
-        self.relays[job_id] = task
+        if not self._relaying(job_id):
+            self.relays[job_id] = asyncio.create_task(self._relay(job_id, after))
+
+    def _relaying(self, job_id: str) -> bool:
+        return job_id in self.relays and not self.relays[job_id].done()
 
     async def _relay(self, job_id: str, after: str) -> None:
         try:
-            await relay(self.state, job_id, self.send, after)
+            await relay_reply(self.state, job_id, self.send, after)
         except Exception:
-            log.exception("relay failed", extra={"job_id": job_id, "session_id": self.chat.id})
-            await self.error(
-                "internal", "The reply could not be relayed; it will appear in the history.", job_id=job_id
-            )
+            await self._relay_failed(job_id)
         finally:
             self.relays.pop(job_id, None)
+
+    async def _relay_failed(self, job_id: str) -> None:
+        log.exception("relay failed", extra={"job_id": job_id, "session_id": self.chat.id})
+        await self.error("internal", "The reply could not be relayed; it will appear in the history.", job_id=job_id)
+
+    async def turn(self, frame: MessageFrame) -> None:
+        """Run the turn as a task of its own and return once it relays (or is over), so the socket
+        handles the next frames (cancel, ping, another message) while the reply streams."""
+        relaying = asyncio.Event()
+        task = asyncio.create_task(self._run_turn(frame, relaying))
+        self.turns.add(task)
+        task.add_done_callback(self.turns.discard)
+        started = asyncio.create_task(relaying.wait())
+        try:
+            await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            started.cancel()
+
+    async def _run_turn(self, frame: MessageFrame, relaying: asyncio.Event) -> None:
+        relayed: list[str] = []
+
+        def begin_relay(job_id: str) -> bool:
+            if self._relaying(job_id):
+                return False
+            self.relays[job_id] = asyncio.current_task()  # type: ignore[assignment]
+            relayed.append(job_id)
+            relaying.set()
+            return True
+
+        try:
+            await run_turn(self.state, self.chat, frame, self.send, begin_relay)
+        except TurnRejected as exc:
+            await self.error(exc.code, exc.message, client_id=frame.client_id)
+        except Exception:
+            if relayed:
+                await self._relay_failed(relayed[0])
+            else:
+                log.exception("could not handle a %s frame", frame.type)
+                await self.error("internal", _frame_failed(frame), client_id=frame.client_id)
+        finally:
+            for job_id in relayed:
+                self.relays.pop(job_id, None)
 
     async def compare(self, frame: CompareFrame) -> None:
         try:
@@ -180,13 +221,7 @@ class ChatConnection:
         if isinstance(frame, PingFrame):
             await self.send({"type": "pong"})
         elif isinstance(frame, MessageFrame):
-            try:
-                job_id = await start_turn(self.state, self.chat, frame, self.send)
-            except TurnRejected as exc:
-                await self.error(exc.code, exc.message, client_id=frame.client_id)
-                return
-            if job_id:
-                self.follow(job_id)
+            await self.turn(frame)
         elif isinstance(frame, CompareFrame):
             await self.compare(frame)
         elif isinstance(frame, CancelFrame):
@@ -270,7 +305,7 @@ async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, us
     finally:
         handler.cancel()
         # Stop relaying to a dead socket; generation goes on and the persister stores the reply.
-        for task in list(connection.relays.values()):
+        for task in [*connection.relays.values(), *connection.turns]:
             task.cancel()
 
 
@@ -290,10 +325,12 @@ async def _handle_frames(connection: ChatConnection, inbox: asyncio.Queue[Client
             client_id = getattr(frame, "client_id", None)
             job_id = getattr(frame, "job_id", None)
             extra = {k: v for k, v in (("client_id", client_id), ("job_id", job_id)) if v is not None}
-            note = (
-                " If your message was acknowledged it is saved and will be answered." if frame.type == "message" else ""
-            )
-            await connection.error("internal", "The server could not handle that frame; try again." + note, **extra)
+            await connection.error("internal", _frame_failed(frame), **extra)
+
+
+def _frame_failed(frame: ClientFrameT) -> str:
+    note = " If your message was acknowledged it is saved and will be answered." if frame.type == "message" else ""
+    return "The server could not handle that frame; try again." + note
 
 
 def _too_big(settings: Settings) -> str:

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from attune.contract import ChatTurn, DecodingParams
-from backend.cache import CachedReply, MemoryCache, cache_key
+from attune.contract import ChatTurn, DecodingParams, Reply
+from backend.cache import MemoryCache, cache_key
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 HISTORY = [ChatTurn(role="user", content="hello")]
@@ -24,7 +24,7 @@ def test_the_key_changes_with_model_version_params_and_history() -> None:
 
 async def test_memory_cache_counts_hits_expires_and_evicts() -> None:
     cache = MemoryCache(max_entries=2)
-    reply = CachedReply(content="hi", model="m", model_version="v")
+    reply = Reply(content="hi", model="m", model_version="v")
     assert await cache.get("a") is None
     await cache.put("a", reply, ttl_s=60)
     assert (await cache.get("a")).content == "hi"
