@@ -66,6 +66,17 @@ _IMMINENCE = re.compile(
     r"|esta noche|hoy mismo|ahora mismo|este fin de semana|manana|tengo (?:las )?pastillas|compre (?:una )?(?:soga|cuerda)"
     r"|escribi (?:una |la )?carta|me despedi)\b"
 )
+# Worry for someone else needs someone else: without a person named, "What should I do?" (the
+# bank's third-party lines often end so) would get the how-to-help reply on its own.
+_ANOTHER_PERSON = re.compile(  # over the normalised text: lower case, accents and ñ folded
+    r"\b(?:he|she|they|him|her|them|his|their|someone|somebody|anyone|friend|friends|bf|gf|brother|sister|sibling"
+    r"|mom|mum|mommy|dad|mother|father|parents?|son|daughter|child|kid|kids|teen|boyfriend|girlfriend|husband|wife"
+    r"|partner|roommate|coworker|colleague|classmate|students?|patient|client|neighbou?r|cousin|uncle|aunt"
+    r"|grandma|grandpa|grandmother|grandfather|nephew|niece|boss|ex|bestie|buddy|guy|girl|man|woman|people"
+    r"|ella|ellos|ellas|alguien|amig[oa]s?|herman[oa]s?|mama|papa|madre|padre|padres|hij[oa]s?|novi[oa]"
+    r"|espos[oa]|marido|mujer|pareja|prim[oa]|ti[oa]|abuel[oa]|sobrin[oa]|companer[oa]s?|vecin[oa]|jef[ea]"
+    r"|cunad[oa]|suegr[oa]|chic[oa]|pibe|piba|alumn[oa]s?|paciente|nin[oa]s?|mis? vie[jy][oa]s?)\b"
+)
 _SENTENCE = re.compile(r"(?<=[.!?\n;])\s+|\n+")
 
 
@@ -228,7 +239,11 @@ def _level(
             reasons.append("level:imminent")
         return RiskAssessment("imminent" if imminent else "ideation", tuple(dict.fromkeys(reasons)))
 
-    if whole is not None and max(score.probabilities["third_party"] for score in scores) >= THIRD_PARTY:
+    if (
+        whole is not None
+        and max(score.probabilities["third_party"] for score in scores) >= THIRD_PARTY
+        and _ANOTHER_PERSON.search(normalized_text)
+    ):
         reasons.append("semantic:third_party_concern")
         return RiskAssessment("third_party", tuple(dict.fromkeys(reasons)))
     return RiskAssessment("none", ())

@@ -392,3 +392,20 @@ def test_a_scored_model_adds_its_labels_next_to_the_lexicon() -> None:
     assert verdict.toxic and verdict.reasons == ["toxic:model:insult"]
     assert not combined.check_reply("you are kind").toxic
     assert combined.check_reply("go kill yourself").crisis  # the lexicon still catches self-harm
+
+
+@pytest.mark.parametrize("text", ["What should I do?", "¿Qué debería hacer?", "I don't know what to do."])
+def test_a_bare_question_is_not_worry_for_someone_else(safety: SafetyFilter, text: str) -> None:
+    """The how-to-help reply needs someone to help: a follow-up like "What should I do?" names nobody."""
+    assert safety.check_user(text, None).level == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My friend keeps saying she wants to die, what should I do?",
+        "mi viejo dejó una carta pidiendo que lo perdonemos y no contesta el teléfono",
+    ],
+)
+def test_worry_for_a_named_person_gets_the_how_to_help_reply(safety: SafetyFilter, text: str) -> None:
+    assert safety.check_user(text, None).level == "third_party"
