@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     pending_tag_retry_s: int = 120
     repair_interval_s: float = Field(default=15.0, gt=0, description="How often each replica looks for stuck turns.")
     repair_grace_s: float = Field(default=30.0, ge=0, description="A turn younger than this is never called stuck.")
+    repair_lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a backend holds the right to enqueue a turn; longer than storing a job id "
+        "and enqueueing ever takes. A replica that dies mid-enqueue leaves its turns to the others after this.",
+    )
     repair_window_s: float = Field(
         default=1800.0, gt=0, description="Turns older than this are left alone (a job's event log lives an hour)."
     )

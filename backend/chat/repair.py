@@ -25,13 +25,12 @@ from backend.models import Message, utcnow
 
 log = logging.getLogger(__name__)
 
-LEASE_S = 30.0  # longer than storing a job id and enqueueing ever takes
 BATCH = 100
 
 
 async def requeue_if_stuck(state: AppState, message: Message, why: str = "resent") -> str | None:
     """Enqueue ``message``'s turn again if it is stuck; the job id it was enqueued under, else None."""
-    if not await state.broker.lease_turn(message.id, LEASE_S):
+    if not await state.broker.lease_turn(message.id, state.settings.repair_lease_s):
         return None  # another backend is enqueueing it right now
     try:
         async with state.sessions() as db:

@@ -123,7 +123,7 @@ async def _cached(state: AppState, key: str | None) -> Reply | None:
 async def _enqueue(state: AppState, message: Message, job: GenerateJob, send: Send) -> str | None:
     """Enqueue the turn's job and acknowledge the message; the job id to relay (None: none yet)."""
     # The lease keeps a resend or the repairer (backend.chat.repair) from enqueueing it too.
-    if not await state.broker.lease_turn(message.id, repair.LEASE_S):
+    if not await state.broker.lease_turn(message.id, state.settings.repair_lease_s):
         async with state.sessions() as db:
             taken = await db.get(Message, message.id)
         job_id = taken.job_id if taken else None
@@ -204,7 +204,7 @@ async def _answer_duplicate(state: AppState, message: Message, send: Send) -> st
 
 async def _not_enqueued_yet(message: Message, send: Send) -> None:
     """A resend whose turn another backend holds the lease on (one that died holds it for
-    ``repair.LEASE_S``) has no job to follow yet: say so, rather than leave the client waiting."""
+    ``Settings.repair_lease_s``) has no job to follow yet: say so, rather than leave the client waiting."""
     await send(
         {
             "type": "error",

@@ -138,6 +138,9 @@ def fault_stack(fault_database: str, tmp_path_factory: pytest.TempPathFactory) -
         "ATTUNE_FRAME_BURST": "400",
         "ATTUNE_REPAIR_INTERVAL_S": str(REPAIR_INTERVAL_S),
         "ATTUNE_REPAIR_GRACE_S": str(REPAIR_GRACE_S),
+        # A replica killed mid-enqueue holds its turns' leases this long; at the default 30 s a
+        # fault that lands late in the load left a resent turn waiting past the clients' deadline.
+        "ATTUNE_REPAIR_LEASE_S": str(REPAIR_GRACE_S),
         "ATTUNE_PERSISTER_IDLE_MS": "3000",
         "ATTUNE_WORKER_RECLAIM_IDLE_MS": "3000",
         "ATTUNE_WORKER_HEARTBEAT_S": "0.5",
