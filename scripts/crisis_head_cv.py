@@ -3,7 +3,7 @@
     python scripts/crisis_head_cv.py [--wrong] [--baseline]
 
 For each burned red-team file (``Config.redteam_files``: tests/redteam/dev.jsonl, heldout.jsonl and
-heldout_v2..v4.jsonl): the head is trained on the bank, the everyday messages and the other files;
+heldout_v2..v5.jsonl): the head is trained on the bank, the everyday messages and the other files;
 the combiner on the other files' held-out
 features (each read by the head trained without it, so that head did see the held-out file:
 a mild leak into the combiner's dozen weights, none into the head that reads the file); then
@@ -51,10 +51,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wrong", action="store_true", help="list the ids each category gets wrong")
     parser.add_argument("--baseline", action="store_true", help="also the detector without head and combiner")
+    parser.add_argument("--encoder", default=Config.encoder, help="minilm, use-m3 or both joined by +")
+    parser.add_argument("--add", action="append", default=[], help="another labelled file to hold out in turn")
     args = parser.parse_args()
 
-    config = Config()
-    encoder = CachedEncoder()
+    config = Config(encoder=args.encoder, redteam_files=(*Config.redteam_files, *args.add))
+    encoder = CachedEncoder(config.encoder)
     matcher = packaged_matcher(encoder)
     heads = heads_without_each_file(config, encoder)
     features = {name: held_out_features(matcher, head, REPO / name) for name, head in heads.items()}

