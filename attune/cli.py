@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -33,6 +32,15 @@ def _ws_max_bytes(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from pydantic import ValidationError
+
+    from attune.settings import AttuneSettings
+
+    try:
+        settings = AttuneSettings()
+    except ValidationError as error:  # e.g. ATTUNE_ENV=prod: say so before anything starts
+        print(f"attune: {error}", file=sys.stderr)
+        return 2
     if argv and argv[0] in {"train", "eval", "prepare"}:
         from training.cli import main as training_main
 
@@ -65,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from attune.observability import configure_logging
 
-    production = os.environ.get("ATTUNE_ENV") == "production"
-    configure_logging(args.command, json=production, level=os.environ.get("ATTUNE_LOG_LEVEL", "INFO"))
+    configure_logging(args.command, json=settings.production, level=settings.log_level)
     return {
         "serve": _serve,
         "api": _api,
@@ -89,11 +96,11 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from attune.settings import default_to_offline
     from backend.config import get_settings
     from backend.db import upgrade
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    default_to_offline()
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
@@ -177,7 +184,10 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _create_admin(args: argparse.Namespace) -> int:
-    password = os.environ.get("ATTUNE_ADMIN_PASSWORD") or getpass.getpass("Password for the administrator: ")
+    from attune.settings import AttuneSettings
+
+    given = AttuneSettings().admin_password
+    password = (given.get_secret_value() if given else "") or getpass.getpass("Password for the administrator: ")
     if len(password) < 8:
         print("the password needs at least 8 characters", file=sys.stderr)
         return 2

@@ -2,7 +2,8 @@
 
 Embedded mode (the default) needs nothing set: a SQLite file and in-process broker, cache
 and worker under ATTUNE_HOME. Production mode refuses to start without a real secret and
-real servers.
+real servers. ``home`` and ``env`` (ATTUNE_HOME, ATTUNE_ENV) come from ``AttuneSettings``
+(``attune/settings.py``), which the worker's settings share.
 """
 
 from __future__ import annotations
@@ -10,19 +11,18 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from attune.settings import AttuneSettings
 
 MIN_SECRET_LENGTH = 32
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ATTUNE_", extra="ignore")
+class Settings(AttuneSettings):
+    model_config = SettingsConfigDict(env_prefix="ATTUNE_")
 
-    env: Literal["embedded", "production"] = "embedded"
-    home: Path = Field(default=Path("var"), description="Artifacts, the SQLite file and caches live here.")
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "ATTUNE_DATABASE_URL"))
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "ATTUNE_REDIS_URL"))
     redis_max_connections: int = Field(
@@ -88,7 +88,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_real_servers(self) -> Settings:
-        if self.env == "production":
+        if self.production:
             if not self.secret_key or len(self.secret_key) < MIN_SECRET_LENGTH:
                 raise ValueError(
                     f"ATTUNE_SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} characters in production"

@@ -1,4 +1,8 @@
-"""The worker's settings: one typed object, read from the environment once."""
+"""The worker's settings: one typed object, read from the environment once.
+
+Its own variables are ``ATTUNE_WORKER_*``; ``home`` (ATTUNE_HOME) and ``env`` come from
+``AttuneSettings`` (``attune/settings.py``), which the backend's settings share.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,16 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from attune.settings import AttuneSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class WorkerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ATTUNE_WORKER_", extra="ignore")
+class WorkerSettings(AttuneSettings):
+    model_config = SettingsConfigDict(env_prefix="ATTUNE_WORKER_")
 
-    home: Path = Field(default=Path("var"), validation_alias=AliasChoices("ATTUNE_HOME", "ATTUNE_WORKER_HOME"))
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "ATTUNE_REDIS_URL"))
     models_file: Path = Field(
         default=PROJECT_ROOT / "models.toml",

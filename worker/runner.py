@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from attune.broker.base import Broker, Delivery
 from attune.contract import ClassifyJob, DoneEvent, EmotionEvent, ErrorEvent, GenerateJob, TokenEvent, WorkerInfo
 from attune.observability import ERRORS, QUEUE_DEPTH, bind_log_context
+from attune.settings import default_to_offline
 from worker import pipeline
 from worker.config import WorkerSettings
 from worker.models.base import GenerationFailed, ModelBusy, ModelUnavailable
@@ -47,8 +48,7 @@ class Runner:
     @classmethod
     def from_settings(cls, broker: Broker | None = None, settings: WorkerSettings | None = None) -> Runner:
         settings = settings or WorkerSettings()
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        default_to_offline()
         if broker is None:
             from attune.broker.redis_streams import RedisBroker
 

