@@ -55,24 +55,30 @@ class AckFrame(_Frame):
     duplicate: bool
 
 
-class EmotionFrame(_Frame):
+class _EventFrame(_Frame):
+    """A frame of one of the reply's streamed events; ``event_id`` is its position in the job's
+    stream (what ``resume`` takes), null for a reply answered from the cache."""
+
+    type: str
+    job_id: str
+
+
+class EmotionFrame(_EventFrame):
     """The user message's emotion, before the first token."""
 
     type: Literal["emotion"] = "emotion"
-    job_id: str
     message_id: int
     emotion: EmotionReading
-    event_id: str | None = Field(description="the stream position to resume after; null for a cached reply")
+    event_id: str | None
 
 
-class TokenFrame(_Frame):
+class TokenFrame(_EventFrame):
     """The next piece of the reply: a delta only, never the text so far."""
 
     type: Literal["token"] = "token"
-    job_id: str
     index: int
     text: str
-    event_id: str | None = Field(description="the stream position to resume after; null for a cached reply")
+    event_id: str | None
 
 
 class DoneTimings(BaseModel):
@@ -95,7 +101,10 @@ class DoneFrame(_Frame):
 
 
 class ErrorFrame(_Frame):
-    """A refused frame or a failed reply (codes in docs/protocol.md); the socket stays open."""
+    """A refused frame or a failed reply (codes in docs/protocol.md); the socket stays open.
+
+    ``message_id``: the stored message a ``busy`` resend is about; ``event_id``: set when the error
+    is the reply's own event, its position in the job's stream."""
 
     type: Literal["error"] = "error"
     code: str
@@ -133,39 +142,41 @@ class CompareAckFrame(_Frame):
     sides: list[CompareSide]
 
 
-class CompareEmotionFrame(_Frame):
-    type: Literal["compare_emotion"] = "compare_emotion"
+class _SideFrame(_Frame):
+    """A frame of one side of a comparison: the chat's frame, typed ``compare_*`` so a client's chat
+    handling never mistakes it for its own, with the comparison and the side it belongs to."""
+
+    type: str
     comparison_id: str
     slot: Slot
     job_id: str
+
+
+class CompareEmotionFrame(_SideFrame):
+    type: Literal["compare_emotion"] = "compare_emotion"
     emotion: EmotionReading
     event_id: str
 
 
-class CompareTokenFrame(_Frame):
+class CompareTokenFrame(_SideFrame):
     type: Literal["compare_token"] = "compare_token"
-    comparison_id: str
-    slot: Slot
-    job_id: str
     index: int
     text: str
     event_id: str
 
 
-class CompareReplyFrame(_Frame):
+class CompareReplyFrame(_SideFrame):
+    """One side finished and is stored."""
+
     type: Literal["compare_reply"] = "compare_reply"
-    comparison_id: str
-    slot: Slot
-    job_id: str
     reply: ComparisonReplyPublic
     event_id: str | None = Field(description="null when replayed from storage")
 
 
-class CompareErrorFrame(_Frame):
+class CompareErrorFrame(_SideFrame):
+    """One side failed (codes as for ``error``); the other goes on."""
+
     type: Literal["compare_error"] = "compare_error"
-    comparison_id: str
-    slot: Slot
-    job_id: str
     code: str
     message: str
     event_id: str | None = omitted_if_none()

@@ -128,9 +128,6 @@ export interface EmotionFrame {
   job_id: string;
   message_id: number;
   emotion: EmotionReading;
-  /**
-   * the stream position to resume after; null for a cached reply
-   */
   event_id: string | null;
 }
 /**
@@ -162,9 +159,6 @@ export interface TokenFrame {
   job_id: string;
   index: number;
   text: string;
-  /**
-   * the stream position to resume after; null for a cached reply
-   */
   event_id: string | null;
 }
 /**
@@ -224,6 +218,9 @@ export interface DoneTimings {
 }
 /**
  * A refused frame or a failed reply (codes in docs/protocol.md); the socket stays open.
+ *
+ * ``message_id``: the stored message a ``busy`` resend is about; ``event_id``: set when the error
+ * is the reply's own event, its position in the job's stream.
  */
 export interface ErrorFrame {
   type: 'error';
@@ -274,6 +271,9 @@ export interface CompareTokenFrame {
   text: string;
   event_id: string;
 }
+/**
+ * One side finished and is stored.
+ */
 export interface CompareReplyFrame {
   type: 'compare_reply';
   comparison_id: string;
@@ -304,6 +304,9 @@ export interface ComparisonReplyPublic {
   error_code: string | null;
   error_message: string | null;
 }
+/**
+ * One side failed (codes as for ``error``); the other goes on.
+ */
 export interface CompareErrorFrame {
   type: 'compare_error';
   comparison_id: string;

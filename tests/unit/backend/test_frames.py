@@ -95,27 +95,29 @@ def test_a_relayed_event_names_the_message_and_its_event_id() -> None:
     assert error == {"type": "error", "code": "generation_failed", "message": "late", "job_id": "j1"}
 
 
+REPLY_ROW = {
+    "id": 2,
+    "session_id": "s1",
+    "role": "assistant",
+    "content": "Hello.",
+    "status": "complete",
+    "job_id": "j1",
+    "reply_to_id": 1,
+    "model": "tiny",
+    "cached": True,
+    "latency_ms": 12.0,
+    "ttft_ms": 3.0,
+    "prompt_tokens": 4,
+    "completion_tokens": 2,
+    "alignment": 0.5,
+    "safety": SafetyVerdict().model_dump(),
+    "extras": {"finish_reason": "length"},
+    "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+}
+
+
 def _reply() -> Message:
-    return Message(
-        id=2,
-        session_id="s1",
-        role="assistant",
-        content="Hello.",
-        status="complete",
-        client_id=None,
-        job_id="j1",
-        reply_to_id=1,
-        model="tiny",
-        cached=True,
-        latency_ms=12.0,
-        ttft_ms=3.0,
-        prompt_tokens=4,
-        completion_tokens=2,
-        alignment=0.5,
-        safety=SafetyVerdict().model_dump(),
-        extras={"finish_reason": "length"},
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+    return Message(**REPLY_ROW)
 
 
 def test_a_done_frame_always_carries_its_event_id() -> None:
