@@ -20,7 +20,7 @@ FRONTEND_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package-
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: serve test install install-runtime install-dev frontend test-python test-frontend test-browser lint lock clean
+.PHONY: serve test install install-runtime install-dev frontend frames test-python test-frontend test-browser lint lock clean
 
 serve: install-runtime frontend
 	$(BIN)/attune serve
@@ -72,6 +72,12 @@ $(FRONTEND_STAMP): frontend/package-lock.json
 
 test-frontend:
 	npm --prefix frontend test
+
+# The WebSocket frames' JSON Schema (from backend/frames.py and backend/schemas.py) and the front
+# end's TypeScript types generated from it; run after changing a frame, and commit both files.
+frames: $(STAMP) $(FRONTEND_STAMP)
+	$(BIN)/python -m scripts.gen_frame_types
+	npm --prefix frontend run gen:frames
 
 lint:
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 from attune.contract import DoneEvent, EmotionEvent, ErrorEvent, TokenEvent
 from attune.observability import ERRORS
 from backend.deps import AppState
+from backend.frames import EmotionFrame, ErrorFrame, ServerFrameT, TokenFrame
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[ServerFrameT], Awaitable[None]]  # sends one frame (backend/frames.py) to the client
 Event = EmotionEvent | TokenEvent | DoneEvent | ErrorEvent
 EVENT_POLL_MS = 2000  # how often a relay with nothing to send checks the first-token timeout
 
@@ -44,12 +44,12 @@ async def job_events(state: AppState, job_id: str, after: str = "0") -> AsyncIte
                     return
 
 
-def event_frame(job_id: str, event_id: str | None, event: EmotionEvent | TokenEvent | ErrorEvent) -> dict[str, Any]:
-    """The socket frame of a streamed event (a ``done`` frame is built from the stored reply instead)."""
+def event_frame(
+    job_id: str, message_id: int, event_id: str | None, event: EmotionEvent | TokenEvent | ErrorEvent
+) -> EmotionFrame | TokenFrame | ErrorFrame:
+    """The socket frame of a chat turn's streamed event (a ``done`` frame is built from the stored reply instead)."""
     if isinstance(event, EmotionEvent):
-        frame: dict[str, Any] = {"type": "emotion", "job_id": job_id, "emotion": event.emotion.model_dump()}
-    elif isinstance(event, TokenEvent):
-        frame = {"type": "token", "job_id": job_id, "index": event.index, "text": event.text}
-    else:
-        frame = {"type": "error", "code": event.code, "message": event.message, "job_id": job_id}
-    return frame if event_id is None else {**frame, "event_id": event_id}
+        return EmotionFrame(job_id=job_id, message_id=message_id, emotion=event.emotion, event_id=event_id)
+    if isinstance(event, TokenEvent):
+        return TokenFrame(job_id=job_id, index=event.index, text=event.text, event_id=event_id)
+    return ErrorFrame(code=event.code, message=event.message, job_id=job_id, event_id=event_id)

@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import aclosing
-from typing import Any
 
 from attune.contract import DecodingParams, DoneEvent, GenerateJob, ImageAttachment, ModelStatus, Reply
 from attune.observability import (
@@ -30,6 +29,7 @@ from backend.chat import repair
 from backend.chat.events import Send, event_frame, job_events
 from backend.chat.photos import checked_photo
 from backend.deps import AppState
+from backend.frames import AckFrame, DoneFrame, DoneTimings, EmotionFrame, ErrorFrame, TokenFrame
 from backend.models import ChatSession, Message
 from backend.schemas import MessageFrame
 
@@ -98,7 +98,7 @@ async def run_turn(
         job_id = await _enqueue(state, message, job, send)
     # 4. Relay the worker's events to the socket, and 5. persist the reply once (relay_reply).
     if job_id is not None and begin_relay(job_id):
-        await relay_reply(state, job_id, send)
+        await relay_reply(state, job_id, message.id, send)
 
 
 async def _chat_model(state: AppState, chat: ChatSession, frame: MessageFrame) -> tuple[str, ModelStatus | None]:
@@ -143,14 +143,8 @@ async def _enqueue(state: AppState, message: Message, job: GenerateJob, send: Se
     return job.job_id
 
 
-def _ack(message: Message, job_id: str | None, duplicate: bool) -> dict[str, Any]:
-    return {
-        "type": "ack",
-        "client_id": message.client_id,
-        "message_id": message.id,
-        "job_id": job_id,
-        "duplicate": duplicate,
-    }
+def _ack(message: Message, job_id: str | None, duplicate: bool) -> AckFrame:
+    return AckFrame(client_id=message.client_id, message_id=message.id, job_id=job_id, duplicate=duplicate)
 
 
 def _photo(frame: MessageFrame, max_bytes: int) -> ImageAttachment | None:
@@ -195,7 +189,7 @@ async def _answer_duplicate(state: AppState, message: Message, send: Send) -> st
             job_id = fresh.job_id if fresh else None
     await send(_ack(message, job_id, duplicate=True))
     if reply is not None:
-        await send(done_frame(reply, cached=reply.cached))
+        await send(done_frame(reply, cached=reply.cached, event_id=None))
         return None
     if job_id is None:
         await _not_enqueued_yet(message, send)
@@ -206,13 +200,12 @@ async def _not_enqueued_yet(message: Message, send: Send) -> None:
     """A resend whose turn another backend holds the lease on (one that died holds it for
     ``Settings.repair_lease_s``) has no job to follow yet: say so, rather than leave the client waiting."""
     await send(
-        {
-            "type": "error",
-            "code": "busy",
-            "client_id": message.client_id,
-            "message_id": message.id,
-            "message": "This message is saved and being queued; resend it (same client id) in a few seconds.",
-        }
+        ErrorFrame(
+            code="busy",
+            client_id=message.client_id,
+            message_id=message.id,
+            message="This message is saved and being queued; resend it (same client id) in a few seconds.",
+        )
     )
 
 
@@ -221,13 +214,12 @@ async def _answer_from_cache(state: AppState, message: Message, cached: Reply, s
     job_id = f"cache-{uuid.uuid4().hex}"
     await send(_ack(message, job_id, duplicate=False))
     if cached.user_emotion is not None:
-        await send(
-            {"type": "emotion", "job_id": job_id, "message_id": message.id, "emotion": cached.user_emotion.model_dump()}
-        )
+        await send(EmotionFrame(job_id=job_id, message_id=message.id, emotion=cached.user_emotion, event_id=None))
     words = cached.content.split(" ")
     for index, start in enumerate(range(0, len(words), CACHED_CHUNK_WORDS)):
         piece = " ".join(words[start : start + CACHED_CHUNK_WORDS])
-        await send({"type": "token", "job_id": job_id, "index": index, "text": piece if start == 0 else " " + piece})
+        text = piece if start == 0 else " " + piece
+        await send(TokenFrame(job_id=job_id, index=index, text=text, event_id=None))
     elapsed_ms = (time.perf_counter() - started) * 1000
     done = DoneEvent.model_validate(
         {
@@ -243,19 +235,20 @@ async def _answer_from_cache(state: AppState, message: Message, cached: Reply, s
         reply = await crud.store_reply(db, done, cached=True)
     if reply is not None:
         CHAT_TURNS.labels(model=cached.model, outcome="cached").inc()
-        await send(done_frame(reply, cached=True))
+        await send(done_frame(reply, cached=True, event_id=None))
 
 
-async def relay_reply(state: AppState, job_id: str, send: Send, after: str = "0") -> None:
-    """Forward a turn's events to the socket until its reply is finished and stored."""
+async def relay_reply(state: AppState, job_id: str, message_id: int, send: Send, after: str = "0") -> None:
+    """Forward the events of a turn (the reply to user message ``message_id``) to the socket until
+    its reply is finished and stored."""
     async with aclosing(job_events(state, job_id, after)) as events:
         async for event_id, event in events:
             if isinstance(event, DoneEvent):
                 reply = await persist_done(state, event)
                 if reply is not None:
-                    await send({**done_frame(reply, cached=False), "event_id": event_id})
+                    await send(done_frame(reply, cached=False, event_id=event_id))
             else:
-                await send(event_frame(job_id, event_id, event))
+                await send(event_frame(job_id, message_id, event_id, event))
 
 
 async def persist_done(state: AppState, done: DoneEvent) -> Message | None:
@@ -288,16 +281,17 @@ def count_turn(done: DoneEvent) -> None:
     REPLY_DURATION.labels(model=done.model).observe(done.duration_ms / 1000)
 
 
-def done_frame(reply: Message, cached: bool) -> dict[str, Any]:
+def done_frame(reply: Message, cached: bool, event_id: str | None) -> DoneFrame:
+    """The ``done`` frame of a stored reply; ``event_id`` None when it is not relayed from the job's stream."""
     public = crud.message_public(reply)
-    return {
-        "type": "done",
-        "job_id": reply.job_id,
-        "message": public.model_dump(mode="json"),
-        "cached": cached,
-        "timings": {"ttft_ms": reply.ttft_ms, "duration_ms": reply.latency_ms},
-        "safety": public.safety.model_dump() if public.safety else None,
-        "alignment": reply.alignment,
+    return DoneFrame(
+        job_id=reply.job_id,
+        message=public,
+        cached=cached,
+        timings=DoneTimings(ttft_ms=reply.ttft_ms, duration_ms=reply.latency_ms),
+        safety=public.safety,
+        alignment=reply.alignment,
         # stop | length (cut at the token limit, ended at its last sentence) | cancelled | safety
-        "finish_reason": (reply.extras or {}).get("finish_reason", "stop"),
-    }
+        finish_reason=(reply.extras or {}).get("finish_reason", "stop"),
+        event_id=event_id,
+    )

@@ -13,16 +13,34 @@ import asyncio
 import logging
 import uuid
 from contextlib import aclosing
-from typing import Any
 
-from attune.contract import ChatTurn, DecodingParams, DoneEvent, ErrorEvent, GenerateJob, ModelStatus
+from attune.contract import (
+    ChatTurn,
+    DecodingParams,
+    DoneEvent,
+    EmotionEvent,
+    ErrorEvent,
+    GenerateJob,
+    ModelStatus,
+    Slot,
+)
 from attune.observability import bind_log_context, log_context
 from backend import crud, model_catalog
-from backend.chat.events import Send, event_frame, job_events
+from backend.chat.events import Send, job_events
 from backend.chat.turn import TurnRejected, check_chat_model, count_turn
 from backend.compare import store
 from backend.deps import AppState
+from backend.frames import (
+    CompareAckFrame,
+    CompareDoneFrame,
+    CompareEmotionFrame,
+    CompareErrorFrame,
+    CompareReplyFrame,
+    CompareSide,
+    CompareTokenFrame,
+)
 from backend.models import ChatSession, Comparison
+from backend.schemas import ComparisonReplyPublic
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +109,16 @@ async def start(
     return comparison, created
 
 
-async def acknowledge(state: AppState, comparison: Comparison, client_id: str, created: bool) -> dict[str, Any]:
+async def acknowledge(state: AppState, comparison: Comparison, client_id: str, created: bool) -> CompareAckFrame:
     """The ``compare_ack`` frame: the comparison is stored and names each side's model and job."""
     async with state.sessions() as db:
         sides = await store.replies(db, comparison.id)
-    return {
-        "type": "compare_ack",
-        "client_id": client_id,
-        "comparison_id": comparison.id,
-        "duplicate": not created,
-        "sides": [{"slot": s.slot, "model": s.model, "job_id": s.job_id} for s in sides],
-    }
+    return CompareAckFrame(
+        client_id=client_id,
+        comparison_id=comparison.id,
+        duplicate=not created,
+        sides=[CompareSide(slot=s.slot, model=s.model, job_id=s.job_id) for s in sides],  # type: ignore[arg-type]
+    )
 
 
 def _other_chat_model(statuses: dict[str, ModelStatus], first: str) -> str | None:
@@ -110,56 +127,53 @@ def _other_chat_model(statuses: dict[str, ModelStatus], first: str) -> str | Non
     return usable[0].name if usable else None
 
 
-# A side's frames get their own types so a client's chat handling never mistakes them for the chat's.
-SIDE_FRAME_TYPES = {
-    "emotion": "compare_emotion",
-    "token": "compare_token",
-    "done": "compare_reply",
-    "error": "compare_error",
-}
-
-
 async def follow(state: AppState, comparison: Comparison, send: Send) -> None:
     """Relay both sides (replaying what already happened), then send the stored comparison."""
     async with state.sessions() as db:
         sides = await store.replies(db, comparison.id)
     tasks = []
     for side in sides:
-        tag = {"comparison_id": comparison.id, "slot": side.slot}
+        slot: Slot = side.slot  # type: ignore[assignment]
         if side.status == "pending":
-            tasks.append(_relay_side(state, side.job_id, tag, send))
+            tasks.append(_relay_side(state, comparison.id, slot, side.job_id, send))
         else:
-            reply = store.reply_public(side).model_dump(mode="json")
-            tasks.append(
-                _send_side(send, {"type": "done", "job_id": side.job_id, "reply": reply, "event_id": None}, tag)
+            reply = store.reply_public(side)
+            frame = CompareReplyFrame(
+                comparison_id=comparison.id, slot=slot, job_id=side.job_id, reply=reply, event_id=None
             )
+            tasks.append(send(frame))
     await asyncio.gather(*tasks)
     async with state.sessions() as db:
         fresh = await store.get_owned(db, comparison.user_id, comparison.id)
         if fresh is not None:
-            await send({"type": "compare_done", "comparison": (await store.public(db, fresh)).model_dump(mode="json")})
+            await send(CompareDoneFrame(comparison=await store.public(db, fresh)))
 
 
-async def _relay_side(state: AppState, job_id: str, tag: dict[str, str], send: Send) -> None:
-    """Forward one side's events until its reply (or its failure) is stored with the comparison."""
+async def _relay_side(state: AppState, comparison_id: str, slot: Slot, job_id: str, send: Send) -> None:
+    """Forward one side's events until its reply (or its failure) is stored with the comparison.
+
+    A side's frames have types of their own (``compare_token``, ...) so a client's chat handling
+    never mistakes them for the chat's."""
+    ids = {"comparison_id": comparison_id, "job_id": job_id}
     async with aclosing(job_events(state, job_id)) as events:
         async for event_id, event in events:
             if isinstance(event, DoneEvent):
-                frame = await persist_side(state, event)
-                if frame is not None:
-                    await _send_side(send, {**frame, "event_id": event_id}, tag)
-                continue
-            if isinstance(event, ErrorEvent):
+                reply = await persist_side(state, event)
+                if reply is not None:
+                    await send(CompareReplyFrame(**ids, slot=slot, reply=reply, event_id=event_id))
+            elif isinstance(event, ErrorEvent):
                 await record_failure(state, event)
-            await _send_side(send, event_frame(job_id, event_id, event), tag)
+                await send(
+                    CompareErrorFrame(**ids, slot=slot, code=event.code, message=event.message, event_id=event_id)
+                )
+            elif isinstance(event, EmotionEvent):
+                await send(CompareEmotionFrame(**ids, slot=slot, emotion=event.emotion, event_id=event_id))
+            else:
+                await send(CompareTokenFrame(**ids, slot=slot, index=event.index, text=event.text, event_id=event_id))
 
 
-async def _send_side(send: Send, frame: dict[str, Any], tag: dict[str, str]) -> None:
-    await send({**frame, **tag, "type": SIDE_FRAME_TYPES[frame["type"]]})
-
-
-async def persist_side(state: AppState, done: DoneEvent) -> dict[str, Any] | None:
-    """Store a finished side once (from the relay or the persister); its ``done`` frame."""
+async def persist_side(state: AppState, done: DoneEvent) -> ComparisonReplyPublic | None:
+    """Store a finished side once (from the relay or the persister); the stored reply."""
     async with state.sessions() as db:
         stored = await store.finish_side(db, done)
         if stored is None:
@@ -168,7 +182,7 @@ async def persist_side(state: AppState, done: DoneEvent) -> dict[str, Any] | Non
             count_turn(done)
     if stored is None:
         return None
-    return {"type": "done", "job_id": done.job_id, "reply": store.reply_public(stored).model_dump(mode="json")}
+    return store.reply_public(stored)
 
 
 async def record_failure(state: AppState, error: ErrorEvent) -> None:

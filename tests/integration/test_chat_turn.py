@@ -9,6 +9,7 @@ import uuid
 import pytest
 import websockets
 
+from backend.frames import server_frame_adapter
 from tests.support.chat_client import ChatSocket, history, new_session, sign_up, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -39,6 +40,11 @@ async def test_turn_streams_tokens_and_persists_the_reply(api_url: str, worker) 
     assert finish in ("stop", "length") and reply["extras"]["finish_reason"] == finish
     assert reply["content"] == turn.streamed_text and reply["content"]  # what was streamed is what is stored
     assert reply["cached"] is False and reply["model"] == "tiny"
+    for frame in turn.frames:  # each is a frame of backend/frames.py, no field more or less
+        assert server_frame_adapter.validate_python(frame).model_dump(mode="json") == frame
+    # Relayed from the job's stream: every event names its position, and the emotion its message.
+    assert all(f["event_id"] for f in [*turn.of("emotion"), *tokens, turn.done])
+    assert all(f["message_id"] == ack["message_id"] for f in turn.of("emotion"))
 
     stored = await history(account, session_id)
     assert [m["role"] for m in stored] == ["user", "assistant"]
@@ -63,16 +69,21 @@ async def test_identical_request_is_a_cache_hit(api_url: str, worker) -> None:  
     await wait_ready(api_url)
     account = await sign_up(api_url)
     text = f"Is this answer cached? {uuid.uuid4().hex}"
-    replies = []
+    turns = []
     for _ in range(2):
         chat = await ChatSocket.open(account, await new_session(account))
         await chat.say(text)
-        replies.append((await chat.until({"done"})).done)
+        turns.append(await chat.until({"done"}))
         await chat.close()
-    first, second = replies
+    first, second = (turn.done for turn in turns)
     assert first["cached"] is False
     assert second["cached"] is True and second["message"]["cached"] is True
     assert second["message"]["content"] == first["message"]["content"]
+    # A cached reply has no stream to resume: its frames say so with a null event id.
+    cached = [*turns[1].of("emotion"), *turns[1].of("token"), second]
+    assert len(cached) >= 2 and all(f["event_id"] is None for f in cached)
+    ack = turns[1].of("ack")[0]
+    assert all(f["message_id"] == ack["message_id"] for f in turns[1].of("emotion"))
 
 
 async def test_resent_client_id_is_stored_once(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
@@ -89,6 +100,7 @@ async def test_resent_client_id_is_stored_once(api_url: str, worker) -> None:  #
     assert again.of("ack")[0]["duplicate"] is True
     assert again.of("ack")[0]["message_id"] == first.of("ack")[0]["message_id"]
     assert again.done["message"]["id"] == first.done["message"]["id"]
+    assert again.done["event_id"] is None, "answered from storage, not from the job's stream"
     roles = [m["role"] for m in await history(account, session_id)]
     assert roles == ["user", "assistant"]
 

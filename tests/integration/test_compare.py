@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.frames import server_frame_adapter
 from tests.support.chat_client import Account, ChatSocket, history, new_session, sign_up, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -24,7 +25,10 @@ async def compare_over_rest(account: Account, **body: Any) -> list[dict[str, Any
     async with account.api() as client, client.stream("POST", "/api/compare", json=body, timeout=180) as reply:
         assert reply.status_code == 200, await reply.aread()
         assert reply.headers["content-type"].startswith("application/x-ndjson")
-        return [json.loads(line) async for line in reply.aiter_lines() if line.strip()]
+        frames = [json.loads(line) async for line in reply.aiter_lines() if line.strip()]
+    for frame in frames:  # each line is a frame of backend/frames.py, no field more or less
+        assert server_frame_adapter.validate_python(frame).model_dump(mode="json") == frame
+    return frames
 
 
 async def test_compare_over_websocket_streams_both_sides_and_stores_them(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
@@ -48,6 +52,8 @@ async def test_compare_over_websocket_streams_both_sides_and_stores_them(api_url
         assert done["reply"]["safety"] is not None and done["reply"]["duration_ms"] > 0
     assert {f["slot"] for f in turn.of("compare_emotion")} == {"a", "b"}, "each side reports the user's emotion"
     assert turn.of("token") == [] and turn.of("done") == [], "no frame a chat client would take for its own reply"
+    for frame in turn.frames:  # each is a frame of backend/frames.py, no field more or less
+        assert server_frame_adapter.validate_python(frame).model_dump(mode="json") == frame
 
     stored = turn.of("compare_done")[0]["comparison"]
     assert [r["status"] for r in stored["replies"]] == ["complete", "complete"]

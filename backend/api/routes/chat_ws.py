@@ -20,6 +20,7 @@ from backend.compare import service as compare
 from backend.compare import store as compare_store
 from backend.config import Settings
 from backend.deps import AppState, StateDep, WsUser
+from backend.frames import CancelAckFrame, ErrorFrame, InFlightJob, PongFrame, ReadyFrame, ServerFrameT, to_json
 from backend.hygiene import text_problem, valid_cursor
 from backend.models import ChatSession, Comparison, Message, User
 from backend.rate_limit import FrameLimiter
@@ -47,29 +48,29 @@ class ChatConnection:
         self.turns: set[asyncio.Task[None]] = set()  # every turn still running, relaying or not yet
         self.comparison_jobs: dict[str, list[str]] = {}
 
-    async def send(self, frame: dict[str, Any]) -> None:
+    async def send(self, frame: ServerFrameT) -> None:
         if self.websocket.application_state != WebSocketState.CONNECTED:
             return
         async with self._send_lock:
             try:
-                await self.websocket.send_text(json.dumps(frame, default=str))
+                await self.websocket.send_text(to_json(frame))
             except (WebSocketDisconnect, RuntimeError):
                 pass  # the client went away; the persister still stores the reply
 
     async def error(self, code: str, message: str, **extra: Any) -> None:
         ERRORS.labels(process="backend", code=code).inc()
-        await self.send({"type": "error", "code": code, "message": message, **extra})
+        await self.send(ErrorFrame(code=code, message=message, **extra))
 
-    def follow(self, job_id: str, after: str = "0") -> None:
+    def follow(self, job_id: str, message_id: int, after: str = "0") -> None:
         if not self._relaying(job_id):
-            self.relays[job_id] = asyncio.create_task(self._relay(job_id, after))
+            self.relays[job_id] = asyncio.create_task(self._relay(job_id, message_id, after))
 
     def _relaying(self, job_id: str) -> bool:
         return job_id in self.relays and not self.relays[job_id].done()
 
-    async def _relay(self, job_id: str, after: str) -> None:
+    async def _relay(self, job_id: str, message_id: int, after: str) -> None:
         try:
-            await relay_reply(self.state, job_id, self.send, after)
+            await relay_reply(self.state, job_id, message_id, self.send, after)
         except Exception:
             await self._relay_failed(job_id)
         finally:
@@ -134,7 +135,7 @@ class ChatConnection:
             return
         ack = await compare.acknowledge(self.state, comparison, frame.client_id, created)
         await self.send(ack)
-        self._follow_comparison_once(comparison, [side["job_id"] for side in ack["sides"]])
+        self._follow_comparison_once(comparison, [side.job_id for side in ack.sides])
 
     def _follow_comparison_once(self, comparison: Comparison, job_ids: list[str]) -> None:
         key = f"compare:{comparison.id}"
@@ -173,7 +174,7 @@ class ChatConnection:
             running = await self._running(job_id)
             if running:
                 await self.state.broker.cancel(job_id)
-            await self.send({"type": "cancel_ack", "job_id": job_id, "running": running})
+            await self.send(CancelAckFrame(job_id=job_id, running=running))
 
     async def _running(self, job_id: str) -> bool:
         """Whether the job's reply is still being made (not stored, no final event yet)."""
@@ -204,9 +205,9 @@ class ChatConnection:
             async with self.state.sessions() as db:
                 reply = await crud.reply_to(db, owner.id)
             if reply is not None:  # finished and stored: the stored reply is the whole answer
-                await self.send({**done_frame(reply, cached=reply.cached), "event_id": None})
+                await self.send(done_frame(reply, cached=reply.cached, event_id=None))
             else:
-                self.follow(frame.job_id, frame.after)
+                self.follow(frame.job_id, owner.id, frame.after)
 
     def _newest_jobs(self) -> list[str]:
         """The jobs of the newest reply or comparison being relayed (both sides of a comparison)."""
@@ -219,7 +220,7 @@ class ChatConnection:
         self, frame: MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame
     ) -> None:
         if isinstance(frame, PingFrame):
-            await self.send({"type": "pong"})
+            await self.send(PongFrame())
         elif isinstance(frame, MessageFrame):
             await self.turn(frame)
         elif isinstance(frame, CompareFrame):
@@ -253,13 +254,12 @@ async def chat_socket(websocket: WebSocket, session_id: str, state: StateDep, us
 async def _converse(websocket: WebSocket, state: AppState, chat: ChatSession, user: User, pending: list) -> None:  # type: ignore[type-arg]
     connection = ChatConnection(websocket, state, chat, user)
     await connection.send(
-        {
-            "type": "ready",
-            "protocol": PROTOCOL_VERSION,
-            "session_id": chat.id,
-            "model": chat.model,
-            "in_flight": [{"job_id": m.job_id, "user_message_id": m.id} for m in pending],
-        }
+        ReadyFrame(
+            protocol=PROTOCOL_VERSION,
+            session_id=chat.id,
+            model=chat.model,
+            in_flight=[InFlightJob(job_id=m.job_id, user_message_id=m.id) for m in pending],
+        )
     )
     limiter: FrameLimiter = state.frame_limiter
     # Frames are read and counted as they arrive, and handled in order by another task, so a

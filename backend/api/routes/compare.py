@@ -17,6 +17,7 @@ from backend import crud
 from backend.chat.turn import TurnRejected
 from backend.compare import service, store
 from backend.deps import CurrentUser, SessionDep, StateDep, api_error
+from backend.frames import CompareAckFrame, ServerFrameT, to_json
 from backend.models import Comparison
 from backend.schemas import CompareRequest, ComparisonList, ComparisonPublic, PreferenceUpdate
 
@@ -51,8 +52,8 @@ async def compare(body: CompareRequest, user: CurrentUser, db: SessionDep, state
     return StreamingResponse(_stream(state, comparison, ack), media_type=NDJSON)
 
 
-async def _stream(state: Any, comparison: Comparison, ack: dict[str, Any]) -> AsyncIterator[str]:
-    frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+async def _stream(state: Any, comparison: Comparison, ack: CompareAckFrame) -> AsyncIterator[str]:
+    frames: asyncio.Queue[ServerFrameT | None] = asyncio.Queue()
 
     async def follow() -> None:
         try:
@@ -60,11 +61,11 @@ async def _stream(state: Any, comparison: Comparison, ack: dict[str, Any]) -> As
         finally:
             await frames.put(None)
 
-    yield json.dumps(ack) + "\n"
+    yield to_json(ack) + "\n"
     task = asyncio.create_task(follow())
     try:
         while (frame := await frames.get()) is not None:
-            yield json.dumps(frame, default=str) + "\n"
+            yield to_json(frame) + "\n"
     finally:
         task.cancel()  # the client left: the persister still stores both replies
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emotionToShow, watchedBySafety } from './emotion-confidence';
 
-const reading = (scores: Record<string, number>) => ({ label: Object.keys(scores)[0] ?? '', scores });
+const reading = (scores: Record<string, number>) => ({ label: Object.keys(scores)[0] ?? '', scores, model: null, fusion: null });
 
 describe('emotionToShow', () => {
   it('shows nothing when the classifier is unsure, as with the six moods on a crisis message', () => {
@@ -19,7 +19,7 @@ describe('emotionToShow', () => {
   });
 
   it('ranks by score, not by the reading label (a multi-label reading may name a lower one)', () => {
-    expect(emotionToShow({ label: 'grief', scores: { grief: 0.2, neutral: 0.7 } }, false)).toEqual([{ label: 'neutral', score: 0.7 }]);
+    expect(emotionToShow({ label: 'grief', scores: { grief: 0.2, neutral: 0.7 }, model: null, fusion: null }, false)).toEqual([{ label: 'neutral', score: 0.7 }]);
   });
 
   it('never shows a cheerful reading on a turn the safety layer is watching', () => {
@@ -30,7 +30,7 @@ describe('emotionToShow', () => {
 });
 
 describe('watchedBySafety', () => {
-  const verdict = { crisis: false, toxic: false, reasons: [], resources: [] };
+  const verdict = { crisis: false, toxic: false, reasons: [], resources: [], level: 'none' as const, language: null, session_risk: false, fixed_reply: false };
   it('watches crises, worries about others, crisis sessions and turns not yet checked', () => {
     expect(watchedBySafety({ ...verdict, crisis: true })).toBe(true);
     expect(watchedBySafety({ ...verdict, level: 'third_party' })).toBe(true);

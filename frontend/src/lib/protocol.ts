@@ -1,7 +1,56 @@
 // The client protocol of docs/protocol.md as TypeScript types.
-// `protocol.test.ts` parses that document and fails when these types drift from it; the
-// `*_FIELDS` tables below are the runtime mirror it compares, and the type-level checks at the
-// bottom make `tsc` fail when a table and its type disagree.
+// The WebSocket frames, and the records they carry (MessagePublic, SafetyVerdict, EmotionReading,
+// ComparisonPublic, ...), are generated from the backend's pydantic models: frames.generated.ts
+// (from frames.schema.json, `make frames`); this file re-exports them and declares the REST-only
+// records by hand. `protocol.test.ts` parses docs/protocol.md and fails when these types drift from
+// it; the `*_FIELDS` tables below are the runtime mirror it compares, and the type-level checks at
+// the bottom make `tsc` fail when a table and its type disagree.
+import type {
+  ClientFrame,
+  ComparisonPublic,
+  ComparisonReplyPublic,
+  DoneFrame,
+  FusedEmotion,
+  ImageUpload,
+  MessagePublic,
+  SafetyVerdict,
+  ServerFrame,
+} from './frames.generated';
+
+export type {
+  AckFrame,
+  AuthFrame,
+  CancelAckFrame,
+  CancelFrame,
+  ClientFrame,
+  CompareAckFrame,
+  CompareDoneFrame,
+  CompareEmotionFrame,
+  CompareErrorFrame,
+  CompareFrame,
+  CompareReplyFrame,
+  CompareSide,
+  CompareTokenFrame,
+  ComparisonPublic,
+  DecodingParams,
+  DoneFrame,
+  DoneTimings,
+  EmotionFrame,
+  EmotionReading,
+  ErrorFrame,
+  FusedEmotion,
+  ImageUpload,
+  InFlightJob,
+  MessageFrame,
+  MessagePublic,
+  PingFrame,
+  PongFrame,
+  ReadyFrame,
+  ResumeFrame,
+  SafetyVerdict,
+  ServerFrame,
+  TokenFrame,
+} from './frames.generated';
 
 // The client protocol's version: docs/protocol.md's title and `ready.protocol`, defined in
 // backend/schemas.py (PROTOCOL_VERSION); protocol.test.ts and the backend's tests check they agree.
@@ -27,51 +76,14 @@ export interface ErrorBody {
   detail: { code: string; message: string };
 }
 
-export interface EmotionReading {
-  label: string;
-  scores: Record<string, number>;
-  /** Only on a user message sent with a photo: how the text's and the face's readings were fused. */
-  fusion?: FusedEmotion | null;
-}
+export type FusionSource = FusedEmotion['source'];
 
-export type FusionSource = 'fused_aligned' | 'fused_conflict' | 'text_only';
+export type ImageMediaType = ImageUpload['media_type'];
 
-/** docs/protocol.md, "Photos". */
-export interface FusedEmotion {
-  source: FusionSource;
-  confidence: number;
-  text: EmotionReading & { model?: string | null };
-  face: (EmotionReading & { model?: string | null }) | null;
-  face_error: string | null;
-}
-
-export type ImageMediaType = 'image/jpeg' | 'image/png' | 'image/webp';
-
-/** A message's photo: read by the worker in memory, never stored. */
-export interface ImageUpload {
-  media_type: ImageMediaType;
-  /** The bytes, base64 (standard alphabet, padded). */
-  data: string;
-}
-
-export type CrisisResource = Record<string, string>;
+export type CrisisResource = SafetyVerdict['resources'][number];
 
 /** imminent and ideation: the writer is at risk; third_party: they are worried about someone else. */
-export type SafetyLevel = 'none' | 'third_party' | 'ideation' | 'imminent';
-
-export interface SafetyVerdict {
-  crisis: boolean;
-  toxic: boolean;
-  /** Absent in replies stored before safety levels existed. */
-  level?: SafetyLevel;
-  language?: string | null;
-  /** An earlier turn of this session was a crisis: the help lines stay in view. */
-  session_risk?: boolean;
-  /** The reply is a fixed text of the safety layer, not the model's words. */
-  fixed_reply?: boolean;
-  reasons: string[];
-  resources: CrisisResource[];
-}
+export type SafetyLevel = SafetyVerdict['level'];
 
 export interface SessionPublic {
   id: string;
@@ -84,29 +96,6 @@ export interface SessionPublic {
 export interface SessionList {
   items: SessionPublic[];
   total: number;
-}
-
-export type MessageStatus = 'complete' | 'cancelled' | 'error';
-
-export interface MessagePublic {
-  id: number;
-  session_id: string;
-  role: 'user' | 'assistant';
-  content: string;
-  model: string | null;
-  cached: boolean;
-  status: MessageStatus;
-  created_at: string;
-  client_id: string | null;
-  reply_to_id: number | null;
-  emotion: EmotionReading | null;
-  alignment: number | null;
-  safety: SafetyVerdict | null;
-  extras: Record<string, unknown>;
-  latency_ms: number | null;
-  ttft_ms: number | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
 }
 
 export interface MessagePage {
@@ -230,102 +219,12 @@ export interface AuditList {
   total: number;
 }
 
-// --- WebSocket frames ----------------------------------------------------------------------
+// --- WebSocket frames (the types are generated, re-exported above) ---------------------------
 
-export interface DecodingParams {
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  max_new_tokens?: number;
-  seed?: number;
-  repetition_penalty?: number;
-  no_repeat_ngram_size?: number;
-}
+/** `length`: the reply reached its token limit and was cut back to its last sentence. */
+export type FinishReason = DoneFrame['finish_reason'];
 
-export interface AuthFrame {
-  type: 'auth';
-  token: string;
-}
-export interface MessageFrame {
-  type: 'message';
-  client_id: string;
-  content: string;
-  model?: string;
-  params?: DecodingParams;
-  /** The browser's locale ("es-MX"): which country's crisis lines a crisis reply lists. */
-  locale?: string;
-  /** A photo of the person for this turn's emotion. */
-  image?: ImageUpload;
-}
-export interface CancelFrame {
-  type: 'cancel';
-  job_id?: string;
-}
-export interface ResumeFrame {
-  type: 'resume';
-  job_id: string;
-  after?: string;
-}
-export interface PingFrame {
-  type: 'ping';
-}
-export interface CompareFrame {
-  type: 'compare';
-  client_id: string;
-  content: string;
-  model_a?: string;
-  model_b?: string;
-  params?: DecodingParams;
-}
-
-export type ClientFrame = AuthFrame | MessageFrame | CompareFrame | CancelFrame | ResumeFrame | PingFrame;
-
-export interface InFlightJob {
-  job_id: string;
-  user_message_id: number;
-}
-
-export interface ReadyFrame {
-  type: 'ready';
-  protocol: number;
-  session_id: string;
-  model: string | null;
-  in_flight: InFlightJob[];
-}
-export interface AckFrame {
-  type: 'ack';
-  client_id: string;
-  message_id: number;
-  job_id: string;
-  duplicate: boolean;
-}
-export interface EmotionFrame {
-  type: 'emotion';
-  job_id: string;
-  message_id: number;
-  emotion: EmotionReading;
-  event_id: string;
-}
-export interface TokenFrame {
-  type: 'token';
-  job_id: string;
-  index: number;
-  text: string;
-  event_id: string;
-}
-export interface DoneFrame {
-  type: 'done';
-  job_id: string;
-  message: MessagePublic;
-  cached: boolean;
-  timings: { ttft_ms: number | null; duration_ms: number | null };
-  safety: SafetyVerdict;
-  alignment: number | null;
-  /** `length`: the reply reached its token limit and was cut back to its last sentence. */
-  finish_reason: FinishReason;
-  event_id: string;
-}
-export type FinishReason = 'stop' | 'length' | 'cancelled' | 'safety';
+/** The codes docs/protocol.md lists; an `error` frame's `code` is any string (a worker may add one). */
 export const ERROR_CODES = [
   'bad_request',
   'bad_image',
@@ -345,115 +244,18 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export interface ErrorFrame {
-  type: 'error';
-  code: ErrorCode;
-  message: string;
-  job_id?: string;
-  client_id?: string;
-}
-export interface PongFrame {
-  type: 'pong';
-}
-/** The answer to `cancel`: `running` false means the reply had already finished; nothing was stopped. */
-export interface CancelAckFrame {
-  type: 'cancel_ack';
-  job_id: string;
-  running: boolean;
-}
-
 // --- comparisons: one message, two models side by side -------------------------------------
 
-export type Slot = 'a' | 'b';
-export type ComparisonReplyStatus = 'pending' | 'complete' | 'cancelled' | 'error';
+export type Slot = ComparisonReplyPublic['slot'];
+export type ComparisonReplyStatus = ComparisonReplyPublic['status'];
 
-export interface ComparisonReply {
-  slot: Slot;
-  model: string;
-  job_id: string;
-  status: ComparisonReplyStatus;
-  content: string | null;
-  model_version: string | null;
-  finish_reason: string | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  ttft_ms: number | null;
-  duration_ms: number | null;
-  user_emotion: EmotionReading | null;
-  reply_emotion: EmotionReading | null;
-  alignment: number | null;
-  safety: SafetyVerdict | null;
-  error_code: string | null;
-  error_message: string | null;
-}
+/** One side of a comparison (`ComparisonReplyPublic` in the backend). */
+export type ComparisonReply = ComparisonReplyPublic;
 
-export type Preference = Slot | 'tie';
+export type Preference = NonNullable<ComparisonPublic['preferred']>;
 
-export interface ComparisonPublic {
-  id: string;
-  session_id: string;
-  content: string;
-  created_at: string;
-  preferred: Preference | null;
-  adopted_message_id: number | null;
-  replies: ComparisonReply[];
-}
-
-export interface CompareAckFrame {
-  type: 'compare_ack';
-  client_id: string;
-  comparison_id: string;
-  duplicate: boolean;
-  sides: { slot: Slot; model: string; job_id: string }[];
-}
-export interface CompareEmotionFrame {
-  type: 'compare_emotion';
-  comparison_id: string;
-  slot: Slot;
-  job_id: string;
-  emotion: EmotionReading;
-  event_id: string;
-}
-export interface CompareTokenFrame {
-  type: 'compare_token';
-  comparison_id: string;
-  slot: Slot;
-  job_id: string;
-  index: number;
-  text: string;
-  event_id: string;
-}
-export interface CompareReplyFrame {
-  type: 'compare_reply';
-  comparison_id: string;
-  slot: Slot;
-  job_id: string;
-  reply: ComparisonReply;
-  event_id: string | null;
-}
-export interface CompareErrorFrame {
-  type: 'compare_error';
-  comparison_id: string;
-  slot: Slot;
-  job_id: string;
-  code: ErrorCode;
-  message: string;
-  event_id?: string;
-}
-export interface CompareDoneFrame {
-  type: 'compare_done';
-  comparison: ComparisonPublic;
-}
-
-export type CompareServerFrame =
-  | CompareAckFrame
-  | CompareEmotionFrame
-  | CompareTokenFrame
-  | CompareReplyFrame
-  | CompareErrorFrame
-  | CompareDoneFrame;
-
-export type ServerFrame = ReadyFrame | AckFrame | EmotionFrame | TokenFrame | DoneFrame | ErrorFrame | PongFrame | CancelAckFrame | CompareServerFrame;
+/** The frames of a comparison: `compare_ack`, each side's `compare_*`, then `compare_done`. */
+export type CompareServerFrame = Extract<ServerFrame, { type: `compare_${string}` }>;
 
 export const CLOSE_CODES = {
   normal: 1000,
@@ -485,7 +287,7 @@ export const SERVER_FRAME_FIELDS = {
   emotion: ['job_id', 'message_id', 'emotion', 'event_id'],
   token: ['job_id', 'index', 'text', 'event_id'],
   done: ['job_id', 'message', 'cached', 'timings', 'safety', 'alignment', 'finish_reason', 'event_id'],
-  error: ['code', 'message', 'job_id', 'client_id'],
+  error: ['code', 'message', 'job_id', 'client_id', 'message_id', 'event_id'],
   pong: [],
   cancel_ack: ['job_id', 'running'],
   compare_ack: ['client_id', 'comparison_id', 'duplicate', 'sides'],

@@ -30,7 +30,7 @@ function token(index: number, text: string, jobId = 'job-1') {
 
 function doneFrame(jobId: string, content: string, status: MessagePublic['status'] = 'complete'): DoneFrame {
   const message = { id: 2, session_id: 's1', role: 'assistant', content, status } as MessagePublic;
-  const safety = { crisis: false, toxic: false, reasons: [], resources: [] };
+  const safety = { crisis: false, toxic: false, reasons: [], resources: [], level: 'none' as const, language: null, session_risk: false, fixed_reply: false };
   return { type: 'done', job_id: jobId, message, cached: false, timings: { ttft_ms: 5, duration_ms: 9 }, safety, alignment: 0.8, finish_reason: 'stop', event_id: '99-0' };
 }
 

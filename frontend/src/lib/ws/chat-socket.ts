@@ -192,7 +192,10 @@ export class ChatSocket {
         return this.handleReady(frame);
       case 'ack':
         this.unacked.delete(frame.client_id);
-        if (!this.finished.has(frame.job_id) && !this.replies.has(frame.job_id)) this.replies.set(frame.job_id, new ReplyAssembler());
+        // job_id is null while another replica still queues a resent message (an error `busy` follows).
+        if (frame.job_id !== null && !this.finished.has(frame.job_id) && !this.replies.has(frame.job_id)) {
+          this.replies.set(frame.job_id, new ReplyAssembler());
+        }
         return this.emit({ type: 'ack', frame });
       case 'emotion':
         this.replyFor(frame.job_id)?.noteEvent(frame.event_id);

@@ -16,7 +16,7 @@ function message(id: number, role: MessagePublic['role'], content: string, extra
   };
 }
 
-const CLEAR: SafetyVerdict = { crisis: false, toxic: false, level: 'none', reasons: [], resources: [] };
+const CLEAR: SafetyVerdict = { crisis: false, toxic: false, level: 'none', reasons: [], resources: [], language: null, session_risk: false, fixed_reply: false };
 
 /** The `done` of a reply that passed the safety layer. */
 function replyDone(reply: MessagePublic, eventId: string): DoneFrame {
@@ -67,8 +67,8 @@ describe('ChatPanel', () => {
   });
 
   it('shows history with emotion badges and streams a new reply with a Stop button', async () => {
-    const clear = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [] };
-    stubHistory({ newest: { items: [message(1, 'user', 'hello', { emotion: { label: 'joy', scores: { joy: 0.9 } } }), message(2, 'assistant', 'Hi **there**', { reply_to_id: 1, safety: clear })], next_before: null } });
+    const clear = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [], language: null, session_risk: false, fixed_reply: false };
+    stubHistory({ newest: { items: [message(1, 'user', 'hello', { emotion: { label: 'joy', scores: { joy: 0.9 }, model: null, fusion: null } }), message(2, 'assistant', 'Hi **there**', { reply_to_id: 1, safety: clear })], next_before: null } });
     renderWithProviders(<ChatPanel session={session} />);
     expect(await screen.findByText('hello')).toBeInTheDocument();
     expect(screen.getByText('there').tagName).toBe('STRONG');
@@ -85,7 +85,7 @@ describe('ChatPanel', () => {
 
     act(() => {
       server.push({ type: 'ack', client_id: clientId, message_id: 3, job_id: 'j1', duplicate: false });
-      server.push({ type: 'emotion', job_id: 'j1', message_id: 3, emotion: { label: 'sadness', scores: { sadness: 0.7 } }, event_id: '1-0' });
+      server.push({ type: 'emotion', job_id: 'j1', message_id: 3, emotion: { label: 'sadness', scores: { sadness: 0.7 }, model: null, fusion: null }, event_id: '1-0' });
       server.push({ type: 'token', job_id: 'j1', index: 0, text: 'That sounds', event_id: '2-0' });
       server.push({ type: 'token', job_id: 'j1', index: 1, text: ' hard', event_id: '3-0' });
     });
@@ -115,7 +115,7 @@ describe('ChatPanel', () => {
 
   it('shows a crisis reply distinctly, with its resources, and never renders raw HTML', async () => {
     const crisis = message(2, 'assistant', 'Please reach out. <img src=x onerror="alert(1)">', {
-      safety: { crisis: true, toxic: false, reasons: ['self_harm'], resources: [{ name: 'Lifeline', phone: '988', url: 'https://988lifeline.org' }] },
+      safety: { crisis: true, toxic: false, reasons: ['self_harm'], resources: [{ name: 'Lifeline', phone: '988', url: 'https://988lifeline.org' }], level: 'none' as const, language: null, session_risk: false, fixed_reply: false },
     });
     stubHistory({ newest: { items: [message(1, 'user', 'I want to end it'), crisis], next_before: null } });
     const { container } = renderWithProviders(<ChatPanel session={session} />);
@@ -128,15 +128,15 @@ describe('ChatPanel', () => {
   it('never badges a fixed safety reply as if the model had written it, and says which level it answers', async () => {
     const lines = [{ name: 'Línea de la Vida', phone: '800 911 2000', checked_on: '2026-12-01', source: 'CONASAMA' }];
     const imminent = message(2, 'assistant', 'Gracias por decírmelo.', {
-      emotion: { label: 'joy', scores: { joy: 0.9 } },
+      emotion: { label: 'joy', scores: { joy: 0.9 }, model: null, fusion: null },
       alignment: 0.6,
-      safety: { crisis: true, toxic: false, level: 'imminent', language: 'es', fixed_reply: true, reasons: [], resources: lines },
+      safety: { crisis: true, toxic: false, level: 'imminent', language: 'es', fixed_reply: true, reasons: [], resources: lines, session_risk: false },
     });
     const helper = message(4, 'assistant', 'It is good that you are looking out for them.', {
-      safety: { crisis: false, toxic: false, level: 'third_party', language: 'en', fixed_reply: true, reasons: [], resources: lines },
+      safety: { crisis: false, toxic: false, level: 'third_party', language: 'en', fixed_reply: true, reasons: [], resources: lines, session_risk: false },
     });
     const followUp = message(6, 'assistant', 'I am here with you.', {
-      safety: { crisis: false, toxic: false, level: 'none', session_risk: true, reasons: [], resources: lines },
+      safety: { crisis: false, toxic: false, level: 'none', session_risk: true, reasons: [], resources: lines, language: null, fixed_reply: false },
     });
     stubHistory({
       newest: {
@@ -192,8 +192,8 @@ describe('ChatPanel', () => {
     });
     const side = (slot: 'a' | 'b', model: string, content: string) => ({
       slot, model, job_id: `j${slot}`, status: 'complete' as const, content, model_version: 'v', finish_reason: 'stop', prompt_tokens: 3,
-      completion_tokens: 2, ttft_ms: 12, duration_ms: 40, user_emotion: null, reply_emotion: { label: 'joy', scores: { joy: 0.6 } },
-      alignment: 0.5, safety: { crisis: false, toxic: false, reasons: [], resources: [] }, error_code: null, error_message: null,
+      completion_tokens: 2, ttft_ms: 12, duration_ms: 40, user_emotion: null, reply_emotion: { label: 'joy', scores: { joy: 0.6 }, model: null, fusion: null },
+      alignment: 0.5, safety: { crisis: false, toxic: false, reasons: [], resources: [], level: 'none' as const, language: null, session_risk: false, fixed_reply: false }, error_code: null, error_message: null,
     });
     const stored = { id: 'cmp1', session_id: 's1', content: 'Which is kinder?', created_at: '', preferred: null, adopted_message_id: null,
       replies: [side('a', 'smollm2', 'Answer A'), side('b', 'chatgpt', 'Answer B')] };
@@ -231,17 +231,17 @@ describe('ChatPanel', () => {
   });
 
   it('badges only confident readings, the top two when close, and nothing cheerful on a turn the safety layer flagged', async () => {
-    const fixed = { crisis: true, toxic: false, level: 'ideation' as const, fixed_reply: true, reasons: [], resources: [] };
-    const clear = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [] };
+    const fixed = { crisis: true, toxic: false, level: 'ideation' as const, fixed_reply: true, reasons: [], resources: [], language: null, session_risk: false };
+    const clear = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [], language: null, session_risk: false, fixed_reply: false };
     stubHistory({
       newest: {
         items: [
-          message(1, 'user', "I don't want to live anymore", { emotion: { label: 'anger', scores: { anger: 0.41, sadness: 0.33, fear: 0.2 } } }),
+          message(1, 'user', "I don't want to live anymore", { emotion: { label: 'anger', scores: { anger: 0.41, sadness: 0.33, fear: 0.2 }, model: null, fusion: null } }),
           message(2, 'assistant', "You don't have to go through this alone.", { reply_to_id: 1, safety: fixed }),
-          message(3, 'user', 'nobody at my new school likes me', { emotion: { label: 'love', scores: { love: 0.62, sadness: 0.3 } } }),
+          message(3, 'user', 'nobody at my new school likes me', { emotion: { label: 'love', scores: { love: 0.62, sadness: 0.3 }, model: null, fusion: null } }),
           message(4, 'assistant', 'That sounds lonely.', { reply_to_id: 3, safety: { ...fixed, crisis: false, level: 'none', fixed_reply: false, session_risk: true } }),
-          message(5, 'user', 'my exams are tomorrow', { emotion: { label: 'fear', scores: { fear: 0.52, sadness: 0.45 } } }),
-          message(6, 'assistant', 'You have prepared well.', { reply_to_id: 5, safety: clear, emotion: { label: 'joy', scores: { joy: 0.38, neutral: 0.3 } } }),
+          message(5, 'user', 'my exams are tomorrow', { emotion: { label: 'fear', scores: { fear: 0.52, sadness: 0.45 }, model: null, fusion: null } }),
+          message(6, 'assistant', 'You have prepared well.', { reply_to_id: 5, safety: clear, emotion: { label: 'joy', scores: { joy: 0.38, neutral: 0.3 }, model: null, fusion: null } }),
         ],
         next_before: null,
       },
@@ -254,7 +254,7 @@ describe('ChatPanel', () => {
 
   it('shows the emotion of a message whose reply was resumed after a reload as soon as the reply finishes', async () => {
     let stored = false;
-    const sadness = { label: 'sadness', scores: { sadness: 0.81, fear: 0.1 } };
+    const sadness = { label: 'sadness', scores: { sadness: 0.81, fear: 0.1 }, model: null, fusion: null };
     stubReloaded(() => [message(1, 'user', 'I failed my driving test', stored ? { emotion: sadness } : {})]);
     renderWithProviders(<ChatPanel session={session} />);
     await screen.findByText('I failed my driving test');
@@ -273,7 +273,7 @@ describe('ChatPanel', () => {
   it('after a reload, a reply that finished before the resume (its done alone) still brings its message emotion', async () => {
     let stored = false;
     const reply = message(2, 'assistant', 'Congratulations!', { reply_to_id: 1, safety: CLEAR });
-    stubReloaded(() => (stored ? [message(1, 'user', 'I got the job!', { emotion: { label: 'joy', scores: { joy: 0.93 } } }), reply] : [message(1, 'user', 'I got the job!')]));
+    stubReloaded(() => (stored ? [message(1, 'user', 'I got the job!', { emotion: { label: 'joy', scores: { joy: 0.93 }, model: null, fusion: null } }), reply] : [message(1, 'user', 'I got the job!')]));
     renderWithProviders(<ChatPanel session={session} />);
     await screen.findByText('I got the job!');
     act(() => server.handshake([{ job_id: 'j1', user_message_id: 1 }]));

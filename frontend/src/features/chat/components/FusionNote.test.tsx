@@ -4,12 +4,12 @@ import type { EmotionReading, FusedEmotion } from '@/lib/protocol';
 import { MessageBubble } from './MessageBubble';
 
 // The reply's verdict, which a user's message shares: checked, nothing to watch.
-const safe = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [] };
-const text = { label: 'sadness', scores: { sadness: 0.8, joy: 0.2 }, model: 'text-emotion' };
-const face = { label: 'happy', scores: { happy: 0.9, sad: 0.1 }, model: 'face-emotion' };
+const safe = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [], language: null, session_risk: false, fixed_reply: false };
+const text = { label: 'sadness', scores: { sadness: 0.8, joy: 0.2 }, model: 'text-emotion', fusion: null };
+const face = { label: 'happy', scores: { happy: 0.9, sad: 0.1 }, model: 'face-emotion', fusion: null };
 
 function fused(fusion: FusedEmotion, label = 'sad'): EmotionReading {
-  return { label, scores: { sad: 0.52, happy: 0.48 }, fusion };
+  return { label, scores: { sad: 0.52, happy: 0.48 }, model: null, fusion };
 }
 
 describe('a message sent with a photo shows both readings', () => {

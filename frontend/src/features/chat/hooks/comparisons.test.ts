@@ -5,7 +5,7 @@ import { comparisonsReducer, sideText, type LiveComparison } from './comparisons
 const reply = (slot: 'a' | 'b', content: string): ComparisonReply => ({
   slot, model: slot === 'a' ? 'smollm2' : 'chatgpt', job_id: `j${slot}`, status: 'complete', content, model_version: 'v',
   finish_reason: 'stop', prompt_tokens: 3, completion_tokens: 4, ttft_ms: 10, duration_ms: 20, user_emotion: null,
-  reply_emotion: { label: 'joy', scores: { joy: 0.8 } }, alignment: 0.7, safety: null, error_code: null, error_message: null,
+  reply_emotion: { label: 'joy', scores: { joy: 0.8 }, model: null, fusion: null }, alignment: 0.7, safety: null, error_code: null, error_message: null,
 });
 
 function started(): LiveComparison[] {

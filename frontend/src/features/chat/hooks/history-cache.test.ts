@@ -39,7 +39,7 @@ describe('history cache edits', () => {
 
   it('changes one message wherever it is', () => {
     const cached = history([message(3)], [message(1)]);
-    const changed = withChangedMessage(cached, 1, (item) => ({ ...item, emotion: { label: 'joy', scores: { joy: 0.9 } } }));
+    const changed = withChangedMessage(cached, 1, (item) => ({ ...item, emotion: { label: 'joy', scores: { joy: 0.9 }, model: null, fusion: null } }));
     expect(changed.pages[1]?.items[0]?.emotion?.label).toBe('joy');
     expect(changed.pages[0]?.items[0]).toBe(cached.pages[0]?.items[0]);
     expect(withChangedMessage(cached, 99, (item) => item)).toBe(cached);

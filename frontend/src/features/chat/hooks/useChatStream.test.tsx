@@ -16,8 +16,8 @@ function message(id: number, role: MessagePublic['role'], content: string, extra
   };
 }
 
-const CLEAR = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [] };
-const sadness = { label: 'sadness', scores: { sadness: 0.8 } };
+const CLEAR = { crisis: false, toxic: false, level: 'none' as const, reasons: [], resources: [], language: null, session_risk: false, fixed_reply: false };
+const sadness = { label: 'sadness', scores: { sadness: 0.8 }, model: null, fusion: null };
 
 let server: FakeChatServer;
 beforeEach(() => {
