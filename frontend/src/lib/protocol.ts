@@ -17,7 +17,7 @@ import type {
   SafetyVerdict,
   ServerFrame,
 } from './frames.generated';
-import type { components, operations } from './api.generated';
+import type { components } from './api.generated';
 
 export type {
   AckFrame,
@@ -62,8 +62,6 @@ export const PROTOCOL_VERSION = 1;
 
 /** Every REST body by its backend name: the pydantic models of backend/schemas.py. */
 type Schemas = components['schemas'];
-/** The query parameters of one operation (named by FastAPI: the route function, its path and method). */
-type QueryOf<K extends keyof operations> = NonNullable<operations[K]['parameters']['query']>;
 
 export type UserPublic = Schemas['UserPublic'];
 export type Role = UserPublic['role'];
@@ -113,10 +111,6 @@ export type JournalStatsBucket = Schemas['MoodBucket'];
 export type JournalStats = Schemas['MoodStats'];
 export type JournalEntryCreate = Schemas['JournalEntryCreate'];
 export type JournalEntryUpdate = Schemas['JournalEntryUpdate'];
-/** GET /api/journal/stats?bucket=: a day or a week per bucket. */
-export type StatsBucket = NonNullable<QueryOf<'read_stats_api_journal_stats_get'>['bucket']>;
-/** GET /api/journal/export?format= */
-export type ExportFormat = NonNullable<QueryOf<'export_entries_api_journal_export_get'>['format']>;
 
 /** `chat`: answers chat turns (classifiers and the face model do not): only these can be the default. */
 export type AdminModel = Schemas['AdminModelPublic'];

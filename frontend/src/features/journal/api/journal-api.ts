@@ -1,17 +1,13 @@
 import { api, apiFetch } from '@/lib/api-client';
 import type {
   BuildPublic,
-  ExportFormat,
   JournalEntryCreate,
   JournalEntryPublic,
   JournalEntryUpdate,
   JournalList,
   JournalStats,
   Mood,
-  StatsBucket,
 } from '@/lib/protocol';
-
-export type { StatsBucket };
 
 export interface JournalFilters {
   mood?: Mood | '';
@@ -29,6 +25,9 @@ export const journalKeys = {
 
 export const listBuilds = () => api<BuildPublic[]>('/api/builds');
 
+// Query parameters: the generated types hold the bodies only (components["schemas"]).
+export type StatsBucket = 'day' | 'week';
+
 export const listEntries = (filters: JournalFilters) => api<JournalList>('/api/journal', { query: { ...filters, limit: 100 } });
 export const createEntry = (text: string) => api<JournalEntryPublic>('/api/journal', { method: 'POST', body: { text } satisfies JournalEntryCreate });
 export const updateEntry = (id: number, text: string) => api<JournalEntryPublic>(`/api/journal/${id}`, { method: 'PATCH', body: { text } satisfies JournalEntryUpdate });
@@ -36,7 +35,7 @@ export const deleteEntry = (id: number) => api<void>(`/api/journal/${id}`, { met
 export const fetchStats = (bucket: StatsBucket) => api<JournalStats>('/api/journal/stats', { query: { bucket } });
 
 /** Downloads the export through the authenticated client (a plain link could not send the token). */
-export async function downloadExport(format: ExportFormat): Promise<void> {
+export async function downloadExport(format: 'csv' | 'json'): Promise<void> {
   const response = await apiFetch('/api/journal/export', { query: { format } });
   const blob = await response.blob();
   const disposition = response.headers.get('Content-Disposition') ?? '';
