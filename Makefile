@@ -73,11 +73,14 @@ $(FRONTEND_STAMP): frontend/package-lock.json
 test-frontend:
 	npm --prefix frontend test
 
-# The WebSocket frames' JSON Schema (from backend/frames.py and backend/schemas.py) and the front
-# end's TypeScript types generated from it; run after changing a frame, and commit both files.
+# The WebSocket frames' JSON Schema (from backend/frames.py and backend/schemas.py), the REST API's
+# OpenAPI schema (the FastAPI app's, its response models in backend/schemas.py) and the front end's
+# TypeScript types generated from each; run after changing a frame or a REST body, and commit them all.
 frames: $(STAMP) $(FRONTEND_STAMP)
 	$(BIN)/python -m scripts.gen_frame_types
+	$(BIN)/python -m scripts.gen_openapi
 	npm --prefix frontend run gen:frames
+	npm --prefix frontend run gen:api
 
 lint:
 	$(BIN)/ruff check $(LINT_PATHS)

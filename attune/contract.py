@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 # The version of this module's payloads (the ``version`` field of each), between the backend and
 # the workers only; the client protocol has its own, backend.schemas.PROTOCOL_VERSION.
@@ -74,7 +74,7 @@ Slot = Literal["a", "b"]
 # What a chat message's photo may be. The bytes travel in the job only (base64), are read in
 # memory by the worker and never stored: the job's stream entry is deleted when it is acked.
 ImageMediaType = Literal["image/jpeg", "image/png", "image/webp"]
-IMAGE_MEDIA_TYPES: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
+IMAGE_MEDIA_TYPES: tuple[ImageMediaType, ...] = ("image/jpeg", "image/png", "image/webp")
 
 
 class ImageAttachment(BaseModel):
@@ -126,9 +126,16 @@ class ClassifyJob(_Versioned):
 Job = Annotated[GenerateJob | ClassifyJob, Field(discriminator="kind")]
 job_adapter: TypeAdapter[GenerateJob | ClassifyJob] = TypeAdapter(Job)
 
+# The config of a record a server sends whole, defaults included: its JSON Schema in serialization
+# mode (the REST API's OpenAPI document, the front end's REST types) marks every field required,
+# as the WebSocket frames' schema does (backend/frames.py). The JSON itself is unchanged.
+SENT_WHOLE = ConfigDict(json_schema_serialization_defaults_required=True)
+
 
 class EmotionReading(BaseModel):
     """A classifier's view of one text (or photo): the top label and the full distribution."""
+
+    model_config = SENT_WHOLE
 
     label: str
     scores: dict[str, float]
@@ -143,6 +150,8 @@ FusionSource = Literal["fused_aligned", "fused_conflict", "text_only"]
 
 class FusedEmotion(BaseModel):
     """Both readings behind a fused one, so a client can show each (docs/protocol.md, "Photos")."""
+
+    model_config = SENT_WHOLE
 
     source: FusionSource
     confidence: float  # the fused label's confidence: raised when text and face agree
@@ -162,6 +171,8 @@ CRISIS_LEVELS: frozenset[str] = frozenset({"ideation", "imminent"})
 
 
 class SafetyVerdict(BaseModel):
+    model_config = SENT_WHOLE
+
     crisis: bool = False  # the writer is at risk (level ideation or imminent)
     toxic: bool = False
     level: SafetyLevel = "none"
@@ -263,10 +274,13 @@ Result = Annotated[DoneEvent | ErrorEvent | ClassifyResult, Field(discriminator=
 result_adapter: TypeAdapter[DoneEvent | ErrorEvent | ClassifyResult] = TypeAdapter(Result)
 
 
+ModelState = Literal["available", "loaded", "loading", "building", "unavailable"]
+
+
 class ModelStatus(BaseModel):
     name: str
     kind: str
-    state: Literal["available", "loaded", "loading", "building", "unavailable"]
+    state: ModelState
     reason: str | None = None
     # While ``building``: the share done (0..1) and the seconds left, estimated (attune/build_progress.py).
     progress: float | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, field_validator
 
-from attune.contract import DecodingParams, EmotionReading, ImageMediaType, SafetyVerdict
+from attune.contract import SENT_WHOLE, DecodingParams, EmotionReading, ImageMediaType, ModelState, SafetyVerdict
 from backend.hygiene import CleanModel
 
 # The version of the client protocol: the REST bodies and WebSocket frames of this module, as
@@ -19,6 +19,17 @@ PROTOCOL_VERSION = 1
 
 MOODS = ("joy", "sadness", "fear", "anger", "love", "surprise")
 JOURNAL_MAX_CHARS = 10_000  # a chat message's limit is a setting: Settings.max_message_chars
+
+
+class PublicModel(BaseModel):
+    """A body the server sends: whole, defaults included, so its OpenAPI schema (the front end's
+    REST types, scripts/gen_openapi.py) lists every field as required."""
+
+    model_config = SENT_WHOLE
+
+
+class HealthPublic(PublicModel):
+    status: Literal["ok"] = "ok"
 
 
 class ErrorBody(BaseModel):
@@ -38,7 +49,7 @@ class UserLogin(CleanModel):
     password: str = Field(max_length=256)
 
 
-class UserPublic(BaseModel):
+class UserPublic(PublicModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -48,7 +59,7 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class TokenPublic(BaseModel):
+class TokenPublic(PublicModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     user: UserPublic
@@ -65,7 +76,7 @@ class SessionUpdate(CleanModel):
     model: str | None = Field(default=None, max_length=100)
 
 
-class SessionPublic(BaseModel):
+class SessionPublic(PublicModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -75,12 +86,12 @@ class SessionPublic(BaseModel):
     updated_at: datetime
 
 
-class SessionList(BaseModel):
+class SessionList(PublicModel):
     items: list[SessionPublic]
     total: int
 
 
-class MessagePublic(BaseModel):
+class MessagePublic(PublicModel):
     id: int
     session_id: str
     role: Literal["user", "assistant"]
@@ -106,12 +117,12 @@ class MessagePublic(BaseModel):
         return dict(value or {})
 
 
-class MessagePage(BaseModel):
+class MessagePage(PublicModel):
     items: list[MessagePublic]
     next_before: int | None
 
 
-class BuildPublic(BaseModel):
+class BuildPublic(PublicModel):
     """A model, chat or classifier, that a first run is still building (``GET /api/builds``)."""
 
     name: str
@@ -121,19 +132,19 @@ class BuildPublic(BaseModel):
     reason: str | None
 
 
-class LimitsPublic(BaseModel):
+class LimitsPublic(PublicModel):
     """The lengths the server enforces, in characters (code points), so a client shows the same ones."""
 
     message_chars: int
     journal_chars: int
     image_bytes: int  # the largest photo a chat message may carry, decoded (0: photos are off)
-    image_types: list[str]  # the photo formats accepted, as media types
+    image_types: list[ImageMediaType]  # the photo formats accepted
 
 
-class ModelPublic(BaseModel):
+class ModelPublic(PublicModel):
     name: str
     kind: str
-    state: str
+    state: ModelState
     reason: str | None = None
     default: bool = False
     description: str | None = None
@@ -210,7 +221,7 @@ class CompareRequest(CleanModel):
     params: DecodingParams | None = None
 
 
-class ComparisonReplyPublic(BaseModel):
+class ComparisonReplyPublic(PublicModel):
     slot: Literal["a", "b"]
     model: str
     job_id: str
@@ -230,7 +241,7 @@ class ComparisonReplyPublic(BaseModel):
     error_message: str | None
 
 
-class ComparisonPublic(BaseModel):
+class ComparisonPublic(PublicModel):
     id: str
     session_id: str
     content: str
@@ -240,7 +251,7 @@ class ComparisonPublic(BaseModel):
     replies: list[ComparisonReplyPublic]
 
 
-class ComparisonList(BaseModel):
+class ComparisonList(PublicModel):
     items: list[ComparisonPublic]
 
 
@@ -260,7 +271,7 @@ class JournalEntryUpdate(CleanModel):
     text: str = Field(min_length=1, max_length=JOURNAL_MAX_CHARS)
 
 
-class JournalEntryPublic(BaseModel):
+class JournalEntryPublic(PublicModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -272,16 +283,16 @@ class JournalEntryPublic(BaseModel):
     updated_at: datetime
 
 
-class JournalEntryList(BaseModel):
+class JournalEntryList(PublicModel):
     items: list[JournalEntryPublic]
     total: int
 
 
 # --- admin -------------------------------------------------------------------------------
-class AdminModelPublic(BaseModel):
+class AdminModelPublic(PublicModel):
     name: str
     kind: str
-    state: str
+    state: ModelState
     reason: str | None
     memory_bytes: int | None
     default: bool
@@ -296,7 +307,23 @@ class DefaultModelUpdate(CleanModel):
     model: str = Field(min_length=1, max_length=100)
 
 
-class WorkerPublic(BaseModel):
+class DefaultModelPublic(PublicModel):
+    """The chat model new sessions get (``PUT /api/admin/default-model``'s answer)."""
+
+    model: str
+
+
+class ControlRequested(PublicModel):
+    """A load or unload was sent to the workers that serve the model; they act on it shortly."""
+
+    status: Literal["requested"] = "requested"
+
+
+class CacheFlushed(PublicModel):
+    flushed: int  # the replies removed from the response cache
+
+
+class WorkerPublic(PublicModel):
     worker_id: str
     host: str
     pid: int
@@ -307,7 +334,7 @@ class WorkerPublic(BaseModel):
     queue_depth: dict[str, int]
 
 
-class RetagProgress(BaseModel):
+class RetagProgress(PublicModel):
     state: Literal["idle", "running", "done"]
     total: int = 0
     done: int = 0
@@ -316,7 +343,7 @@ class RetagProgress(BaseModel):
     finished_at: datetime | None = None
 
 
-class AuditEntryPublic(BaseModel):
+class AuditEntryPublic(PublicModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -327,6 +354,6 @@ class AuditEntryPublic(BaseModel):
     created_at: datetime
 
 
-class AuditPage(BaseModel):
+class AuditPage(PublicModel):
     items: list[AuditEntryPublic]
     total: int

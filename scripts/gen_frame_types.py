@@ -11,12 +11,12 @@ tests/unit/backend/test_frames.py fails when the committed file is stale.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 from backend.frames import frames_json_schema
+from scripts import generated_file
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "frontend" / "src" / "lib" / "frames.schema.json"
 
@@ -26,20 +26,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check that the file is up to date")
-    args = parser.parse_args(argv)
-    text = render()
-    current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else None
-    if args.check:
-        if current != text:
-            print(f"{SCHEMA_PATH} is stale: run `make frames`", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        SCHEMA_PATH.write_text(text, encoding="utf-8")
-        print(f"wrote {SCHEMA_PATH}")
-    return 0
+    return generated_file.main(SCHEMA_PATH, render, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

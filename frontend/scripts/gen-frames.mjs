@@ -2,9 +2,10 @@
 // src/lib/frames.schema.json (itself generated from the backend's pydantic models by
 // scripts/gen_frame_types.py; `make frames` runs both). `--check` exits 1 when the file is stale
 // (src/lib/frames.test.ts runs it).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
+import { writeOrCheck } from './generated-file.mjs';
 
 const lib = new URL('../src/lib/', import.meta.url);
 const schemaPath = fileURLToPath(new URL('frames.schema.json', lib));
@@ -24,19 +25,4 @@ export async function generate() {
   });
 }
 
-const code = await generate();
-let current = null;
-try {
-  current = readFileSync(outputPath, 'utf8');
-} catch {
-  // not generated yet
-}
-if (process.argv.includes('--check')) {
-  if (current !== code) {
-    console.error(`${outputPath} is stale: run \`npm run gen:frames\``);
-    process.exit(1);
-  }
-} else if (current !== code) {
-  writeFileSync(outputPath, code);
-  console.log(`wrote ${outputPath}`);
-}
+writeOrCheck(outputPath, await generate(), 'npm run gen:frames');

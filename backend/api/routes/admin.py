@@ -17,6 +17,9 @@ from backend.schemas import (
     AdminModelPublic,
     AuditEntryPublic,
     AuditPage,
+    CacheFlushed,
+    ControlRequested,
+    DefaultModelPublic,
     DefaultModelUpdate,
     RetagProgress,
     WorkerPublic,
@@ -49,29 +52,29 @@ async def list_models(_admin: AdminUser, state: StateDep, db: SessionDep) -> lis
     ]
 
 
-async def _control(admin: AdminUser, state: StateDep, db: SessionDep, name: str, action: str) -> dict[str, str]:
+async def _control(admin: AdminUser, state: StateDep, db: SessionDep, name: str, action: str) -> ControlRequested:
     statuses = await model_catalog.live_models(state.broker, state.settings)
     if name not in statuses:
         raise api_error(status.HTTP_404_NOT_FOUND, "not_found", f"No live worker serves model {name!r}.")
     await state.broker.send_control(ControlCommand(action=action, model=name, issued_by=admin.email))  # type: ignore[arg-type]
     await crud.audit(db, admin, f"model.{action}", name)
-    return {"status": "requested"}
+    return ControlRequested()
 
 
-@router.post("/models/{name}/load", status_code=status.HTTP_202_ACCEPTED)
-async def load_model(name: str, admin: AdminUser, state: StateDep, db: SessionDep) -> dict[str, str]:
+@router.post("/models/{name}/load", status_code=status.HTTP_202_ACCEPTED, response_model=ControlRequested)
+async def load_model(name: str, admin: AdminUser, state: StateDep, db: SessionDep) -> ControlRequested:
     return await _control(admin, state, db, name, "load")
 
 
-@router.post("/models/{name}/unload", status_code=status.HTTP_202_ACCEPTED)
-async def unload_model(name: str, admin: AdminUser, state: StateDep, db: SessionDep) -> dict[str, str]:
+@router.post("/models/{name}/unload", status_code=status.HTTP_202_ACCEPTED, response_model=ControlRequested)
+async def unload_model(name: str, admin: AdminUser, state: StateDep, db: SessionDep) -> ControlRequested:
     return await _control(admin, state, db, name, "unload")
 
 
-@router.put("/default-model")
+@router.put("/default-model", response_model=DefaultModelPublic)
 async def set_default_model(
     body: DefaultModelUpdate, admin: AdminUser, state: StateDep, db: SessionDep
-) -> dict[str, str]:
+) -> DefaultModelPublic:
     statuses = await model_catalog.live_models(state.broker, state.settings)
     chosen = statuses.get(body.model)
     if statuses and (chosen is None or not chosen.chat):
@@ -83,7 +86,7 @@ async def set_default_model(
     previous = await model_catalog.default_model(db, state.settings, statuses)
     await crud.put_app_setting(db, crud.DEFAULT_MODEL_KEY, {"model": body.model})
     await crud.audit(db, admin, "model.set_default", body.model, {"previous": previous})
-    return {"model": body.model}
+    return DefaultModelPublic(model=body.model)
 
 
 @router.get("/workers", response_model=list[WorkerPublic])
@@ -109,11 +112,11 @@ async def read_cache_stats(_admin: AdminUser, state: StateDep) -> CacheStats:
     return await state.cache.stats()
 
 
-@router.post("/cache/flush")
-async def flush_cache(admin: AdminUser, state: StateDep, db: SessionDep) -> dict[str, int]:
+@router.post("/cache/flush", response_model=CacheFlushed)
+async def flush_cache(admin: AdminUser, state: StateDep, db: SessionDep) -> CacheFlushed:
     flushed = await state.cache.flush()
     await crud.audit(db, admin, "cache.flush", None, {"flushed": flushed})
-    return {"flushed": flushed}
+    return CacheFlushed(flushed=flushed)
 
 
 async def _progress(db: SessionDep) -> RetagProgress:

@@ -8,14 +8,14 @@ from sqlalchemy import text
 from attune.contract import IMAGE_MEDIA_TYPES
 from backend import model_catalog
 from backend.deps import CurrentUser, SessionDep, StateDep
-from backend.schemas import JOURNAL_MAX_CHARS, BuildPublic, LimitsPublic, ModelPublic
+from backend.schemas import JOURNAL_MAX_CHARS, BuildPublic, HealthPublic, LimitsPublic, ModelPublic
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-async def read_health() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", response_model=HealthPublic)
+async def read_health() -> HealthPublic:
+    return HealthPublic()
 
 
 @router.get("/readyz")

@@ -78,7 +78,16 @@ async def read_stats(
     return mood_stats(list(rows), bucket)
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/json": {}},
+            "description": "every entry, oldest first, as an attachment (csv by default)",
+        }
+    },
+)
 async def export_entries(user: CurrentUser, db: SessionDep, format: Literal["csv", "json"] = "csv") -> Response:  # noqa: A002
     rows = list(await db.scalars(_filtered(user.id, None, None, None, None).order_by(JournalEntry.created_at)))
     stamp = utcnow().strftime("%Y%m%d")

@@ -1,10 +1,11 @@
-// The client protocol of docs/protocol.md as TypeScript types.
-// The WebSocket frames, and the records they carry (MessagePublic, SafetyVerdict, EmotionReading,
-// ComparisonPublic, ...), are generated from the backend's pydantic models: frames.generated.ts
-// (from frames.schema.json, `make frames`); this file re-exports them and declares the REST-only
-// records by hand. `protocol.test.ts` parses docs/protocol.md and fails when these types drift from
-// it; the `*_FIELDS` tables below are the runtime mirror it compares, and the type-level checks at
-// the bottom make `tsc` fail when a table and its type disagree.
+// The client protocol of docs/protocol.md as TypeScript types, all generated from the backend's
+// pydantic models (`make frames`): the WebSocket frames, and the records they carry (MessagePublic,
+// SafetyVerdict, EmotionReading, ComparisonPublic, ...), from frames.generated.ts (frames.schema.json);
+// the REST bodies from api.generated.ts (openapi.json, the app's OpenAPI schema). This file
+// re-exports the one and aliases the other under the names the app imports. `protocol.test.ts`
+// parses docs/protocol.md and fails when these types drift from it; the `*_FIELDS` tables below
+// are the runtime mirror it compares, and the type-level checks at the bottom make `tsc` fail when
+// a table and its type disagree.
 import type {
   ClientFrame,
   ComparisonPublic,
@@ -16,6 +17,7 @@ import type {
   SafetyVerdict,
   ServerFrame,
 } from './frames.generated';
+import type { components } from './api.generated';
 
 export type {
   AckFrame,
@@ -56,22 +58,19 @@ export type {
 // backend/schemas.py (PROTOCOL_VERSION); protocol.test.ts and the backend's tests check they agree.
 export const PROTOCOL_VERSION = 1;
 
-export type Role = 'user' | 'admin';
+// --- REST bodies (generated from the OpenAPI schema, aliased here) ---------------------------
 
-export interface UserPublic {
-  id: number;
-  email: string;
-  display_name: string | null;
-  role: Role;
-  created_at: string;
-}
+/** Every REST body by its backend name: the pydantic models of backend/schemas.py. */
+type Schemas = components['schemas'];
 
-export interface TokenPublic {
-  access_token: string;
-  token_type: 'bearer';
-  user: UserPublic;
-}
+export type UserPublic = Schemas['UserPublic'];
+export type Role = UserPublic['role'];
+export type TokenPublic = Schemas['TokenPublic'];
+export type UserLogin = Schemas['UserLogin'];
+export type UserCreate = Schemas['UserCreate'];
 
+/** The body of every 4xx but a validation error (`422`, FastAPI's `{detail: [...]}`): an
+ * HTTPException's (backend/deps.py api_error), which the OpenAPI schema does not declare. */
 export interface ErrorBody {
   detail: { code: string; message: string };
 }
@@ -85,139 +84,45 @@ export type CrisisResource = SafetyVerdict['resources'][number];
 /** imminent and ideation: the writer is at risk; third_party: they are worried about someone else. */
 export type SafetyLevel = SafetyVerdict['level'];
 
-export interface SessionPublic {
-  id: string;
-  title: string;
-  model: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type SessionPublic = Schemas['SessionPublic'];
+export type SessionList = Schemas['SessionList'];
+export type SessionCreate = Schemas['SessionCreate'];
+export type SessionUpdate = Schemas['SessionUpdate'];
+export type MessagePage = Schemas['MessagePage'];
 
-export interface SessionList {
-  items: SessionPublic[];
-  total: number;
-}
+/** The lengths the server enforces, in characters (code points, as the server counts them);
+ * `image_bytes`: the largest photo a message may carry, decoded, in bytes (0: photos are off). */
+export type LimitsPublic = Schemas['LimitsPublic'];
 
-export interface MessagePage {
-  items: MessagePublic[];
-  next_before: number | null;
-}
-
-/** The lengths the server enforces, in characters (code points, as the server counts them). */
-export interface LimitsPublic {
-  message_chars: number;
-  journal_chars: number;
-  /** The largest photo a message may carry, decoded, in bytes (0: photos are off). */
-  image_bytes: number;
-  image_types: ImageMediaType[];
-}
-
-export type ModelState = 'available' | 'loaded' | 'loading' | 'building' | 'unavailable';
-
-export interface ModelPublic {
-  name: string;
-  kind: string;
-  state: ModelState;
-  reason: string | null;
-  default: boolean;
-  description: string | null;
-  /** While `building`: the share done (0..1) and the seconds left, estimated; else null. */
-  progress: number | null;
-  eta_s: number | null;
-}
+export type ModelPublic = Schemas['ModelPublic'];
+/** While `building`, a model's `progress` (the share done, 0..1) and `eta_s` (seconds left) are set. */
+export type ModelState = ModelPublic['state'];
 
 /** A model, chat or classifier, that a first run is still building (GET /api/builds). */
-export interface BuildPublic {
-  name: string;
-  kind: string;
-  progress: number;
-  eta_s: number | null;
-  reason: string | null;
-}
+export type BuildPublic = Schemas['BuildPublic'];
 
 export const MOODS = ['joy', 'sadness', 'fear', 'anger', 'love', 'surprise'] as const;
 export type Mood = (typeof MOODS)[number];
 
-export interface JournalEntryPublic {
-  id: number;
-  text: string;
-  mood: Mood | 'pending';
-  mood_scores: Record<string, number> | null;
-  classifier_version: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** `mood`: one of MOODS once tagged, `pending` until the classifier has read the entry. */
+export type JournalEntryPublic = Schemas['JournalEntryPublic'];
+export type JournalList = Schemas['JournalEntryList'];
+export type JournalStatsBucket = Schemas['MoodBucket'];
+export type JournalStats = Schemas['MoodStats'];
+export type JournalEntryCreate = Schemas['JournalEntryCreate'];
+export type JournalEntryUpdate = Schemas['JournalEntryUpdate'];
 
-export interface JournalList {
-  items: JournalEntryPublic[];
-  total: number;
-}
-
-export interface JournalStatsBucket {
-  start: string;
-  counts: Partial<Record<Mood, number>>;
-  mean_scores: Partial<Record<Mood, number>>;
-}
-
-export interface JournalStats {
-  buckets: JournalStatsBucket[];
-  totals: Partial<Record<Mood, number>>;
-}
-
-export interface AdminModel {
-  name: string;
-  kind: string;
-  state: ModelState;
-  reason: string | null;
-  memory_bytes: number | null;
-  default: boolean;
-  /** Answers chat turns (classifiers and the face model do not): only these can be the default. */
-  chat: boolean;
-  description: string | null;
-  workers: string[];
-  progress: number | null;
-  eta_s: number | null;
-}
-
-export interface WorkerPublic {
-  worker_id: string;
-  host: string;
-  pid: number;
-  models: string[];
-  heartbeat_age_s: number;
-  active_jobs: number;
-  queue_depth: Record<string, number>;
-}
-
-export interface CacheStats {
-  hits: number;
-  misses: number;
-  hit_ratio: number;
-  entries: number;
-}
-
-export interface RetagProgress {
-  state: 'idle' | 'running' | 'done';
-  total: number;
-  done: number;
-  classifier_version: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-}
-
-export interface AuditEntry {
-  id: number;
-  actor_email: string;
-  action: string;
-  target: string | null;
-  details: Record<string, unknown> | null;
-  created_at: string;
-}
-
-export interface AuditList {
-  items: AuditEntry[];
-  total: number;
-}
+/** `chat`: answers chat turns (classifiers and the face model do not): only these can be the default. */
+export type AdminModel = Schemas['AdminModelPublic'];
+export type ControlRequested = Schemas['ControlRequested'];
+export type DefaultModelUpdate = Schemas['DefaultModelUpdate'];
+export type DefaultModelPublic = Schemas['DefaultModelPublic'];
+export type WorkerPublic = Schemas['WorkerPublic'];
+export type CacheStats = Schemas['CacheStats'];
+export type CacheFlushed = Schemas['CacheFlushed'];
+export type RetagProgress = Schemas['RetagProgress'];
+export type AuditEntry = Schemas['AuditEntryPublic'];
+export type AuditList = Schemas['AuditPage'];
 
 // --- WebSocket frames (the types are generated, re-exported above) ---------------------------
 
@@ -253,6 +158,7 @@ export type ComparisonReplyStatus = ComparisonReplyPublic['status'];
 export type ComparisonReply = ComparisonReplyPublic;
 
 export type Preference = NonNullable<ComparisonPublic['preferred']>;
+export type PreferenceUpdate = components['schemas']['PreferenceUpdate'];
 
 /** The frames of a comparison: `compare_ack`, each side's `compare_*`, then `compare_done`. */
 export type CompareServerFrame = Extract<ServerFrame, { type: `compare_${string}` }>;

@@ -1,14 +1,8 @@
 import { api } from '@/lib/api-client';
-import type { TokenPublic, UserPublic } from '@/lib/protocol';
+import type { TokenPublic, UserCreate, UserLogin, UserPublic } from '@/lib/protocol';
 
-export interface Credentials {
-  email: string;
-  password: string;
-}
-
-export interface SignupInput extends Credentials {
-  display_name?: string;
-}
+export type Credentials = UserLogin;
+export type SignupInput = UserCreate;
 
 export const meQueryKey = ['auth', 'me'] as const;
 

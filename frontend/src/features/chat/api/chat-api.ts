@@ -1,5 +1,15 @@
 import { api } from '@/lib/api-client';
-import type { ComparisonPublic, MessagePage, ModelPublic, Preference, SessionList, SessionPublic } from '@/lib/protocol';
+import type {
+  ComparisonPublic,
+  MessagePage,
+  ModelPublic,
+  Preference,
+  PreferenceUpdate,
+  SessionCreate,
+  SessionList,
+  SessionPublic,
+  SessionUpdate,
+} from '@/lib/protocol';
 
 export const chatKeys = {
   sessions: ['chat', 'sessions'] as const,
@@ -11,10 +21,10 @@ export const MESSAGE_PAGE_SIZE = 30;
 
 export const listSessions = () => api<SessionList>('/api/sessions', { query: { limit: 100 } });
 
-export const createSession = (body: { title?: string; model?: string | null }) =>
+export const createSession = (body: SessionCreate) =>
   api<SessionPublic>('/api/sessions', { method: 'POST', body });
 
-export const updateSession = (id: string, body: { title?: string; model?: string | null }) =>
+export const updateSession = (id: string, body: SessionUpdate) =>
   api<SessionPublic>(`/api/sessions/${id}`, { method: 'PATCH', body });
 
 export const deleteSession = (id: string) => api<void>(`/api/sessions/${id}`, { method: 'DELETE' });
@@ -25,4 +35,4 @@ export const fetchMessages = (sessionId: string, before: number | undefined) =>
 export const listModels = () => api<ModelPublic[]>('/api/models');
 
 export const choosePreference = (comparisonId: string, choice: Preference) =>
-  api<ComparisonPublic>(`/api/compare/${comparisonId}/preference`, { method: 'PUT', body: { choice } });
+  api<ComparisonPublic>(`/api/compare/${comparisonId}/preference`, { method: 'PUT', body: { choice } satisfies PreferenceUpdate });

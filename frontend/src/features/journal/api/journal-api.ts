@@ -1,5 +1,13 @@
 import { api, apiFetch } from '@/lib/api-client';
-import type { BuildPublic, JournalEntryPublic, JournalList, JournalStats, Mood } from '@/lib/protocol';
+import type {
+  BuildPublic,
+  JournalEntryCreate,
+  JournalEntryPublic,
+  JournalEntryUpdate,
+  JournalList,
+  JournalStats,
+  Mood,
+} from '@/lib/protocol';
 
 export interface JournalFilters {
   mood?: Mood | '';
@@ -17,11 +25,12 @@ export const journalKeys = {
 
 export const listBuilds = () => api<BuildPublic[]>('/api/builds');
 
+// Query parameters: the generated types hold the bodies only (components["schemas"]).
 export type StatsBucket = 'day' | 'week';
 
 export const listEntries = (filters: JournalFilters) => api<JournalList>('/api/journal', { query: { ...filters, limit: 100 } });
-export const createEntry = (text: string) => api<JournalEntryPublic>('/api/journal', { method: 'POST', body: { text } });
-export const updateEntry = (id: number, text: string) => api<JournalEntryPublic>(`/api/journal/${id}`, { method: 'PATCH', body: { text } });
+export const createEntry = (text: string) => api<JournalEntryPublic>('/api/journal', { method: 'POST', body: { text } satisfies JournalEntryCreate });
+export const updateEntry = (id: number, text: string) => api<JournalEntryPublic>(`/api/journal/${id}`, { method: 'PATCH', body: { text } satisfies JournalEntryUpdate });
 export const deleteEntry = (id: number) => api<void>(`/api/journal/${id}`, { method: 'DELETE' });
 export const fetchStats = (bucket: StatsBucket) => api<JournalStats>('/api/journal/stats', { query: { bucket } });
 
