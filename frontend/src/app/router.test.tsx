@@ -21,7 +21,8 @@ describe('routes', () => {
     const router = createMemoryRouter(routes, { initialEntries: ['/journal'] });
     render(<QueryClientProvider client={createQueryClient()}><RouterProvider router={router} /></QueryClientProvider>);
     expect(screen.getByRole('status')).toHaveTextContent('Loading Attune');
-    expect(await screen.findByRole('link', { name: 'Journal' })).toBeInTheDocument();
+    // The journal page is a lazy chunk: on a loaded CI machine it takes longer than findBy's 1 s default.
+    expect(await screen.findByRole('link', { name: 'Journal' }, { timeout: 10_000 })).toBeInTheDocument();
     expect(warn.mock.calls.flat().join(' ')).not.toContain('HydrateFallback');
   });
 });
