@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, WebSocket, WebSocketException, status
+from fastapi import Depends, HTTPException, Path, Query, WebSocket, WebSocketException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -17,7 +17,7 @@ from attune.broker.base import Broker
 from backend import crud
 from backend.cache import ResponseCache
 from backend.config import Settings
-from backend.hygiene import PositiveId
+from backend.hygiene import Offset, PositiveId
 from backend.models import ChatSession, JournalEntry, User
 from backend.rate_limit import FrameLimiter
 from backend.schemas import AuthFrame, client_frame_adapter
@@ -148,3 +148,7 @@ async def get_owned_entry(entry_id: Annotated[PositiveId, Path()], user: Current
 
 
 OwnedEntry = Annotated[JournalEntry, Depends(get_owned_entry)]
+
+# The query parameters of a listing's page: how many rows (at most 200) and how many to skip.
+PageLimit = Annotated[int, Query(ge=1, le=200)]
+PageOffset = Annotated[Offset, Query()]

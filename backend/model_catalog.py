@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,20 @@ def merge_statuses(workers: list[WorkerInfo]) -> dict[str, ModelStatus]:
 
 async def live_models(broker: Broker, settings: Settings) -> dict[str, ModelStatus]:
     return merge_statuses(await live_workers(broker, settings.worker_stale_s))
+
+
+def listing_fields(status: ModelStatus, default: str) -> dict[str, Any]:
+    """What every model listing (``/api/models``, ``/api/admin/models``) shows of a model."""
+    return {
+        "name": status.name,
+        "kind": status.kind,
+        "state": status.state,
+        "reason": status.reason,
+        "default": status.name == default,
+        "description": status.description,
+        "progress": status.progress,
+        "eta_s": status.eta_s,
+    }
 
 
 async def default_model(db: AsyncSession, settings: Settings, statuses: dict[str, ModelStatus]) -> str:

@@ -20,7 +20,6 @@ import torch
 from transformers import pipeline
 
 from training.data import dair
-from worker.models.base import LoadContext, ModelSpec
 from worker.models.classifier import TextClassifier
 
 
@@ -32,15 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     texts = [row.text for row in dair.load_split("val", args.entries)]
-    spec = ModelSpec(
-        name="journal-mood",
-        kind="classifier",
-        weights=str(args.model_dir),
-        chat=False,
-        options={"batch_size": args.batch_size},
-    )
-    classifier = TextClassifier(spec, LoadContext(home=args.model_dir.parent))
-    classifier.load()
+    classifier = TextClassifier.from_artifact(args.model_dir, args.batch_size, name="journal-mood")
     baseline, one_by_one = _one_by_one(classifier, args.model_dir)
     classifier.classify(texts[:8])  # warm-up: first-call allocations out of the timing
     one_by_one(texts[0])

@@ -49,30 +49,17 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def slow_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A wider, deeper random Llama: slow enough per token that a cancel or a kill lands mid-reply."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from tests.fixtures.tiny_models import build_tiny_llama
 
-    from tests.fixtures.tiny_models import save_smollm2_tokenizer
-
-    directory = save_smollm2_tokenizer(tmp_path_factory.mktemp("slow-llama"))
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
+    return build_tiny_llama(
+        tmp_path_factory.mktemp("slow-llama"),
+        seed=1,
         hidden_size=384,
         intermediate_size=1024,
         num_hidden_layers=8,
         num_attention_heads=6,
-        num_key_value_heads=2,
         max_position_embeddings=4096,
-        tie_word_embeddings=True,
-        initializer_range=0.3,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
     )
-    torch.manual_seed(1)
-    LlamaForCausalLM(config).save_pretrained(directory)
-    return directory
 
 
 @pytest.fixture(scope="session")

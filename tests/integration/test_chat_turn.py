@@ -10,7 +10,7 @@ import pytest
 import websockets
 
 from backend.frames import server_frame_adapter
-from tests.support.chat_client import ChatSocket, history, new_session, sign_up, wait_ready
+from tests.support.chat_client import ChatSocket, history, new_session, open_new_chat, sign_up, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -21,10 +21,7 @@ def worker(start_worker):  # type: ignore[no-untyped-def]
 
 
 async def test_turn_streams_tokens_and_persists_the_reply(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account)
-    chat = await ChatSocket.open(account, session_id)
+    account, session_id, chat = await open_new_chat(api_url)
     client_id = await chat.say("Hello, I had a long day.")
     turn = await chat.until({"done", "error"})
     await chat.close()
@@ -53,10 +50,7 @@ async def test_turn_streams_tokens_and_persists_the_reply(api_url: str, worker) 
 
 
 async def test_a_model_picked_while_the_socket_is_open_answers_the_next_message(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account)
-    chat = await ChatSocket.open(account, session_id)
+    account, session_id, chat = await open_new_chat(api_url)
     async with account.api() as client:
         (await client.patch(f"/api/sessions/{session_id}", json={"model": "tiny-sampled"})).raise_for_status()
     await chat.say("Which model answers me now?")
@@ -87,10 +81,7 @@ async def test_identical_request_is_a_cache_hit(api_url: str, worker) -> None:  
 
 
 async def test_resent_client_id_is_stored_once(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account)
-    chat = await ChatSocket.open(account, session_id)
+    account, session_id, chat = await open_new_chat(api_url)
     client_id = await chat.say("Say it once")
     first = await chat.until({"done"})
     await chat.say("Say it once", client_id=client_id)
@@ -106,10 +97,7 @@ async def test_resent_client_id_is_stored_once(api_url: str, worker) -> None:  #
 
 
 async def test_cancel_stops_generation_and_keeps_the_partial_reply(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account, model="slow")
-    chat = await ChatSocket.open(account, session_id)
+    account, session_id, chat = await open_new_chat(api_url, model="slow")
     await chat.say("Tell me a very long story.")
     turn = await chat.until({"token"})
     job_id = turn.of("ack")[0]["job_id"]
@@ -127,10 +115,7 @@ async def test_cancel_stops_generation_and_keeps_the_partial_reply(api_url: str,
 
 async def test_killed_worker_is_replaced_and_the_reply_is_stored_once(api_url: str, start_worker) -> None:  # type: ignore[no-untyped-def]
     first = start_worker("worker-a")
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account, model="slow")
-    chat = await ChatSocket.open(account, session_id)
+    account, session_id, chat = await open_new_chat(api_url, model="slow")
     await chat.say("Please keep talking for a while.", params={"max_new_tokens": 120})
     turn = await chat.until({"token"})
     for _ in range(3):
@@ -218,10 +203,7 @@ async def test_bad_input_gets_errors_and_close_codes(api_url: str, worker) -> No
 
 
 async def test_reconnecting_client_finds_the_reply_in_history(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account)
-    chat = await ChatSocket.open(account, session_id)
+    account, session_id, chat = await open_new_chat(api_url)
     await chat.say("I'll be right back")
     await chat.until({"ack"})
     await chat.close()  # gone before the reply is finished

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from backend.frames import server_frame_adapter
-from tests.support.chat_client import Account, ChatSocket, history, new_session, sign_up, wait_ready
+from tests.support.chat_client import Account, history, new_session, open_new_chat, sign_up, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -32,10 +32,7 @@ async def compare_over_rest(account: Account, **body: Any) -> list[dict[str, Any
 
 
 async def test_compare_over_websocket_streams_both_sides_and_stores_them(api_url: str, worker) -> None:  # type: ignore[no-untyped-def]
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account)
-    chat = await ChatSocket.open(account, session_id)
+    account, session_id, chat = await open_new_chat(api_url)
     await chat.send({"type": "compare", "client_id": "cmp-1", "content": "I finally told my sister how I feel."})
     turn = await chat.until({"compare_done"}, timeout_s=180)
     await chat.close()

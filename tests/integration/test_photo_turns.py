@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 import websockets
 
 from tests.fixtures.tiny_vit import FER_LABELS, photo_bytes
-from tests.support.chat_client import ChatSocket, history, new_session, sign_up, wait_ready
+from tests.support.chat_client import ChatSocket, history, new_session, open_new_chat, sign_up, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -106,10 +106,7 @@ async def _in_redis(redis_url: str, needle: str, patience_s: float = 10.0) -> li
 
 async def test_photos_outside_the_limits_are_refused_with_clear_errors(api_url: str, start_worker) -> None:  # type: ignore[no-untyped-def]
     start_worker()
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account)
-    chat = await ChatSocket.open(account, session_id)
+    account, session_id, chat = await open_new_chat(api_url)
 
     gif = _photo(image_format="GIF", media_type="image/jpeg")
     client_id = await chat.say("look at me", image=gif)

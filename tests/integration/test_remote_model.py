@@ -11,19 +11,11 @@ import pytest
 from tests.e2e.harness import ManagedProcess
 from tests.integration.conftest import OUTPUT
 from tests.integration.llama_server import RemoteEndpoint, start_server
-from tests.support.chat_client import Account, ChatSocket, history, new_session, sign_up, wait_ready
+from tests.support.chat_client import history, open_new_chat
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 LONG_REQUEST = "Please tell me a long, gentle story about the sea, in many paragraphs."
-
-
-async def open_chat(api_url: str, model: str) -> tuple[Account, str, ChatSocket]:
-    """A new user's new session on ``model``, with its socket open."""
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account, model=model)
-    return account, session_id, await ChatSocket.open(account, session_id)
 
 
 @pytest.fixture
@@ -39,7 +31,7 @@ def worker(start_worker):  # type: ignore[no-untyped-def]
 
 
 async def test_remote_reply_streams_with_emotion_and_is_stored_once(api_url: str, worker, llama_server) -> None:  # type: ignore[no-untyped-def]
-    account, session_id, chat = await open_chat(api_url, "remote")
+    account, session_id, chat = await open_new_chat(api_url, model="remote")
     await chat.say("I feel a bit lonely tonight.")
     turn = await chat.until({"done", "error"})
     await chat.close()
@@ -55,7 +47,7 @@ async def test_remote_reply_streams_with_emotion_and_is_stored_once(api_url: str
 
 
 async def test_cancel_stops_a_remote_reply(api_url: str, worker, llama_server) -> None:  # type: ignore[no-untyped-def]
-    account, session_id, chat = await open_chat(api_url, "remote")
+    account, session_id, chat = await open_new_chat(api_url, model="remote")
     await chat.say(LONG_REQUEST, params={"max_new_tokens": 600})
     turn = await chat.until({"token"})
     await chat.send({"type": "cancel", "job_id": turn.of("ack")[0]["job_id"]})
@@ -71,7 +63,7 @@ async def test_cancel_stops_a_remote_reply(api_url: str, worker, llama_server) -
 async def test_a_wrong_key_is_a_clear_error_that_never_shows_the_key(
     api_url: str, worker, llama_server, remote_endpoint: RemoteEndpoint
 ) -> None:  # type: ignore[no-untyped-def]
-    account, session_id, chat = await open_chat(api_url, "remote-wrong-key")
+    account, session_id, chat = await open_new_chat(api_url, model="remote-wrong-key")
     await chat.say("Hello?")
     turn = await chat.until({"done", "error"})
     await chat.close()
@@ -87,7 +79,7 @@ async def test_a_wrong_key_is_a_clear_error_that_never_shows_the_key(
 
 
 async def test_a_server_killed_mid_reply_is_a_stream_cut_error(api_url: str, worker, llama_server) -> None:  # type: ignore[no-untyped-def]
-    account, session_id, chat = await open_chat(api_url, "remote")
+    account, session_id, chat = await open_new_chat(api_url, model="remote")
     await chat.say(LONG_REQUEST, params={"max_new_tokens": 600})
     turn = await chat.until({"token"})
     llama_server.kill(signal.SIGKILL)

@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.support.chat_client import Account, ChatSocket, history, new_session, sign_up, wait_ready
+from tests.support.chat_client import Account, ChatSocket, history, new_session, open_new_chat, sign_up, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -126,10 +126,7 @@ async def test_the_limits_a_client_shows_are_the_ones_the_server_enforces(api_ur
 
 async def test_history_pages_newest_last(api_url: str, start_worker) -> None:  # type: ignore[no-untyped-def]
     start_worker()
-    await wait_ready(api_url)
-    account = await sign_up(api_url)
-    session_id = await new_session(account)
-    chat = await ChatSocket.open(account, session_id)
+    account, session_id, chat = await open_new_chat(api_url)
     for n in range(3):
         await chat.say(f"message {n} {uuid.uuid4().hex}")
         await chat.until({"done"})

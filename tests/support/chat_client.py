@@ -113,3 +113,11 @@ class ChatSocket:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+async def open_new_chat(base_url: str, **session: Any) -> tuple[Account, str, ChatSocket]:
+    """Once a worker is ready: a new user's new session (``session`` is its body), with its socket open."""
+    await wait_ready(base_url)
+    account = await sign_up(base_url)
+    session_id = await new_session(account, **session)
+    return account, session_id, await ChatSocket.open(account, session_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,18 @@ def single_label_scores(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str
             y_true, y_pred, labels=ids, target_names=labels, output_dict=True, zero_division=0
         ),
     }
+
+
+def single_label_selection_metrics(labels: list[str]) -> Callable[[Any], dict[str, float]]:
+    """The Trainer's ``compute_metrics`` for a single-label model: accuracy and macro-F1 of an ``EvalPrediction``."""
+
+    def metrics(prediction: Any) -> dict[str, float]:
+        scores = single_label_scores(
+            np.asarray(prediction.label_ids), np.argmax(prediction.predictions, axis=1), labels
+        )
+        return {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
+
+    return metrics
 
 
 def multi_label_scores(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, Any]:

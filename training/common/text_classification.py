@@ -242,6 +242,31 @@ def write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
 
 
+def finish_with_results(run: Run, out: Path, summary: dict[str, Any], model_card: str) -> Path:
+    """A classifier run's last step: ``summary`` as ``out/eval_results.json``, the model card, the run
+    finished with ``summary``; returns ``out``."""
+    write_json(out / "eval_results.json", summary)
+    run.write_model_card(model_card)
+    run.finish(summary)
+    return out
+
+
+def encode_split(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    targets: Sequence[Any],
+    fit_rows: Sequence[int],
+    selection_rows: Sequence[int],
+    max_length: int,
+) -> tuple[EncodedTexts, EncodedTexts]:
+    """The fit and the selection rows (as ``holdout_split`` returns them) of ``texts`` and ``targets``, encoded."""
+    fit, selection = (
+        encode(tokenizer, [texts[i] for i in rows], [targets[i] for i in rows], max_length)
+        for rows in (fit_rows, selection_rows)
+    )
+    return fit, selection
+
+
 def holdout_split(targets: Sequence[Any], fraction: float, seed: int, stratify: bool) -> tuple[list[int], list[int]]:
     """Row indices (fit, held out). Stratified when asked and every class has at least two rows."""
     from sklearn.model_selection import train_test_split

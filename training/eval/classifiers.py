@@ -29,18 +29,9 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
 
-    from worker.models.base import LoadContext, ModelSpec
     from worker.models.classifier import TextClassifier
 
-    spec = ModelSpec(
-        name=args.model_dir.name,
-        kind="classifier",
-        weights=str(args.model_dir),
-        chat=False,
-        options={"batch_size": args.batch_size},
-    )
-    classifier = TextClassifier(spec, LoadContext(home=args.model_dir.parent))
-    classifier.load()
+    classifier = TextClassifier.from_artifact(args.model_dir, args.batch_size)
     plot = args.plot or args.model_dir / "eval_confusion_matrix.png"
     started = time.perf_counter()
     if classifier.multi_label:
@@ -70,13 +61,7 @@ def _score_single_label(classifier, limit: int | None, plot: Path) -> dict:
     predicted = classifier.probabilities([row.text for row in rows]).argmax(dim=1).numpy()
     scores = single_label_scores(truth, predicted, classifier.labels)
     plot_confusion_matrix(truth, predicted, classifier.labels, plot, title=f"dair val ({len(rows)} rows)")
-    return {
-        "dataset": "dair_emotion/val",
-        "rows": len(rows),
-        "accuracy": round(scores["accuracy"], 4),
-        "macro_f1": round(scores["macro_f1"], 4),
-        "report": scores["report"],
-    }
+    return _result("dair_emotion/val", len(rows), scores, "accuracy", "macro_f1")
 
 
 def _score_multi_label(classifier, limit: int | None, plot: Path) -> dict:
@@ -97,10 +82,9 @@ def _score_multi_label(classifier, limit: int | None, plot: Path) -> dict:
         plot,
         title=f"GoEmotions dev, top label, {len(single)} single-label rows",
     )
-    return {
-        "dataset": "goemotions/dev",
-        "rows": len(rows),
-        "macro_f1": round(scores["macro_f1"], 4),
-        "micro_f1": round(scores["micro_f1"], 4),
-        "report": scores["report"],
-    }
+    return _result("goemotions/dev", len(rows), scores, "macro_f1", "micro_f1")
+
+
+def _result(dataset: str, rows: int, scores: dict, *metrics: str) -> dict:
+    """What ``main`` prints of a scoring: the data, ``metrics`` of ``scores`` to 4 places, the report."""
+    return {"dataset": dataset, "rows": rows, **{m: round(scores[m], 4) for m in metrics}, "report": scores["report"]}

@@ -27,17 +27,20 @@ import numpy as np
 import torch
 from transformers import (
     AutoImageProcessor,
-    EvalPrediction,
     Trainer,
     ViTForImageClassification,
 )
 
-from training.common.classification_metrics import plot_confusion_matrix, single_label_scores
+from training.common.classification_metrics import (
+    plot_confusion_matrix,
+    single_label_scores,
+    single_label_selection_metrics,
+)
 from training.common.config import ConfigError
 from training.common.hf import RunMetricsCallback, selection_arguments
 from training.common.paths import MissingWeights, expand_placeholders
 from training.common.run import Run
-from training.common.text_classification import holdout_split, write_json
+from training.common.text_classification import finish_with_results, holdout_split
 from training.data import fer2013
 
 DEFAULT_CONFIG = "vit-base"
@@ -198,10 +201,7 @@ def run(config: Config) -> Path:
         "full_steps": trainer.state.global_step,
         "best_selection_macro_f1": trainer.state.best_metric,
     }
-    write_json(out / "eval_results.json", summary)
-    run.write_model_card(_model_card(config, summary, scores["report"]))
-    run.finish(summary)
-    return out
+    return finish_with_results(run, out, summary, _model_card(config, summary, scores["report"]))
 
 
 def load_base(config: Config) -> tuple[ViTForImageClassification, Any]:
@@ -260,16 +260,11 @@ def _fit(
         train_dataset=train,
         eval_dataset=selection,
         data_collator=ProcessFaces(processor),
-        compute_metrics=_selection_metrics,
+        compute_metrics=single_label_selection_metrics(LABELS),
         callbacks=[RunMetricsCallback(_StageRun(run, stage, step_offset))],  # type: ignore[arg-type]
     )
     trainer.train()
     return trainer
-
-
-def _selection_metrics(prediction: EvalPrediction) -> dict[str, float]:
-    scores = single_label_scores(np.asarray(prediction.label_ids), np.argmax(prediction.predictions, axis=1), LABELS)
-    return {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
 
 
 def _model_card(config: Config, summary: dict[str, Any], report: str) -> str:

@@ -14,21 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from transformers import EvalPrediction
-
-from training.common.classification_metrics import plot_confusion_matrix, single_label_scores
+from training.common.classification_metrics import (
+    plot_confusion_matrix,
+    single_label_scores,
+    single_label_selection_metrics,
+)
 from training.common.run import Run
 from training.common.text_classification import (
     ClassifierConfig,
     classification_loss,
     encode,
+    encode_split,
+    finish_with_results,
     fit,
     holdout_split,
     load_base,
     predict_logits,
     save_artifact,
-    write_json,
 )
 from training.data import dair
 
@@ -52,10 +54,7 @@ def run(config: Config) -> Path:
     targets = [LABELS.index(row.label) for row in train_rows]
     fit_rows, selection_rows = holdout_split(targets, config.selection_fraction, config.seed, stratify=True)
     texts = [row.text for row in train_rows]
-    train_set = encode(tokenizer, [texts[i] for i in fit_rows], [targets[i] for i in fit_rows], config.max_length)
-    selection_set = encode(
-        tokenizer, [texts[i] for i in selection_rows], [targets[i] for i in selection_rows], config.max_length
-    )
+    train_set, selection_set = encode_split(tokenizer, texts, targets, fit_rows, selection_rows, config.max_length)
     trainer = fit(
         config,
         run,
@@ -63,7 +62,7 @@ def run(config: Config) -> Path:
         tokenizer,
         train_set,
         selection_set,
-        _selection_metrics,
+        single_label_selection_metrics(LABELS),
         best_metric="macro_f1",
         loss=classification_loss(multi_label=False),
     )
@@ -96,15 +95,7 @@ def run(config: Config) -> Path:
         "best_selection_macro_f1": trainer.state.best_metric,
         "steps": trainer.state.global_step,
     }
-    write_json(out / "eval_results.json", summary)
-    run.write_model_card(_model_card(config, summary, scores["report"]))
-    run.finish(summary)
-    return out
-
-
-def _selection_metrics(prediction: EvalPrediction) -> dict[str, float]:
-    scores = single_label_scores(np.asarray(prediction.label_ids), np.argmax(prediction.predictions, axis=1), LABELS)
-    return {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
+    return finish_with_results(run, out, summary, _model_card(config, summary, scores["report"]))
 
 
 def _model_card(config: Config, summary: dict, report: str) -> str:

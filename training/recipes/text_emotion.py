@@ -23,6 +23,8 @@ from training.common.text_classification import (
     ClassifierConfig,
     classification_loss,
     encode,
+    encode_split,
+    finish_with_results,
     fit,
     holdout_split,
     load_base,
@@ -61,9 +63,8 @@ def run(config: Config) -> Path:
         list(range(len(train_rows))), config.selection_fraction, config.seed, stratify=False
     )
     texts = [row.text for row in train_rows]
-    train_set = encode(tokenizer, [texts[i] for i in fit_rows], targets[fit_rows].tolist(), config.max_length)
-    selection_set = encode(
-        tokenizer, [texts[i] for i in selection_rows], targets[selection_rows].tolist(), config.max_length
+    train_set, selection_set = encode_split(
+        tokenizer, texts, targets.tolist(), fit_rows, selection_rows, config.max_length
     )
     loss = classification_loss(multi_label=True, pos_weight=positive_weights(config, targets[fit_rows]))
     trainer = fit(
@@ -113,10 +114,7 @@ def run(config: Config) -> Path:
         "best_selection_macro_f1_tuned": trainer.state.best_metric,
         "steps": trainer.state.global_step,
     }
-    write_json(out / "eval_results.json", summary)
-    run.write_model_card(_model_card(config, summary, tuned["report"]))
-    run.finish(summary)
-    return out
+    return finish_with_results(run, out, summary, _model_card(config, summary, tuned["report"]))
 
 
 def _one_hot(label_ids: list[tuple[int, ...]]) -> np.ndarray:

@@ -49,8 +49,12 @@ class BatchEngine(StepEngine):
         stops = frozenset(stop_token_ids) if stop_token_ids is not None else default_stop_token_ids(model, tokenizer)
         super().__init__(tokenizer, stops, max_batch_size, max_queued, device)
         self.model = model
+        self._prepare()
         self._kv = self._new_batch()
         self._start()
+
+    def _prepare(self) -> None:
+        """Subclasses set here what the loop thread reads (``self.model`` is set; the thread is not started)."""
 
     def _loop_context(self):
         return torch.inference_mode()

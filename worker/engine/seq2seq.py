@@ -83,19 +83,10 @@ class EncoderDecoderBatch:
 class Seq2SeqBatchEngine(BatchEngine):
     """``BatchEngine`` for ``AutoModelForSeq2SeqLM`` models; ``prompt_ids`` are the encoder's input."""
 
-    def __init__(
-        self,
-        model: Any,
-        tokenizer: Any,
-        max_batch_size: int = 16,
-        max_queued: int = 64,
-        device: str = "cpu",
-        stop_token_ids: Iterable[int] | None = None,
-    ) -> None:
-        self.decoder_start_id = int(model.config.decoder_start_token_id)
-        self._encoder = model.get_encoder()
-        self._decoder_prefixes: dict[str, tuple[int, ...]] = {}  # set before the loop thread starts
-        super().__init__(model, tokenizer, max_batch_size, max_queued, device, stop_token_ids)
+    def _prepare(self) -> None:
+        self.decoder_start_id = int(self.model.config.decoder_start_token_id)
+        self._encoder = self.model.get_encoder()
+        self._decoder_prefixes: dict[str, tuple[int, ...]] = {}
 
     def submit(
         self, request_id: str, prompt_ids: list[int], params: SamplingParams, decoder_prefix: Iterable[int] = ()

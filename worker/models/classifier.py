@@ -14,6 +14,7 @@ probability, and the reading's label is the most probable label that clears its 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from attune.contract import EmotionReading
@@ -36,6 +37,20 @@ class TextClassifier(ArtifactModel):
         self.max_length = int(spec.options.get("max_length", label_spec.get("max_length", DEFAULT_MAX_LENGTH)))
         self._tokenizer: Any = None
         self._thresholds: Any = None
+
+    @classmethod
+    def from_artifact(cls, artifact_dir: Path, batch_size: int, name: str | None = None) -> TextClassifier:
+        """Loaded straight from a built artifact directory, with no registry (the eval and bench scripts)."""
+        spec = ModelSpec(
+            name=name or artifact_dir.name,
+            kind="classifier",
+            weights=str(artifact_dir),
+            chat=False,
+            options={"batch_size": batch_size},
+        )
+        classifier = cls(spec, LoadContext(home=artifact_dir.parent))
+        classifier.load()
+        return classifier
 
     def load(self) -> None:
         if self._model is not None:

@@ -1,16 +1,14 @@
 """Administration: models, workers, cache, journal re-tagging and the audit log (admins only)."""
 
 import time
-from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from sqlalchemy import func, select
 
 from attune.contract import ControlCommand
 from backend import crud, model_catalog
 from backend.cache import CacheStats
-from backend.deps import AdminUser, SessionDep, StateDep, api_error
-from backend.hygiene import Offset
+from backend.deps import AdminUser, PageLimit, PageOffset, SessionDep, StateDep, api_error
 from backend.journal.service import MOOD_MODEL, request_tags
 from backend.models import AuditLog, JournalEntry, utcnow
 from backend.schemas import (
@@ -36,17 +34,10 @@ async def list_models(_admin: AdminUser, state: StateDep, db: SessionDep) -> lis
     default = await model_catalog.default_model(db, state.settings, statuses)
     return [
         AdminModelPublic(
-            name=s.name,
-            kind=s.kind,
-            state=s.state,
-            reason=s.reason,
+            **model_catalog.listing_fields(s, default),
             memory_bytes=s.memory_bytes,
-            default=s.name == default,
             chat=s.chat,
-            description=s.description,
             workers=[w.worker_id for w in workers if s.name in w.models],
-            progress=s.progress,
-            eta_s=s.eta_s,
         )
         for s in sorted(statuses.values(), key=lambda s: s.name)
     ]
@@ -168,12 +159,7 @@ async def read_retag(_admin: AdminUser, db: SessionDep) -> RetagProgress:
 
 
 @router.get("/audit", response_model=AuditPage)
-async def read_audit(
-    _admin: AdminUser,
-    db: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[Offset, Query()] = 0,
-) -> AuditPage:
+async def read_audit(_admin: AdminUser, db: SessionDep, limit: PageLimit = 50, offset: PageOffset = 0) -> AuditPage:
     rows = await db.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(limit).offset(offset))
     total = await db.scalar(select(func.count()).select_from(AuditLog))
     return AuditPage(items=[AuditEntryPublic.model_validate(r) for r in rows], total=int(total or 0))

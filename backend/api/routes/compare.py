@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from backend import crud
 from backend.chat.turn import TurnRejected
 from backend.compare import service, store
-from backend.deps import CurrentUser, SessionDep, StateDep, api_error
+from backend.deps import CurrentUser, PageLimit, SessionDep, StateDep, api_error
 from backend.frames import CompareAckFrame, ServerFrameT, to_json
 from backend.models import Comparison
 from backend.schemas import CompareRequest, ComparisonList, ComparisonPublic, PreferenceUpdate
@@ -75,7 +75,7 @@ async def list_comparisons(
     user: CurrentUser,
     db: SessionDep,
     session_id: Annotated[str | None, Query(max_length=36)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: PageLimit = 50,
 ) -> ComparisonList:
     rows = await store.list_owned(db, user.id, session_id, limit)
     return ComparisonList(items=[await store.public(db, c) for c in rows])

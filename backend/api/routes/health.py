@@ -59,16 +59,7 @@ async def list_models(_user: CurrentUser, state: StateDep, db: SessionDep) -> li
     statuses = await model_catalog.live_models(state.broker, state.settings)
     default = await model_catalog.default_model(db, state.settings, statuses)
     return [
-        ModelPublic(
-            name=s.name,
-            kind=s.kind,
-            state=s.state,
-            reason=s.reason,
-            default=s.name == default,
-            description=s.description,
-            progress=s.progress,
-            eta_s=s.eta_s,
-        )
+        ModelPublic(**model_catalog.listing_fields(s, default))
         for s in sorted(statuses.values(), key=lambda s: s.name)
         if s.chat
     ]

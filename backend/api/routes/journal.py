@@ -9,8 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import Select, func, select
 
-from backend.deps import CurrentUser, OwnedEntry, SessionDep, StateDep
-from backend.hygiene import Offset
+from backend.deps import CurrentUser, OwnedEntry, PageLimit, PageOffset, SessionDep, StateDep
 from backend.journal.service import request_tags
 from backend.journal.stats import MoodStats, mood_stats
 from backend.models import JournalEntry, utcnow
@@ -55,8 +54,8 @@ async def list_entries(
     since: date | None = None,
     until: date | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[Offset, Query()] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> JournalEntryList:
     query = _filtered(user.id, mood, since, until, q)
     total = await db.scalar(select(func.count()).select_from(query.subquery()))

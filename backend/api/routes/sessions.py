@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from backend import crud
-from backend.deps import CurrentUser, OwnedSession, SessionDep
-from backend.hygiene import Offset, PositiveId
+from backend.deps import CurrentUser, OwnedSession, PageLimit, PageOffset, SessionDep
+from backend.hygiene import PositiveId
 from backend.models import ChatSession, utcnow
 from backend.schemas import MessagePage, SessionCreate, SessionList, SessionPublic, SessionUpdate
 from backend.titles import DEFAULT_TITLE
@@ -26,8 +26,8 @@ async def create_session(body: SessionCreate, user: CurrentUser, db: SessionDep)
 async def list_sessions(
     user: CurrentUser,
     db: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[Offset, Query()] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> SessionList:
     items, total = await crud.list_sessions(db, user.id, limit, offset)
     return SessionList(items=[SessionPublic.model_validate(c) for c in items], total=total)
@@ -60,7 +60,7 @@ async def delete_session(chat: OwnedSession, db: SessionDep) -> Response:
 async def read_history(
     chat: OwnedSession,
     db: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: PageLimit = 50,
     before: Annotated[PositiveId | None, Query()] = None,
 ) -> MessagePage:
     page, next_before = await crud.message_page(db, chat.id, before, limit)

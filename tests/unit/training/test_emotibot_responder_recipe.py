@@ -6,16 +6,13 @@ from pathlib import Path
 import pytest
 
 from attune.contract import ChatTurn, EmotionReading
+from tests.fixtures.recipe_runs import assert_train_loss_fell, tiny_recipe_config
 from tests.fixtures.tiny_t5 import build_tiny_t5
 from training.cli import main as cli_main
-from training.common.config import load_config
-from training.common.paths import CONFIGS_DIR
 from training.common.run import read_metrics
 from training.recipes import emotibot_responder as recipe
 from worker.models.base import GenerationRequest, LoadContext, ModelSpec
 from worker.models.seq2seq import Seq2SeqLM
-
-CONFIGS = CONFIGS_DIR / "emotibot_responder"
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +24,12 @@ def base_t5(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def artifact(base_t5: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("emotibot-tiny")
-    config = load_config(recipe.Config, CONFIGS / "tiny.toml", [f"base_model={base_t5}", f"out_dir={out}"])
-    return recipe.run(config)
+    return recipe.run(tiny_recipe_config(recipe, base_t5, tmp_path_factory.mktemp("emotibot-tiny")))
 
 
 def test_tiny_recipe_loss_falls_and_writes_its_run(artifact):
+    assert_train_loss_fell(artifact)
     records = read_metrics(artifact / "metrics.jsonl")
-    train = [r for r in records if r["split"] == "train"]
-    assert len(train) >= 3 and train[-1]["loss"] < train[0]["loss"]
     manifest = json.loads((artifact / "run_manifest.json").read_text())
     summary = manifest["summary"]
     assert summary["train_examples"] > 0 and summary["dev_examples"] > 0 and summary["held_out_examples"] > 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.tiny_encoder import build_tiny_encoder
+from tests.fixtures.recipe_runs import logged_train_losses, train_tiny_classifier
 from training.cli import main as cli_main
 from training.common.config import load_config
 from training.common.paths import configs_dir
@@ -16,22 +16,7 @@ from training.recipes import journal_mood
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    encoder = build_tiny_encoder(tmp_path_factory.mktemp("encoder"))
-    out = tmp_path_factory.mktemp("journal-mood")
-    config = load_config(
-        journal_mood.Config,
-        configs_dir("journal-mood") / "tiny.toml",
-        [
-            f"model={encoder}",
-            f"out_dir={out}",
-            "max_steps=30",
-            "lr=3e-3",
-            "eval_steps=15",
-            "logging_steps=3",
-            "train_limit=400",
-        ],
-    )
-    return journal_mood.run(config)
+    return train_tiny_classifier(journal_mood, tmp_path_factory)
 
 
 def _records(artifact: Path) -> list[dict]:
@@ -39,7 +24,7 @@ def _records(artifact: Path) -> list[dict]:
 
 
 def test_training_loss_falls(artifact: Path) -> None:
-    losses = [r["loss"] for r in _records(artifact) if r["split"] == "train" and "loss" in r]
+    losses = logged_train_losses(artifact)
     assert len(losses) >= 5
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3
 

@@ -8,11 +8,12 @@ from safetensors.torch import load_file
 from transformers import AutoTokenizer
 
 from attune.contract import ChatTurn
+from tests.fixtures.recipe_runs import assert_train_loss_fell, greedy_adapter_spec, tiny_recipe_config
 from training.common.config import load_config
 from training.common.paths import CONFIGS_DIR
 from training.common.run import read_metrics
 from training.recipes import psychotherapist as recipe
-from worker.models.base import GenerationRequest, LoadContext, ModelSpec
+from worker.models.base import GenerationRequest, LoadContext
 from worker.models.causal_lm import CausalLM
 
 CONFIGS = CONFIGS_DIR / "psychotherapist"
@@ -20,27 +21,18 @@ CONFIGS = CONFIGS_DIR / "psychotherapist"
 
 @pytest.fixture(scope="module")
 def artifact(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("psychotherapist-tiny")
-    config = load_config(recipe.Config, CONFIGS / "tiny.toml", [f"base_model={tiny_llama_dir}", f"out_dir={out}"])
-    return recipe.run(config)
+    return recipe.run(tiny_recipe_config(recipe, tiny_llama_dir, tmp_path_factory.mktemp("psychotherapist-tiny")))
 
 
 def test_tiny_recipe_loss_falls_and_writes_its_run(artifact):
-    train = [r for r in read_metrics(artifact / "metrics.jsonl") if r["split"] == "train"]
-    assert len(train) >= 3 and train[-1]["loss"] < train[0]["loss"]
+    assert_train_loss_fell(artifact)
     manifest = json.loads((artifact / "run_manifest.json").read_text())
     assert manifest["summary"]["train_examples"] > 0
     assert (artifact / "loss_curves.png").is_file() and (artifact / "README.md").is_file()
 
 
 async def test_adapter_is_what_peft_causal_lm_loads(artifact, tiny_llama_dir, tmp_path):
-    spec = ModelSpec(
-        name="psychotherapist",
-        kind="peft_causal_lm",
-        weights=str(tiny_llama_dir),
-        adapter=str(artifact),
-        generation={"temperature": 0.0, "max_new_tokens": 5},
-    )
+    spec = greedy_adapter_spec("psychotherapist", "peft_causal_lm", tiny_llama_dir, artifact, max_new_tokens=5)
     model = CausalLM(spec, LoadContext(home=tmp_path, device="cpu"))
     request = GenerationRequest(request_id="p", history=[ChatTurn(role="user", content="I can't sleep.")])
     chunks = [chunk async for chunk in model.stream(request)]
@@ -101,21 +93,10 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tiny_llama_dir, tmp
 
 async def test_a_float16_adapter_loads_and_generates(tiny_llama_dir, tmp_path):
     out = tmp_path / "half"
-    config = load_config(
-        recipe.Config,
-        CONFIGS / "tiny.toml",
-        [f"base_model={tiny_llama_dir}", f"out_dir={out}", "adapter_dtype=float16", "lora_layers=1"],
-    )
-    artifact = recipe.run(config)
+    artifact = recipe.run(tiny_recipe_config(recipe, tiny_llama_dir, out, "adapter_dtype=float16", "lora_layers=1"))
     saved = load_file(artifact / "adapter_model.safetensors")
     assert saved and all(".layers.1." in name for name in saved)  # LoRA only in the top block
-    spec = ModelSpec(
-        name="half",
-        kind="peft_causal_lm",
-        weights=str(tiny_llama_dir),
-        adapter=str(artifact),
-        generation={"temperature": 0.0, "max_new_tokens": 5},
-    )
+    spec = greedy_adapter_spec("half", "peft_causal_lm", tiny_llama_dir, artifact, max_new_tokens=5)
     model = CausalLM(spec, LoadContext(home=tmp_path, device="cpu"))
     model.load()
     loaded = dict(model._model.named_parameters())
@@ -130,12 +111,7 @@ async def test_a_float16_adapter_loads_and_generates(tiny_llama_dir, tmp_path):
 
 def test_a_second_stage_starts_from_the_first_stages_adapter(artifact, tiny_llama_dir, tmp_path):
     out = tmp_path / "stage2"
-    config = load_config(
-        recipe.Config,
-        CONFIGS / "tiny.toml",
-        [f"base_model={tiny_llama_dir}", f"out_dir={out}", f"init_adapter={artifact}", "seed=14"],
-    )
-    recipe.run(config)
+    recipe.run(tiny_recipe_config(recipe, tiny_llama_dir, out, f"init_adapter={artifact}", "seed=14"))
     first = json.loads((artifact / "run_manifest.json").read_text())["summary"]
     second = json.loads((out / "run_manifest.json").read_text())["summary"]
     # stage 2's first evaluation is stage 1's last one: it really starts from the trained adapter

@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 
 from attune.contract import ChatTurn
+from tests.fixtures.recipe_runs import assert_train_loss_fell, greedy_adapter_spec, tiny_recipe_config
 from training.common.config import load_config
 from training.common.paths import CONFIGS_DIR
 from training.common.run import read_metrics
 from training.data import esconv
 from training.recipes import qwen_empathetic as recipe
-from worker.models.base import GenerationRequest, LoadContext, ModelSpec
+from worker.models.base import GenerationRequest, LoadContext
 from worker.models.qwen_heads import QwenHeadsModel
 
 CONFIGS = CONFIGS_DIR / "qwen_empathetic"
@@ -18,14 +19,11 @@ CONFIGS = CONFIGS_DIR / "qwen_empathetic"
 
 @pytest.fixture(scope="module")
 def artifact(tiny_qwen2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("qwen-empathetic-tiny")
-    config = load_config(recipe.Config, CONFIGS / "tiny.toml", [f"base_model={tiny_qwen2_dir}", f"out_dir={out}"])
-    return recipe.run(config)
+    return recipe.run(tiny_recipe_config(recipe, tiny_qwen2_dir, tmp_path_factory.mktemp("qwen-empathetic-tiny")))
 
 
 def test_tiny_recipe_loss_falls_and_metrics_are_written(artifact):
-    train = [r for r in read_metrics(artifact / "metrics.jsonl") if r["split"] == "train"]
-    assert len(train) >= 3 and train[-1]["loss"] < train[0]["loss"]
+    assert_train_loss_fell(artifact)
     terms = [r for r in read_metrics(artifact / "metrics.jsonl") if r["split"] == "train_terms"]
     assert {"lm_loss", "emotion_loss", "strategy_loss"} <= set(terms[0])
     summary = json.loads((artifact / "run_manifest.json").read_text())["summary"]
@@ -44,13 +42,7 @@ def test_tiny_recipe_loss_falls_and_metrics_are_written(artifact):
 
 
 async def test_artifact_serves_through_the_qwen_heads_kind(artifact, tiny_qwen2_dir, tmp_path):
-    spec = ModelSpec(
-        name="qwen-empathetic",
-        kind="qwen_heads",
-        weights=str(tiny_qwen2_dir),
-        adapter=str(artifact),
-        generation={"temperature": 0.0, "max_new_tokens": 6},
-    )
+    spec = greedy_adapter_spec("qwen-empathetic", "qwen_heads", tiny_qwen2_dir, artifact, max_new_tokens=6)
     model = QwenHeadsModel(spec, LoadContext(home=tmp_path, device="cpu"))
     request = GenerationRequest(request_id="t", history=[ChatTurn(role="user", content="I feel so alone lately.")])
     chunks = [chunk async for chunk in model.stream(request)]
@@ -79,13 +71,7 @@ async def test_an_artifact_shipped_without_its_tokenizer_adds_the_style_tokens_t
         ),
     )
     assert not (shipped / "tokenizer_config.json").exists()
-    spec = ModelSpec(
-        name="qwen-empathetic",
-        kind="qwen_heads",
-        weights=str(tiny_qwen2_dir),
-        adapter=str(shipped),
-        generation={"temperature": 0.0, "max_new_tokens": 4},
-    )
+    spec = greedy_adapter_spec("qwen-empathetic", "qwen_heads", tiny_qwen2_dir, shipped, max_new_tokens=4)
     shipped_model = QwenHeadsModel(spec, LoadContext(home=tmp_path, device="cpu"))
     reference = QwenHeadsModel(
         dataclasses.replace(spec, adapter=str(artifact)), LoadContext(home=tmp_path, device="cpu")
@@ -105,19 +91,16 @@ async def test_an_artifact_shipped_without_its_tokenizer_adds_the_style_tokens_t
 
 
 def test_safety_weight_adds_the_kl_term(tiny_qwen2_dir, tmp_path):
-    config = load_config(
-        recipe.Config,
-        CONFIGS / "tiny.toml",
-        [
-            f"base_model={tiny_qwen2_dir}",
-            f"out_dir={tmp_path}",
-            "max_steps=2",
-            "logging_steps=1",
-            "lambda_safety=0.5",
-            "lambda_emotion=0",
-            "esconv_limit=1",
-            "empathetic_limit=2",
-        ],
+    config = tiny_recipe_config(
+        recipe,
+        tiny_qwen2_dir,
+        tmp_path,
+        "max_steps=2",
+        "logging_steps=1",
+        "lambda_safety=0.5",
+        "lambda_emotion=0",
+        "esconv_limit=1",
+        "empathetic_limit=2",
     )
     recipe.run(config)
     terms = [r for r in read_metrics(tmp_path / "metrics.jsonl") if r["split"] == "train_terms"]
@@ -131,12 +114,7 @@ def test_heads_only_refits_the_heads_and_keeps_the_adapter(artifact, tiny_qwen2_
     shutil.copytree(artifact, out)
     adapter_before = (out / "adapter_model.safetensors").read_bytes()
     heads_before = (out / "heads.pt").read_bytes()
-    config = load_config(
-        recipe.Config,
-        CONFIGS / "tiny.toml",
-        [f"base_model={tiny_qwen2_dir}", f"out_dir={out}", "heads_only=true", "head_fit_examples=40", "head_c=1.0"],
-    )
-    recipe.run(config)
+    recipe.run(tiny_recipe_config(recipe, tiny_qwen2_dir, out, "heads_only=true", "head_fit_examples=40", "head_c=1.0"))
     manifest = json.loads((out / "run_manifest.json").read_text())
     refit = manifest["summary"]["heads_refit"]
     assert refit["emotion_fit_rows"] > 0 and refit["strategy_fit_rows"] > 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures.tiny_encoder import build_tiny_encoder
+from tests.fixtures.recipe_runs import logged_train_losses, train_tiny_classifier
 from training.common.classification_metrics import tune_thresholds
 from training.common.config import load_config
 from training.common.paths import configs_dir
@@ -18,27 +18,11 @@ from training.recipes import text_emotion
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    encoder = build_tiny_encoder(tmp_path_factory.mktemp("encoder"))
-    out = tmp_path_factory.mktemp("text-emotion")
-    config = load_config(
-        text_emotion.Config,
-        configs_dir("text-emotion") / "tiny.toml",
-        [
-            f"model={encoder}",
-            f"out_dir={out}",
-            "max_steps=30",
-            "lr=3e-3",
-            "eval_steps=15",
-            "logging_steps=3",
-            "train_limit=400",
-        ],
-    )
-    return text_emotion.run(config)
+    return train_tiny_classifier(text_emotion, tmp_path_factory)
 
 
 def test_training_loss_falls(artifact: Path) -> None:
-    records = [json.loads(line) for line in (artifact / "metrics.jsonl").read_text().splitlines()]
-    losses = [r["loss"] for r in records if r["split"] == "train" and "loss" in r]
+    losses = logged_train_losses(artifact)
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3
 
 

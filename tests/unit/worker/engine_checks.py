@@ -32,3 +32,15 @@ async def check_busy_beyond_batch_and_queue(engine, ids: list[int]) -> None:
         assert (await collect(third))[1].finish_reason in {"stop", "length"}
     finally:
         engine.shutdown()
+
+
+async def check_cancel_mid_reply(model, request, after_chunks: int) -> None:
+    """``model`` streams ``request`` (asking for a long reply) and is cancelled after ``after_chunks``
+    chunks: the stream ends ``cancelled`` within a few tokens."""
+    chunks = []
+    async for chunk in model.stream(request):
+        chunks.append(chunk)
+        if len(chunks) == after_chunks:
+            model.cancel(request.request_id)
+    assert chunks[-1].finish_reason == "cancelled"
+    assert chunks[-1].completion_tokens < 20

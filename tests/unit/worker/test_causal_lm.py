@@ -13,6 +13,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from attune.contract import ChatTurn, EmotionReading
+from tests.unit.worker.engine_checks import check_cancel_mid_reply
 from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelSpec, ModelUnavailable
 from worker.models.causal_lm import CausalLM, load_pretrained
 
@@ -127,17 +128,11 @@ def test_long_history_keeps_the_newest_turns_that_fit(home, tiny_llama_dir):
 
 async def test_cancel_ends_the_stream_with_cancelled(tiny_llama_dir, home):
     chat = CausalLM(ModelSpec(name="tiny", kind="causal_lm", weights=str(tiny_llama_dir)), home)
-    chunks = []
     try:
-        async for chunk in chat.stream(chat_request("long", temperature=0.0, max_new_tokens=500)):
-            chunks.append(chunk)
-            if len(chunks) == 3:
-                chat.cancel("long")
+        await check_cancel_mid_reply(chat, chat_request("long", temperature=0.0, max_new_tokens=500), after_chunks=3)
         assert chat._engine.unfinished == 0
     finally:
         chat.unload()
-    assert chunks[-1].finish_reason == "cancelled"
-    assert chunks[-1].completion_tokens < 20
 
 
 @pytest.mark.parametrize("build", ["tiny_llama_dir", "tiny_qwen2_dir"])
@@ -232,6 +227,16 @@ def test_version_changes_when_the_weights_change(tiny_llama_dir, tmp_path, home)
     assert CausalLM(spec, home).version != before
 
 
+async def reply_from_a_fresh_load(spec: ModelSpec, home: LoadContext):
+    """The reply to ``chat_request()`` of a new ``CausalLM`` of ``spec``, loaded for it and unloaded after."""
+    model = CausalLM(spec, home)
+    model.load()
+    try:
+        return await reply(model, chat_request())
+    finally:
+        model.unload()
+
+
 @pytest.mark.slow
 async def test_real_smollm2_gguf_is_converted_once_and_chats(home):
     from tests.fixtures.tiny_models import smollm2_gguf
@@ -244,23 +249,13 @@ async def test_real_smollm2_gguf_is_converted_once_and_chats(home):
         options={"gguf_file": file_name},
         generation={"temperature": 0.0, "max_new_tokens": 8},
     )
-    first = CausalLM(spec, home)
-    first.load()
-    try:
-        text, chunks = await reply(first, chat_request())
-    finally:
-        first.unload()
+    text, chunks = await reply_from_a_fresh_load(spec, home)
     converted = [path for path in (home.home / "cache" / "gguf").iterdir() if path.is_dir()]
     assert len(converted) == 1 and (converted[0] / "conversion.json").is_file()
     assert text.strip() and chunks[-1].completion_tokens > 0
 
     marker_time = (converted[0] / "conversion.json").stat().st_mtime_ns
-    second = CausalLM(spec, home)
-    second.load()
-    try:
-        again, _ = await reply(second, chat_request())
-    finally:
-        second.unload()
+    again, _ = await reply_from_a_fresh_load(spec, home)
     assert (converted[0] / "conversion.json").stat().st_mtime_ns == marker_time, "converted twice"
     assert again == text
 

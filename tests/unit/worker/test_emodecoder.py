@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from attune.contract import ChatTurn, EmotionReading
+from tests.unit.worker.engine_checks import check_cancel_mid_reply
 from training.data.empathetic import EMOTIONS
 from training.recipes.emodecoder import Config, save_artifact
 from worker.engine.sampling import SamplingParams, choose_next_token
@@ -204,15 +205,8 @@ async def test_same_seed_gives_the_same_reply(artifact_dir: Path):
 async def test_cancel_stops_the_reply_within_a_step(artifact_dir: Path):
     model = _served(artifact_dir)
     await asyncio.to_thread(model.load)
-    chunks = []
 
-    async for chunk in model.stream(_request("c", max_new_tokens=400)):
-        chunks.append(chunk)
-        if len(chunks) == 1:
-            model.cancel("c")
-
-    assert chunks[-1].finish_reason == "cancelled"
-    assert chunks[-1].completion_tokens < 20
+    await check_cancel_mid_reply(model, _request("c", max_new_tokens=400), after_chunks=1)
 
 
 async def test_the_request_decodes_with_its_resolved_settings_not_the_checkpoints(

@@ -10,6 +10,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from attune.contract import ChatTurn, EmotionReading
+from tests.unit.worker.engine_checks import check_cancel_mid_reply
 from worker.engine import SamplingParams
 from worker.engine.seq2seq import Seq2SeqBatchEngine
 from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelBusy, ModelSpec
@@ -190,13 +191,7 @@ async def test_different_emotions_give_different_greedy_replies(t5_chat):
 
 
 async def test_cancel_ends_the_stream_with_cancelled(t5_chat):
-    chunks = []
-    async for chunk in t5_chat.stream(chat_request("long", max_new_tokens=400)):
-        chunks.append(chunk)
-        if len(chunks) == 3:
-            t5_chat.cancel("long")
-    assert chunks[-1].finish_reason == "cancelled"
-    assert chunks[-1].completion_tokens < 20
+    await check_cancel_mid_reply(t5_chat, chat_request("long", max_new_tokens=400), after_chunks=3)
     assert t5_chat._engine.unfinished == 0
 
 

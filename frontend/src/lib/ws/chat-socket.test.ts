@@ -24,6 +24,16 @@ function setup(random = () => 0.5) {
   return { server, client, events, text, statuses };
 }
 
+/** A connected client whose message `content` (client_id c1) the server has acknowledged as job-1. */
+function acknowledged(content: string) {
+  const connected = setup();
+  connected.client.connect();
+  connected.server.handshake();
+  connected.client.sendMessage(content, { clientId: 'c1' });
+  connected.server.push({ type: 'ack', client_id: 'c1', message_id: 1, job_id: 'job-1', duplicate: false });
+  return connected;
+}
+
 function token(index: number, text: string, jobId = 'job-1') {
   return { type: 'token' as const, job_id: jobId, index, text, event_id: `${index + 10}-0` };
 }
@@ -53,11 +63,7 @@ describe('ChatSocket', () => {
   });
 
   it('releases deltas in index order, once each', () => {
-    const { server, client, text, events } = setup();
-    client.connect();
-    server.handshake();
-    client.sendMessage('hi', { clientId: 'c1' });
-    server.push({ type: 'ack', client_id: 'c1', message_id: 1, job_id: 'job-1', duplicate: false });
+    const { server, text, events } = acknowledged('hi');
     server.push(token(0, 'Hel'));
     server.push(token(2, ' there'));
     expect(text()).toBe('Hel');
@@ -98,11 +104,7 @@ describe('ChatSocket', () => {
   });
 
   it('resumes a reply in flight after a reconnect without showing any delta twice', () => {
-    const { server, client, text, events } = setup();
-    client.connect();
-    server.handshake();
-    client.sendMessage('tell me', { clientId: 'c1' });
-    server.push({ type: 'ack', client_id: 'c1', message_id: 1, job_id: 'job-1', duplicate: false });
+    const { server, text, events } = acknowledged('tell me');
     server.push(token(0, 'One'));
     server.push(token(1, ' two'));
     server.drop();
@@ -132,11 +134,7 @@ describe('ChatSocket', () => {
   });
 
   it('reports a reply that finished while disconnected so history can be reloaded', () => {
-    const { server, client, events } = setup();
-    client.connect();
-    server.handshake();
-    client.sendMessage('hi', { clientId: 'c1' });
-    server.push({ type: 'ack', client_id: 'c1', message_id: 1, job_id: 'job-1', duplicate: false });
+    const { server, events } = acknowledged('hi');
     server.drop();
     vi.advanceTimersByTime(1_000);
     server.handshake([]);
@@ -155,11 +153,7 @@ describe('ChatSocket', () => {
   });
 
   it('cancels a reply and ignores the tokens that follow the done frame', () => {
-    const { server, client, text } = setup();
-    client.connect();
-    server.handshake();
-    client.sendMessage('long story', { clientId: 'c1' });
-    server.push({ type: 'ack', client_id: 'c1', message_id: 1, job_id: 'job-1', duplicate: false });
+    const { server, client, text } = acknowledged('long story');
     server.push(token(0, 'Once'));
     client.cancel('job-1');
     expect(server.sentBy().at(-1)).toEqual({ type: 'cancel', job_id: 'job-1' });

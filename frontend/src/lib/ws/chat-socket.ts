@@ -138,9 +138,7 @@ export class ChatSocket {
     if (options.params) frame.params = options.params;
     if (options.locale) frame.locale = options.locale;
     if (options.image) frame.image = options.image;
-    this.unacked.set(frame.client_id, frame);
-    if (this.ready) this.send(frame);
-    return frame.client_id;
+    return this.sendTracked(this.unacked, frame);
   }
 
   /** Asks two models to answer `content` side by side; returns its client_id. */
@@ -149,7 +147,12 @@ export class ChatSocket {
     if (options.modelA) frame.model_a = options.modelA;
     if (options.modelB) frame.model_b = options.modelB;
     if (options.params) frame.params = options.params;
-    this.openComparisons.set(frame.client_id, frame);
+    return this.sendTracked(this.openComparisons, frame);
+  }
+
+  /** Keeps `frame` in `pending` (resent on each reconnect until answered); sends it now if the connection is ready. */
+  private sendTracked<F extends MessageFrame | CompareFrame>(pending: Map<string, F>, frame: F): string {
+    pending.set(frame.client_id, frame);
     if (this.ready) this.send(frame);
     return frame.client_id;
   }
