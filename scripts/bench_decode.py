@@ -7,11 +7,19 @@ On the real SmolLM2-135M-Instruct (the packaged Q4_1 GGUF), greedy, every reply 
 - ``LlamaCppEngine`` (what ``options.engine = "llama_cpp"`` serves) with N requests at once;
 - the PyTorch ``BatchEngine`` (fp32, the GGUF de-quantized through the conversion cache).
 
+With ``--quant q4_0`` the engine serves the GGUF re-quantized by llama.cpp
+(``options.llama_cpp_quant``, ``worker.models.gguf_quantize``), and the baseline runs twice: on
+the packaged file (what a person running llama.cpp or Ollama on it gets) and on the re-quantized
+one (like for like). ``--quality N`` adds, per GGUF, the perplexity of the first listener reply
+of N EmpatheticDialogues validation conversations after its opening (llama.cpp, teacher-forced),
+so the cost of the second rounding is measured in the same run.
+
 For each: aggregate tok/s (all tokens / wall time), per-session tok/s (a session's tokens / its
 time from submit to last token, averaged), p50/p95 gap between a session's consecutive tokens,
 and aggregate tok/s as a ratio of the baseline's.
 
     python scripts/bench_decode.py --threads 1 --concurrency 1 4 16 64 --torch-concurrency 1 16
+    python scripts/bench_decode.py --threads 2 --quant q4_0 --quality 200 --torch-concurrency
 """
 
 from __future__ import annotations
@@ -74,7 +82,54 @@ def run_llama_one_at_a_time(gguf: Path, threads: int, prompts: list[list[int]], 
                 break
         tokens += count
         per_session.append(count / (last - begun))
-    return Result("llama.cpp `Llama`, one at a time", 1, tokens, time.perf_counter() - started, per_session, gaps)
+    return Result(
+        f"llama.cpp `Llama` ({gguf_label(gguf)}), one at a time",
+        1,
+        tokens,
+        time.perf_counter() - started,
+        per_session,
+        gaps,
+    )
+
+
+def gguf_label(gguf: Path) -> str:
+    return gguf.name.rsplit(".", 2)[-2].upper() if gguf.name.count(".") >= 2 else gguf.name
+
+
+def reply_perplexity(gguf: Path, threads: int, pairs: list[tuple[list[int], list[int]]]) -> float:
+    """exp(mean NLL) of each reply's tokens after its prompt, teacher-forced, under ``gguf``."""
+    import llama_cpp
+    import numpy as np
+
+    llm = llama_cpp.Llama(
+        str(gguf), n_ctx=512, n_threads=threads, n_threads_batch=threads, logits_all=True, verbose=False
+    )
+    total, count = 0.0, 0
+    for prompt, reply in pairs:
+        llm.reset()
+        llm.eval(prompt + reply)
+        logits = np.asarray(llm.scores[len(prompt) - 1 : len(prompt) + len(reply) - 1], dtype=np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        total -= float(log_probs[np.arange(len(reply)), reply].sum())
+        count += len(reply)
+    return float(np.exp(total / count))
+
+
+def reply_pairs(tokenizer, count: int) -> list[tuple[list[int], list[int]]]:
+    """(chat prompt of the opening, the real listener reply) of the first ``count`` ED validation conversations."""
+    from training.data.empathetic import load_conversations
+
+    pairs = []
+    for conversation in load_conversations("valid", limit=count):
+        if len(conversation.turns) < 2:
+            continue
+        messages = [{"role": "user", "content": conversation.turns[0].text}]
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        prompt = tokenizer(text, add_special_tokens=False).input_ids
+        reply = tokenizer(conversation.turns[1].text, add_special_tokens=False).input_ids
+        pairs.append((prompt, reply[:128]))
+    return pairs
 
 
 async def run_engine(label: str, engine, prompts: list[list[int]], max_new_tokens: int) -> Result:
@@ -122,6 +177,8 @@ async def main() -> None:
     parser.add_argument("--baseline-requests", type=int, default=4, help="requests the one-at-a-time baseline runs")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--home", type=Path, default=Path("var"), help="ATTUNE_HOME holding the GGUF caches")
+    parser.add_argument("--quant", choices=["q4_0", "q8_0", "f16"], help="serve the GGUF re-quantized to this type")
+    parser.add_argument("--quality", type=int, default=0, help="ED validation replies to score perplexity on")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
@@ -137,8 +194,13 @@ async def main() -> None:
         tokenizer_checkpoint(spec.weights, spec.options["gguf_file"], home / "cache" / "gguf")
     )
     n = args.max_new_tokens
+    served = gguf
+    if args.quant:
+        from worker.models.gguf_quantize import requantized_gguf
+
+        served = requantized_gguf(gguf, args.quant, home / "cache" / "gguf-quant", args.threads)
     print(
-        f"SmolLM2-135M-Instruct Q4_1 GGUF, {args.threads} threads, {os.cpu_count()} cores, greedy, {n} new tokens, "
+        f"SmolLM2-135M-Instruct {gguf_label(gguf)} GGUF (engine: {gguf_label(served)}), {args.threads} threads, {os.cpu_count()} cores, greedy, {n} new tokens, "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         flush=True,
     )
@@ -147,16 +209,24 @@ async def main() -> None:
     # The baseline runs in a process of its own: llama.cpp's OpenMP thread team, once used from this
     # process's main thread, slowed the engine's decode thread measured after it to about half
     # (66 against 120 tok/s single-stream on 2 idle cores), which a worker never sees.
+    baselines = [gguf] if served == gguf else [gguf, served]
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pool.submit(run_llama_one_at_a_time, gguf, args.threads, chat_prompts(tokenizer, 1), 4).result()  # warm-up
-        baseline = pool.submit(
-            run_llama_one_at_a_time, gguf, args.threads, chat_prompts(tokenizer, args.baseline_requests), n
-        ).result()
-    rate = baseline.tokens / baseline.seconds
-    print(baseline.row(None), flush=True)
+        rate = 0.0
+        for path in baselines:
+            pool.submit(run_llama_one_at_a_time, path, args.threads, chat_prompts(tokenizer, 1), 4).result()  # warm-up
+            baseline = pool.submit(
+                run_llama_one_at_a_time, path, args.threads, chat_prompts(tokenizer, args.baseline_requests), n
+            ).result()
+            rate = rate or baseline.tokens / baseline.seconds  # every ratio is against the packaged file's
+            print(baseline.row(rate), flush=True)
+        if args.quality:
+            pairs = reply_pairs(tokenizer, args.quality)
+            for path in baselines:
+                perplexity = pool.submit(reply_perplexity, path, args.threads, pairs).result()
+                print(f"quality: {gguf_label(path)} perplexity {perplexity:.3f} on {len(pairs)} ED validation replies")
 
     engine = LlamaCppEngine(
-        gguf,
+        served,
         tokenizer,
         max_batch_size=max(args.concurrency),
         max_queued=0,
@@ -164,7 +234,7 @@ async def main() -> None:
         threads=args.threads,
         stop_token_ids=(),
     )
-    await run_series("`LlamaCppEngine`", engine, tokenizer, args.concurrency, n, rate)
+    await run_series(f"`LlamaCppEngine` ({gguf_label(served)})", engine, tokenizer, args.concurrency, n, rate)
 
     if args.torch_concurrency:
         import torch

@@ -38,6 +38,9 @@ def check_engine_option(name: str, kind: str, options: dict[str, Any]) -> None:
             f"models.toml: model {name!r}: engine 'llama_cpp' needs kind {' or '.join(LLAMA_CPP_KINDS)} "
             "and options.gguf_file"
         )
+    from worker.models.gguf_quantize import check_quant_option
+
+    check_quant_option(name, options.get("llama_cpp_quant"))
 
 
 def uses_llama_cpp(spec: ModelSpec, context: LoadContext) -> bool:
@@ -57,7 +60,10 @@ def uses_llama_cpp(spec: ModelSpec, context: LoadContext) -> bool:
 
 
 def prepared_files(spec: ModelSpec, context: LoadContext) -> tuple[Path, Path, Path | None]:
-    """(GGUF, tokenizer directory, GGUF LoRA or None), building the cached ones on first use."""
+    """(GGUF, tokenizer directory, GGUF LoRA or None), building the cached ones on first use.
+
+    With ``options.llama_cpp_quant`` the GGUF is the entry's file re-quantized once by llama.cpp
+    (``worker.models.gguf_quantize``)."""
     from worker.models.causal_lm import checked_reference
     from worker.models.gguf import gguf_file_path, tokenizer_checkpoint
 
@@ -77,6 +83,11 @@ def prepared_files(spec: ModelSpec, context: LoadContext) -> tuple[Path, Path, P
         lora = exported_lora(adapter, gguf_path, context.home / "cache" / "gguf-lora")
         if (adapter / "tokenizer_config.json").is_file():  # an adapter trained with its own chat template
             tokenizer_source = adapter
+    if quant := spec.options.get("llama_cpp_quant"):
+        from worker.models.gguf_quantize import requantized_gguf
+
+        # The LoRA was exported against the source file's metadata; it applies to any quantization of it.
+        gguf_path = requantized_gguf(gguf_path, quant, context.home / "cache" / "gguf-quant", cpu_threads(spec))
     return gguf_path, tokenizer_source, lora
 
 

@@ -37,6 +37,17 @@ def test_the_registry_refuses_an_engine_the_entry_cannot_use(tmp_path, kind, eng
         Registry.from_file(models, tmp_path)
 
 
+def test_the_registry_refuses_a_quantization_llama_cpp_is_not_asked_to_write(tmp_path):
+    models = tmp_path / "models.toml"
+    models.write_text(
+        ENTRY.format(kind="causal_lm", engine="llama_cpp").replace(
+            'engine = "llama_cpp"', 'engine = "llama_cpp", llama_cpp_quant = "q4_k"'
+        )
+    )
+    with pytest.raises(ValueError, match="unknown llama_cpp_quant 'q4_k'"):
+        Registry.from_file(models, tmp_path)
+
+
 def test_without_the_llama_cpp_wheel_the_entry_is_served_by_pytorch(monkeypatch, caplog, tmp_path):
     from worker.models import llama_cpp_serving
 
@@ -85,6 +96,39 @@ def test_the_adapter_is_exported_once_with_llama_cpp_names_and_metadata(psychoth
     assert len(shapes) == 2 * 7 * 12  # A and B of 7 projections in layers 18-29
 
 
+def test_the_served_gguf_is_requantized_once_to_the_entrys_type(psychotherapist):
+    import gguf
+
+    from worker.models.llama_cpp_serving import prepared_files
+
+    registry, spec = psychotherapist
+    assert spec.options["llama_cpp_quant"] == "q8_0"
+    path, _, lora = prepared_files(spec, registry.context)
+    written = path.stat().st_mtime_ns
+    assert path.parent == registry.context.home / "cache" / "gguf-quant" and path.name.endswith(".q8_0.gguf")
+    assert prepared_files(spec, registry.context)[0] == path and path.stat().st_mtime_ns == written
+    types = {t.tensor_type.name for t in gguf.GGUFReader(path).tensors if len(t.shape) > 1}
+    assert types == {"Q8_0"}  # every matrix; the norms stay F32
+    assert lora is not None and lora.parent.name == "gguf-lora"
+
+    # The second rounding moves the next-token distribution very little.
+    import llama_cpp
+    import numpy as np
+
+    from worker.models.gguf import gguf_file_path
+
+    source = gguf_file_path(spec.weights, spec.options["gguf_file"])
+    models = [llama_cpp.Llama(str(p), n_ctx=256, n_threads=1, logits_all=True, verbose=False) for p in (source, path)]
+    prompt = models[0].tokenize(
+        b"<|im_start|>user\nMy dog died yesterday.<|im_end|>\n<|im_start|>assistant\n", special=True
+    )
+    logits = []
+    for model in models:
+        model.eval(prompt)
+        logits.append(np.asarray(model.scores[len(prompt) - 1]))
+    assert np.corrcoef(*logits)[0, 1] > 0.99
+
+
 PROMPTS = [
     "My dog died yesterday.",
     "I failed my driving test again.",
@@ -122,7 +166,9 @@ async def test_llama_cpp_with_the_exported_lora_answers_as_the_pytorch_peft_mode
     from worker.models.gguf_lora import exported_lora
 
     registry, spec = psychotherapist
-    options = {**spec.options, "num_threads": 1}
+    # The packaged Q4_1 file itself, whose weights PyTorch de-quantizes: the Q8_0 re-quantization
+    # the entry serves rounds them once more (its test is above).
+    options = {**spec.options, "num_threads": 1, "llama_cpp_quant": None}
     on_torch = CausalLM(dataclasses.replace(spec, options={**options, "engine": "torch"}), registry.context)
     on_llama = CausalLM(dataclasses.replace(spec, options={**options, "engine": "llama_cpp"}), registry.context)
     on_torch.load()
