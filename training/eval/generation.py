@@ -369,6 +369,31 @@ async def evaluate_model(
     return result, rows
 
 
+async def evaluate_heads(manager: Any, name: str, datasets: dict[str, list[Exchange]]) -> dict[str, Any]:
+    """Only the heads' accuracy (kind ``qwen_heads``), no generation: one forward pass per row, so the
+    heads can be scored on far more held-out rows than a full evaluation affords on a CPU."""
+    from worker.registry import generation_request
+
+    spec = manager.spec(name)
+    model = await manager.get(name)
+    result: dict[str, Any] = {"model": name, "kind": spec.kind, "version": manager.version(name), "datasets": {}}
+    try:
+        for dataset, exchanges in datasets.items():
+            requests = [generation_request(spec, f"heads-{e.dataset}-{i}", _turns(e)) for i, e in enumerate(exchanges)]
+            started = time.perf_counter()
+            heads = await asyncio.to_thread(head_accuracy, model, requests, exchanges)
+            if all(value is None for value in heads.values()):
+                raise SystemExit(f"{name!r} has no heads to score (kind {spec.kind})")
+            result["datasets"][dataset] = {
+                "examples": len(exchanges),
+                **heads,
+                "generation_seconds": round(time.perf_counter() - started, 1),
+            }
+    finally:
+        await manager.unload(name)
+    return result
+
+
 COLUMNS = [  # (metric, header)
     ("examples", "n"),
     ("bleu4", "BLEU-4"),
@@ -426,6 +451,11 @@ def main(argv: list[str]) -> int:
         help="override a decoding setting for this run, e.g. repetition_penalty=1.2",
     )
     parser.add_argument(
+        "--heads-only",
+        action="store_true",
+        help="score only the emotion/strategy heads of a qwen_heads model (no generation; fast enough for all rows)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -449,7 +479,10 @@ def main(argv: list[str]) -> int:
         for name in args.model:
             started = time.perf_counter()
             try:
-                result, rows = await evaluate_model(manager, name, datasets, decoding)
+                if args.heads_only:
+                    result, rows = await evaluate_heads(manager, name, datasets), []
+                else:
+                    result, rows = await evaluate_model(manager, name, datasets, decoding)
             except ModelUnavailable as error:
                 print(f"{name}: unavailable: {error}", file=sys.stderr)
                 continue

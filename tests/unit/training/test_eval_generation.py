@@ -132,3 +132,22 @@ def test_seq2seq_reference_perplexity_scores_the_decoder_on_the_reply(tiny_t5_di
     with torch.no_grad():
         loss = network(input_ids=torch.tensor([prompt]), labels=labels).loss.item()
     assert perplexity == pytest.approx(math.exp(loss), rel=1e-4)
+
+
+def test_heads_only_scores_the_heads_on_every_row_without_generating(tiny_qwen2_dir: Path, tmp_path: Path) -> None:
+    from tests.support.heads_artifact import build_heads_artifact
+
+    artifact = build_heads_artifact(tiny_qwen2_dir, tmp_path / "heads-artifact")
+    models_file = tmp_path / "models.toml"
+    models_file.write_text(
+        f'[models.heads]\nkind = "qwen_heads"\nweights = "{tiny_qwen2_dir}"\nadapter = "{artifact}"\n'
+        'quantization = "none"\n'
+    )
+    out = tmp_path / "out"
+    argv = ["--model", "heads", "--models-file", str(models_file), "--home", str(tmp_path / "home")]
+    assert generation.main([*argv, "--heads-only", "--ed-limit", "6", "--esconv-limit", "3", "--out", str(out)]) == 0
+    metrics = json.loads((out / "heads" / "metrics.json").read_text())
+    ed, conv = metrics["datasets"]["ed_valid"], metrics["datasets"]["esconv_valid"]
+    assert ed["examples"] == 6 and 0 <= ed["emotion_head_accuracy"] <= 1 and ed["strategy_head_accuracy"] is None
+    assert conv["examples"] == 3 and 0 <= conv["strategy_head_accuracy"] <= 1
+    assert "rouge_l_f" not in ed and not (out / "heads" / "replies.jsonl").read_text()

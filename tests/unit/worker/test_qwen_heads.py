@@ -16,21 +16,9 @@ HISTORY = [ChatTurn(role="user", content="I failed my exam and I feel like givin
 @pytest.fixture(scope="module")
 def heads_artifact(tiny_qwen2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained artifact in the recipe's exact layout, written by the recipe's own functions."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from tests.support.heads_artifact import build_heads_artifact
 
-    from training.recipes import psychotherapist as sft
-    from training.recipes import qwen_empathetic as recipe
-
-    out = tmp_path_factory.mktemp("qwen-heads-artifact")
-    model = AutoModelForCausalLM.from_pretrained(tiny_qwen2_dir, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen2_dir)
-    labels = recipe.head_labels()
-    style_ids = recipe.add_style_tokens(model, tokenizer, labels)
-    config = recipe.Config(lora_r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
-    sft.attach_lora(model, config, trainable_token_ids=style_ids).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    Heads.create(model.config.hidden_size, labels).save(out)
-    return out
+    return build_heads_artifact(tiny_qwen2_dir, tmp_path_factory.mktemp("qwen-heads-artifact"))
 
 
 def make_model(
