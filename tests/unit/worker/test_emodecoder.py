@@ -272,6 +272,25 @@ async def test_cancel_stops_the_reply_within_a_step(artifact_dir: Path):
     await check_cancel_mid_reply(model, _request("c", max_new_tokens=400), after_chunks=1)
 
 
+async def test_the_request_decodes_with_its_resolved_settings_not_the_checkpoints(
+    artifact_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    seen: list[SamplingParams] = []
+    submit = EmoDecoderEngine.submit
+
+    def spy(self, request_id, prompt_ids, params, **kwargs):
+        seen.append(params)
+        return submit(self, request_id, prompt_ids, params, **kwargs)
+
+    monkeypatch.setattr(EmoDecoderEngine, "submit", spy)
+    model = _served(artifact_dir)  # its checkpoint records top_k 40
+
+    await _collect(model.stream(_request("settings", top_k=0, top_p=0.5, repetition_penalty=1.3)))
+
+    assert (seen[0].top_k, seen[0].top_p, seen[0].temperature) == (0, 0.5, 1.0)
+    assert (seen[0].max_new_tokens, seen[0].repetition_penalty) == (12, 1.3)
+
+
 async def test_the_served_reply_is_the_single_request_loops(artifact_dir: Path, tiny_llama_dir: Path):
     checkpoint = torch.load(artifact_dir / CHECKPOINT_FILE, weights_only=True)
     base, tokenizer = load_base(str(tiny_llama_dir), None, artifact_dir, "cpu")
@@ -294,6 +313,30 @@ async def test_the_served_reply_is_the_single_request_loops(artifact_dir: Path, 
     assert (final.completion_tokens, final.prompt_tokens) == (len(tokens), len(prompt))
     assert set(final.extras) == {"emotion", "emo_alignment_score"} and final.extras["emotion"] == "sad"
     assert final.extras["emo_alignment_score"] == pytest.approx(alignments[-1], abs=1e-4)  # rounded to 4 places
+
+
+async def test_a_full_batch_and_queue_is_busy(artifact_dir: Path):
+    model = _served(artifact_dir, max_batch_size=1, max_queued=0)
+    await asyncio.to_thread(model.load)
+    try:
+        first = model.stream(_request("one", max_new_tokens=300))
+        await first.__anext__()
+        with pytest.raises(ModelBusy):
+            await model.stream(_request("two")).__anext__()
+        model.cancel("one")
+        assert [chunk async for chunk in first][-1].finish_reason == "cancelled"
+    finally:
+        model.unload()
+
+
+async def test_unload_ends_a_running_reply_cancelled(artifact_dir: Path):
+    model = _served(artifact_dir)
+    await asyncio.to_thread(model.load)
+    stream = model.stream(_request("unloaded", max_new_tokens=400))
+    chunks = [await stream.__anext__()]
+    await asyncio.to_thread(model.unload)
+    chunks += [chunk async for chunk in stream]
+    assert chunks[-1].finish_reason == "cancelled"
 
 
 # --- the engine: many replies in one forward pass per step ---------------------------------
@@ -420,23 +463,3 @@ async def test_the_engine_refuses_requests_beyond_its_rows_and_queue(emo, engine
     engine.cancel("a")
     assert (await collect(first))[1].finish_reason == "cancelled"
     engine.submit("c", ids, forever, emotion_id=0)  # a place is free again
-
-
-async def test_the_request_decodes_with_its_resolved_settings_not_the_checkpoints(
-    artifact_dir: Path, monkeypatch: pytest.MonkeyPatch
-):
-    from worker.models.emodecoder import inference
-
-    seen: list[SamplingParams] = []
-
-    def fake_generate(*args, params: SamplingParams, **kwargs):
-        seen.append(params)
-        return iter(())
-
-    monkeypatch.setattr(inference, "generate", fake_generate)
-    model = _served(artifact_dir)  # its checkpoint records top_k 40
-
-    await _collect(model.stream(_request("settings", top_k=0, top_p=0.5, repetition_penalty=1.3)))
-
-    assert (seen[0].top_k, seen[0].top_p, seen[0].temperature) == (0, 0.5, 1.0)
-    assert (seen[0].max_new_tokens, seen[0].repetition_penalty) == (12, 1.3)
