@@ -7,7 +7,7 @@ cancel within one step, a slot freed the step its request finishes), the per-row
 state, the streaming of text deltas through the incremental detokenizer and the bridge to
 asyncio (``call_soon_threadsafe``) live here once; an engine only says how to prefill, decode
 and free the rows of its own cache (``BatchEngine``: a PyTorch KV batch; ``LlamaCppEngine``:
-llama.cpp sequences).
+llama.cpp sequences; ``EmoDecoderEngine``: the EmoDecoder's base and adapter caches).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -42,6 +42,7 @@ class EngineOutput:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     token_ids: tuple[int, ...] = ()  # on the last output: every generated id, the stop token included
+    extras: Mapping[str, Any] = field(default_factory=dict)  # on the last output: what a kind reports besides text
 
 
 @dataclass
@@ -58,8 +59,8 @@ Output = TypeVar("Output")
 class RequestStream(Generic[Output]):
     """The asyncio end of one request: ``async for output in stream`` until a finish_reason arrives.
 
-    The one thread-to-asyncio bridge of the worker: the engines' step thread (and the EmoDecoder's
-    decoding thread) ``deliver`` outputs, or the exception that ends the request, from their thread.
+    The one thread-to-asyncio bridge of the worker: the engines' step threads ``deliver`` outputs,
+    or the exception that ends the request, from their thread.
     """
 
     def __init__(self, request_id: str, loop: asyncio.AbstractEventLoop) -> None:
@@ -108,6 +109,9 @@ class Sequence:
     def last_position(self) -> int:
         """Position of the newest generated token, the one the next decode step feeds."""
         return len(self.prompt_ids) + len(self.generated) - 1
+
+
+S = TypeVar("S", bound=Sequence)
 
 
 def _as_ids(value: int | Iterable[int] | None) -> set[int]:
@@ -173,19 +177,29 @@ class StepEngine:
 
     def submit(self, request_id: str, prompt_ids: list[int], params: SamplingParams) -> RequestStream:
         """Queue a request from inside a coroutine; raises ModelBusy when batch and queue are full."""
+        return self._enqueue(self._new_sequence(Sequence, request_id, prompt_ids, params))
+
+    def _new_sequence(
+        self, kind: type[S], request_id: str, prompt_ids: list[int], params: SamplingParams, **fields: Any
+    ) -> S:
+        """A checked request of ``kind`` (``Sequence`` or an engine's subclass with more ``fields``)."""
         if not prompt_ids:
             raise ValueError("the prompt has no tokens")
         self._check_prompt(prompt_ids, params)
-        stream = RequestStream(request_id, asyncio.get_running_loop())
-        sequence = Sequence(
+        return kind(
             request_id=request_id,
             prompt_ids=list(prompt_ids),
             params=params,
-            stream=stream,
+            stream=RequestStream(request_id, asyncio.get_running_loop()),
             detokenizer=IncrementalDetokenizer(self.tokenizer),
             generator=new_generator(params, self.device),
             guard=RepetitionGuard.for_params(params, self.stop_token_ids, self._sentence_ends(params)),
+            **fields,
         )
+
+    def _enqueue(self, sequence: Sequence) -> RequestStream:
+        """Queue ``sequence``; raises ModelBusy when batch and queue are full."""
+        request_id = sequence.request_id
         with self._lock:
             if self._stopping:
                 raise GenerationFailed("model_unavailable", "The model is being unloaded; send the message again.")
@@ -199,7 +213,7 @@ class StepEngine:
             self._unfinished.add(request_id)
             self._waiting.append(sequence)
             self._lock.notify()
-        return stream
+        return sequence.stream
 
     def _check_prompt(self, prompt_ids: list[int], params: SamplingParams) -> None:
         """Raise ValueError for a request this engine can never serve (its cache has a hard size)."""
@@ -294,11 +308,19 @@ class StepEngine:
 
     def _accept(self, sequence: Sequence, token: int) -> str | None:
         """Record a generated token and stream its text; return why the sequence ends, if it does."""
+        return self._record(sequence, token) or self._emit(sequence, token)
+
+    def _record(self, sequence: Sequence, token: int) -> str | None:
+        """The first half of ``_accept``: note the chosen token; "stop" when it ends the reply."""
         sequence.generated.append(token)
         if token in self.stop_token_ids:
             return "stop"
         if sequence.guard is not None:
             sequence.guard.observe(token)
+        return None
+
+    def _emit(self, sequence: Sequence, token: int) -> str | None:
+        """The second half of ``_accept``: stream the text of a recorded token; "length" at the limit."""
         text = sequence.detokenizer.push(token)
         if text and not sequence.stream.deliver(EngineOutput(text=text)):
             return "cancelled"  # nobody is listening any more
@@ -309,14 +331,16 @@ class StepEngine:
     def _finish(self, sequence: Sequence, reason: str) -> None:
         with self._lock:
             self._unfinished.discard(sequence.request_id)
-        sequence.stream.deliver(
-            EngineOutput(
-                text=sequence.detokenizer.flush(),
-                finish_reason=reason,
-                prompt_tokens=len(sequence.prompt_ids),
-                completion_tokens=len(sequence.generated),
-                token_ids=tuple(sequence.generated),
-            )
+        sequence.stream.deliver(self._final_output(sequence, reason))
+
+    def _final_output(self, sequence: Sequence, reason: str) -> EngineOutput:
+        """The last output of a request: the detokenizer's remaining text, the reason and the counts."""
+        return EngineOutput(
+            text=sequence.detokenizer.flush(),
+            finish_reason=reason,
+            prompt_tokens=len(sequence.prompt_ids),
+            completion_tokens=len(sequence.generated),
+            token_ids=tuple(sequence.generated),
         )
 
     def _fail(self, sequence: Sequence, error: Exception) -> None:

@@ -1,20 +1,36 @@
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
 
 from attune.contract import ChatTurn, EmotionReading
-from tests.unit.worker.engine_checks import check_cancel_mid_reply
+from tests.unit.worker.engine_checks import check_cancel_mid_reply, collect
 from training.data.empathetic import EMOTIONS
 from training.recipes.emodecoder import Config, save_artifact
-from worker.engine.sampling import SamplingParams, choose_next_token
-from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelSpec, ModelUnavailable
+from worker.engine.emodecoder import EmoDecoderEngine
+from worker.engine.sampling import RepetitionGuard, SamplingParams, choose_next_token, new_generator
+from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelBusy, ModelSpec, ModelUnavailable
 from worker.models.emodecoder.architecture import EmoDecoder, EmoDecoderConfig, make_masks
 from worker.models.emodecoder.inference import EmotionEMA, emo_alignment_score
-from worker.models.emodecoder.serving import EmoDecoderModel, ed_emotion_for, load_base
+from worker.models.emodecoder.serving import (
+    CHECKPOINT_FILE,
+    EmoDecoderModel,
+    chat_prompt_ids,
+    ed_emotion_for,
+    load_base,
+)
 
 ARCHITECTURE = EmoDecoderConfig(emotions=tuple(EMOTIONS), adapter_dim=16, adapter_heads=2, emo_dim=8)
+ALPHA = 0.3
+QUESTIONS = [
+    "hi",
+    "I could not sleep at all last night and I keep worrying about work.",
+    "Why?",
+    "My sister moved abroad and the house feels empty; I miss our evening walks a lot.",
+    "Thanks for listening to me today, it helped more than I expected.",
+]
 
 
 def _emodecoder(base_dir: Path, home: Path, perturb: bool) -> tuple[EmoDecoder, object]:
@@ -36,9 +52,56 @@ def artifact_dir(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     return out
 
 
-def _served(artifact_dir: Path) -> EmoDecoderModel:
-    spec = ModelSpec(name="emodecoder", kind="emodecoder", weights=str(artifact_dir))
+@pytest.fixture(scope="module")
+def emo(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[EmoDecoder, object]:
+    model, tokenizer = _emodecoder(tiny_llama_dir, tmp_path_factory.mktemp("emodecoder-home"), perturb=True)
+    return model.eval(), tokenizer
+
+
+def _served(artifact_dir: Path, **options) -> EmoDecoderModel:
+    spec = ModelSpec(name="emodecoder", kind="emodecoder", weights=str(artifact_dir), options=options)
     return EmoDecoderModel(spec, LoadContext(home=artifact_dir))
+
+
+@torch.inference_mode()
+def reference_reply(
+    model: EmoDecoder,
+    prompt_ids: list[int],
+    emotion_id: int,
+    params: SamplingParams,
+    stop_ids: set[int],
+    prefix_ids: list[int] = (),
+) -> tuple[list[int], list[float]]:
+    """The single-request loop the engine replaced: the reply's tokens and the alignment after each.
+
+    Prefill prompt + prefix, condition on the prompt, average the emotion over the prefix; then
+    choose a token, feed it alone and read its emotion, until a stop token or the length limit.
+    """
+    guard = RepetitionGuard.for_params(params, frozenset(stop_ids))
+    generator = new_generator(params, "cpu")
+    input_ids = torch.tensor([[*prompt_ids, *prefix_ids]])
+    prompt_mask = torch.arange(input_ids.size(1)).unsqueeze(0) < len(prompt_ids)
+    g_in = model.condition(input_ids, prompt_mask, torch.tensor([emotion_id]))
+    state = model.new_decode_state()
+    ema = EmotionEMA(ALPHA)
+    output = model(input_ids, torch.ones_like(input_ids), g_in, state=state)
+    for position in range(len(prompt_ids), input_ids.size(1)):
+        ema.update(output.token_emotion[0, position])
+    tokens, alignments = [], []
+    for _ in range(params.max_new_tokens):
+        token = choose_next_token(output.logits[0, -1].float(), params, generator, guard)
+        if token in stop_ids:
+            break
+        if guard is not None:
+            guard.observe(token)
+        output = model(torch.tensor([[token]]), torch.ones(1, 1, dtype=torch.long), g_in, state=state)
+        tokens.append(token)
+        alignments.append(emo_alignment_score(g_in[0], ema.update(output.token_emotion[0, -1])))
+    return tokens, alignments
+
+
+def _prompt(tokenizer, question: str) -> list[int]:
+    return chat_prompt_ids(tokenizer, [("user", question)], None)
 
 
 def _request(request_id: str, **overrides) -> GenerationRequest:
@@ -212,18 +275,191 @@ async def test_cancel_stops_the_reply_within_a_step(artifact_dir: Path):
 async def test_the_request_decodes_with_its_resolved_settings_not_the_checkpoints(
     artifact_dir: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from worker.models.emodecoder import inference
-
     seen: list[SamplingParams] = []
+    submit = EmoDecoderEngine.submit
 
-    def fake_generate(*args, params: SamplingParams, **kwargs):
+    def spy(self, request_id, prompt_ids, params, **kwargs):
         seen.append(params)
-        return iter(())
+        return submit(self, request_id, prompt_ids, params, **kwargs)
 
-    monkeypatch.setattr(inference, "generate", fake_generate)
+    monkeypatch.setattr(EmoDecoderEngine, "submit", spy)
     model = _served(artifact_dir)  # its checkpoint records top_k 40
 
     await _collect(model.stream(_request("settings", top_k=0, top_p=0.5, repetition_penalty=1.3)))
 
     assert (seen[0].top_k, seen[0].top_p, seen[0].temperature) == (0, 0.5, 1.0)
     assert (seen[0].max_new_tokens, seen[0].repetition_penalty) == (12, 1.3)
+
+
+async def test_the_served_reply_is_the_single_request_loops(artifact_dir: Path, tiny_llama_dir: Path):
+    checkpoint = torch.load(artifact_dir / CHECKPOINT_FILE, weights_only=True)
+    base, tokenizer = load_base(str(tiny_llama_dir), None, artifact_dir, "cpu")
+    reference = EmoDecoder(base, EmoDecoderConfig.from_dict(checkpoint["architecture"]))
+    reference.load_trainable_state_dict(checkpoint["state_dict"])
+    generation = checkpoint["generation"]
+    assert generation["ema_alpha"] == ALPHA, "the reference loop averages with the recipe's alpha"
+    request = _request("served", temperature=0.0, user_emotion=EmotionReading(label="sadness", scores={"sadness": 1.0}))
+    prompt = chat_prompt_ids(
+        tokenizer, [("user", "I lost my dog yesterday.")], generation["system_prompt"], generation["max_prompt_tokens"]
+    )
+    params = SamplingParams.from_decoding(request.decoding)
+    tokens, alignments = reference_reply(reference, prompt, EMOTIONS.index("sad"), params, {tokenizer.eos_token_id})
+
+    chunks = await _collect(_served(artifact_dir).stream(request))
+
+    final = chunks[-1]
+    assert "".join(chunk.text for chunk in chunks) == tokenizer.decode(tokens, skip_special_tokens=True)
+    assert final.finish_reason == ("length" if len(tokens) == 12 else "stop")
+    assert (final.completion_tokens, final.prompt_tokens) == (len(tokens), len(prompt))
+    assert set(final.extras) == {"emotion", "emo_alignment_score"} and final.extras["emotion"] == "sad"
+    assert final.extras["emo_alignment_score"] == pytest.approx(alignments[-1], abs=1e-4)  # rounded to 4 places
+
+
+async def test_a_full_batch_and_queue_is_busy(artifact_dir: Path):
+    model = _served(artifact_dir, max_batch_size=1, max_queued=0)
+    await asyncio.to_thread(model.load)
+    try:
+        first = model.stream(_request("one", max_new_tokens=300))
+        await first.__anext__()
+        with pytest.raises(ModelBusy):
+            await model.stream(_request("two")).__anext__()
+        model.cancel("one")
+        assert [chunk async for chunk in first][-1].finish_reason == "cancelled"
+    finally:
+        model.unload()
+
+
+async def test_unload_ends_a_running_reply_cancelled(artifact_dir: Path):
+    model = _served(artifact_dir)
+    await asyncio.to_thread(model.load)
+    stream = model.stream(_request("unloaded", max_new_tokens=400))
+    chunks = [await stream.__anext__()]
+    await asyncio.to_thread(model.unload)
+    chunks += [chunk async for chunk in stream]
+    assert chunks[-1].finish_reason == "cancelled"
+
+
+# --- the engine: many replies in one forward pass per step ---------------------------------
+
+
+@pytest.fixture
+def engine_for(emo):
+    engines = []
+
+    def make(**settings) -> EmoDecoderEngine:
+        model, tokenizer = emo
+        engines.append(EmoDecoderEngine(model, tokenizer, ema_alpha=ALPHA, **settings))
+        return engines[-1]
+
+    yield make
+    for engine in engines:
+        engine.shutdown()
+
+
+async def test_batched_replies_equal_the_single_request_loop_token_for_token(emo, engine_for):
+    model, tokenizer = emo
+    prompts = [_prompt(tokenizer, question) for question in QUESTIONS]
+    assert len({len(p) for p in prompts}) == len(prompts)
+    emotions = [EMOTIONS.index(name) for name in ("sad", "joyful", "afraid", "furious", "content")]
+    settings = [SamplingParams(temperature=0.0, max_new_tokens=n) for n in (10, 16, 7, 13, 9)]
+    settings[3] = dataclasses.replace(settings[3], repetition_penalty=1.3, no_repeat_ngram_size=2)
+    # A stop token the second reply writes: that reply ends "stop", the others at their length.
+    stop = reference_reply(model, prompts[1], emotions[1], settings[1], set())[0][5]
+    stops = {tokenizer.eos_token_id, stop}
+    expected = [reference_reply(model, *row, stops) for row in zip(prompts, emotions, settings)]
+    engine = engine_for(max_batch_size=4, max_queued=4, stop_token_ids=stops)
+
+    tasks = []
+    for index, (ids, emotion, params) in enumerate(zip(prompts, emotions, settings)):
+        stream = engine.submit(f"r{index}", ids, params, emotion_id=emotion)
+        tasks.append(asyncio.create_task(collect(stream)))
+        # Let the running rows advance a few steps so the next request joins mid-generation.
+        while engine.stats.decode_steps < 3 * (index + 1) and engine.unfinished:
+            await asyncio.sleep(0.001)
+    results = await asyncio.gather(*tasks)
+
+    assert engine.stats.peak_batch >= 3, "replies were decoded one at a time, not batched"
+    reasons = []
+    for ids, emotion, params, (tokens, alignments), (text, final) in zip(
+        prompts, emotions, settings, expected, results
+    ):
+        reasons.append(final.finish_reason)
+        assert final.finish_reason == ("length" if len(tokens) == params.max_new_tokens else "stop")
+        assert list(final.token_ids) == tokens + ([stop] if final.finish_reason == "stop" else [])
+        assert (final.completion_tokens, final.prompt_tokens) == (len(tokens), len(ids))
+        assert text == tokenizer.decode(tokens, skip_special_tokens=True)
+        assert final.extras["emotion"] == EMOTIONS[emotion]
+        if alignments:
+            assert final.extras["emo_alignment_score"] == pytest.approx(alignments[-1], abs=1e-5)
+        else:
+            assert final.extras["emo_alignment_score"] is None
+    assert set(reasons) == {"stop", "length"}
+
+
+async def test_a_reply_that_stops_at_once_has_no_alignment(emo, engine_for):
+    model, tokenizer = emo
+    ids = _prompt(tokenizer, QUESTIONS[2])
+    first = reference_reply(model, ids, 0, SamplingParams(temperature=0.0, max_new_tokens=1), set())[0][0]
+    engine = engine_for(stop_token_ids={first})
+
+    text, final = await collect(engine.submit("s", ids, SamplingParams(temperature=0.0), emotion_id=0))
+
+    assert (text, final.finish_reason, final.completion_tokens, final.token_ids) == ("", "stop", 0, (first,))
+    assert final.extras["emo_alignment_score"] is None
+
+
+async def test_cancel_ends_a_reply_within_one_step_and_leaves_its_batch_mate_exact(emo, engine_for):
+    model, tokenizer = emo
+    engine = engine_for(max_batch_size=4)
+    mate_ids, mate_params = _prompt(tokenizer, QUESTIONS[0]), SamplingParams(temperature=0.0, max_new_tokens=30)
+    stream = engine.submit(
+        "long", _prompt(tokenizer, QUESTIONS[1]), SamplingParams(temperature=0.0, max_new_tokens=400), emotion_id=1
+    )
+    mate = asyncio.create_task(collect(engine.submit("mate", mate_ids, mate_params, emotion_id=2)))
+
+    steps_at_cancel = None
+    async for output in stream:
+        final = output
+        if steps_at_cancel is None and engine.stats.decode_steps >= 4:
+            steps_at_cancel = engine.stats.decode_steps
+            engine.cancel("long")
+    text, mate_final = await mate
+
+    assert final.finish_reason == "cancelled"
+    # A row emits one token per step: at most the step in progress when cancel came ran on.
+    assert final.completion_tokens <= steps_at_cancel + 1
+    tokens, alignments = reference_reply(model, mate_ids, 2, mate_params, {tokenizer.eos_token_id})
+    assert mate_final.completion_tokens == len(tokens) and list(mate_final.token_ids[: len(tokens)]) == tokens
+    assert text == tokenizer.decode(tokens, skip_special_tokens=True)
+    assert mate_final.extras["emo_alignment_score"] == pytest.approx(alignments[-1], abs=1e-5)
+    assert engine.unfinished == 0 and engine.running == 0
+
+
+async def test_a_resumed_prefix_is_prefilled_and_averaged_but_not_emitted_again(emo, engine_for):
+    model, tokenizer = emo
+    ids = _prompt(tokenizer, QUESTIONS[3])
+    stops = {tokenizer.eos_token_id}
+    started, _ = reference_reply(model, ids, 5, SamplingParams(temperature=0.0, max_new_tokens=5), stops)
+    params = SamplingParams(temperature=0.0, max_new_tokens=8)
+    tokens, alignments = reference_reply(model, ids, 5, params, stops, prefix_ids=started)
+    engine = engine_for()
+
+    text, final = await collect(engine.submit("resumed", ids, params, emotion_id=5, reply_prefix_ids=started))
+
+    assert text == tokenizer.decode(tokens, skip_special_tokens=True)
+    assert list(final.token_ids) == tokens and final.completion_tokens == len(tokens)
+    assert final.prompt_tokens == len(ids)  # the prefix is reply, not prompt
+    assert final.extras["emo_alignment_score"] == pytest.approx(alignments[-1], abs=1e-5)
+
+
+async def test_the_engine_refuses_requests_beyond_its_rows_and_queue(emo, engine_for):
+    _, tokenizer = emo
+    engine = engine_for(max_batch_size=1, max_queued=1)
+    ids, forever = _prompt(tokenizer, QUESTIONS[0]), SamplingParams(temperature=0.0, max_new_tokens=300)
+    first = engine.submit("a", ids, forever, emotion_id=0)
+    engine.submit("b", ids, forever, emotion_id=0)
+    with pytest.raises(ModelBusy):
+        engine.submit("c", ids, forever, emotion_id=0)
+    engine.cancel("a")
+    assert (await collect(first))[1].finish_reason == "cancelled"
+    engine.submit("c", ids, forever, emotion_id=0)  # a place is free again

@@ -233,10 +233,13 @@ class EmoDecoder(nn.Module):
         g_in: torch.Tensor | None,
         state: DecodeState | None = None,
         use_adapters: bool = True,
+        position_ids: torch.Tensor | None = None,
     ) -> EmoDecoderOutput:
         """Run ``input_ids`` (batch, time) through the blocks; with ``state``, continue from its caches.
 
-        ``attention_mask`` (batch, time) marks real tokens; padding goes on the right.
+        ``attention_mask`` (batch, time) marks real tokens. Without ``position_ids`` every row's
+        positions count from the start of the state (padding on the right, as in training); rows
+        left-padded in a shared state (``worker.engine.emodecoder``) pass their own (batch, time).
         ``use_adapters=False`` is the frozen base alone (the distillation teacher; ``g_in`` unused).
         """
         past = state.length if state is not None else 0
@@ -249,7 +252,11 @@ class EmoDecoder(nn.Module):
             state.padding_mask = padding
         hidden = self.base.model.embed_tokens(input_ids)
         mask = make_masks(padding, input_ids.size(1), hidden.dtype)
-        positions = torch.arange(past, past + input_ids.size(1), device=input_ids.device).unsqueeze(0)
+        positions = (
+            torch.arange(past, past + input_ids.size(1), device=input_ids.device).unsqueeze(0)
+            if position_ids is None
+            else position_ids
+        )
         rotary = self.base.model.rotary_emb(hidden, position_ids=positions)
         gates = []
         for index, block in enumerate(self.base.model.layers):

@@ -3,21 +3,26 @@
 ``spec.weights`` is the run's output directory (default ``<home>/models/emodecoder``) holding
 ``emo_decoder.pt`` (adapter weights, architecture, base reference, generation defaults) and
 ``tokenizer/``. The reply is conditioned on the ED emotion nearest the user's classified
-emotion, generated in a thread (torch releases the GIL), streamed as text deltas, and the last
-chunk carries ``emo_alignment_score`` = cos(g_in, EMA of the reply's emotion).
+emotion and decoded by the continuous batching ``EmoDecoderEngine`` (``worker.engine.emodecoder``,
+started on ``load()``, shut down on ``unload()``): every request being answered is a row of one
+forward pass per step, with its own conditioning emotion. The reply streams as text deltas and
+the last chunk carries ``emo_alignment_score`` = cos(g_in, EMA of the reply's emotion).
 
 ``spec.options``: ``ema_alpha``, ``default_emotion`` (when the user's emotion maps to none of
-ED's 32, e.g. "neutral") override the checkpoint's. The decoding settings (temperature, top-k,
-top-p, ...) are the request's, resolved by the registry; the checkpoint's are only a record.
-torch and transformers are imported on ``load()`` only.
+ED's 32, e.g. "neutral") override the checkpoint's; ``max_batch_size`` (rows decoded together,
+default 16) and ``max_queued`` (requests waiting for a row, default 64) bound the engine, past
+which a request is refused with ``ModelBusy``, as for the causal LMs. The decoding settings
+(temperature, top-k, top-p, ...) are the request's, resolved by the registry; the checkpoint's
+are only a record. torch and transformers are imported on ``load()`` only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +115,9 @@ class EmoDecoderModel:
         self.directory = Path(spec.weights) if spec.weights else context.home / "models" / "emodecoder"
         self._model: Any = None
         self._tokenizer: Any = None
+        self._engine: Any = None
         self._generation: dict[str, Any] = {}
         self._run_id: str | None = None
-        self._cancel_events: dict[str, threading.Event] = {}
         self._load_lock = threading.Lock()
 
     @property
@@ -130,6 +135,7 @@ class EmoDecoderModel:
                 return
             import torch
 
+            from worker.engine.emodecoder import EmoDecoderEngine
             from worker.models.causal_lm import artifact_tokenizer
             from worker.models.emodecoder.architecture import EmoDecoder, EmoDecoderConfig
 
@@ -151,14 +157,33 @@ class EmoDecoderModel:
             model = EmoDecoder(base, EmoDecoderConfig.from_dict(checkpoint["architecture"]))
             model.load_trainable_state_dict(checkpoint["state_dict"])
             tokenizer = artifact_tokenizer(self.directory / TOKENIZER_DIR, self.spec.name)
-            self._tokenizer = base_tokenizer if tokenizer is None else tokenizer  # the recipe adds no tokens
-            self._generation = dict(checkpoint["generation"])
+            tokenizer = base_tokenizer if tokenizer is None else tokenizer  # the recipe adds no tokens
+            model = model.to(self.device).eval()
+            generation = dict(checkpoint["generation"])
+            self._engine = EmoDecoderEngine(
+                model,
+                tokenizer,
+                ema_alpha=float(self.spec.options.get("ema_alpha", generation["ema_alpha"])),
+                max_batch_size=int(self.spec.options.get("max_batch_size", 16)),
+                max_queued=int(self.spec.options.get("max_queued", 64)),
+            )
+            self._generation = generation
             self._run_id = str(checkpoint["run_id"])
-            self._model = model.to(self.device).eval()
+            self._model, self._tokenizer = model, tokenizer
 
     def unload(self) -> None:
         with self._load_lock:
+            engine, self._engine = self._engine, None
             self._model = self._tokenizer = None
+        if engine is None:
+            return
+        engine.shutdown()  # every reply still running ends "cancelled"
+        del engine
+        gc.collect()
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
 
     def memory_bytes(self) -> int:
         if self._model is None:
@@ -167,45 +192,18 @@ class EmoDecoderModel:
         return sum(t.numel() * t.element_size() for t in tensors)
 
     def cancel(self, request_id: str) -> None:
-        event = self._cancel_events.get(request_id)
-        if event is not None:
-            event.set()
+        engine = self._engine
+        if engine is not None:
+            engine.cancel(request_id)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamChunk]:
-        if self._model is None:
+        if self._engine is None:
             await asyncio.to_thread(self.load)
-        from worker.engine.step_loop import RequestStream
-
-        chunks: RequestStream[StreamChunk] = RequestStream(request.request_id, asyncio.get_running_loop())
-        cancelled = self._cancel_events.setdefault(request.request_id, threading.Event())
-
-        def produce() -> None:
-            try:
-                for chunk in self._generate(request, cancelled):
-                    if not chunks.deliver(chunk):  # the event loop has closed: nobody is listening any more
-                        cancelled.set()
-            except Exception as error:  # noqa: BLE001 - raised again on the async side, which reports it
-                chunks.deliver(error)
-
-        threading.Thread(target=produce, name=f"emodecoder-{request.request_id}", daemon=True).start()
-        try:
-            async for chunk in chunks:
-                yield chunk
-        finally:
-            cancelled.set()  # the consumer may have left early: stop the thread within one step
-            self._cancel_events.pop(request.request_id, None)
-
-    def _generate(self, request: GenerationRequest, cancelled: threading.Event) -> Iterator[StreamChunk]:
-        """Blocking: the reply's chunks, the last one with the finish reason and the alignment score."""
-        import torch
-
-        from worker.engine.detokenize import IncrementalDetokenizer
-        from worker.engine.sampling import SamplingParams
-        from worker.models.emodecoder.inference import generate
-
-        model, tokenizer, defaults = self._model, self._tokenizer, self._generation
-        if model is None:
+        engine, model, tokenizer, defaults = self._engine, self._model, self._tokenizer, self._generation
+        if engine is None or model is None:
             raise ModelUnavailable(f"{self.spec.name} was unloaded")
+        from worker.engine.sampling import SamplingParams
+
         emotion = ed_emotion_for(
             request.user_emotion, model.config.emotions, str(self.spec.options.get("default_emotion", DEFAULT_EMOTION))
         )
@@ -225,37 +223,29 @@ class EmoDecoderModel:
         if prefix_ids:
             said_before.append(tuple(prefix_ids))
         params = SamplingParams.from_decoding(request.decoding, said_before=tuple(said_before))
-        generator = None
-        if request.seed is not None:
-            generator = torch.Generator(device=model.device).manual_seed(request.seed)
-        tokens = generate(
-            model,
+        outputs = engine.submit(
+            request.request_id,
             prompt_ids,
-            model.emotion_index(emotion),
-            params=params,
-            ema_alpha=float(self.spec.options.get("ema_alpha", defaults["ema_alpha"])),
-            stop_ids={tokenizer.eos_token_id},
+            params,
+            emotion_id=model.emotion_index(emotion),
             reply_prefix_ids=prefix_ids,
-            generator=generator,
-            should_stop=cancelled.is_set,
         )
-        detokenizer = IncrementalDetokenizer(tokenizer)
-        count, alignment = 0, None
-        for token in tokens:
-            count += 1
-            alignment = token.alignment
-            delta = detokenizer.push(token.token_id)
-            if delta:
-                yield StreamChunk(text=delta)
-        if cancelled.is_set():
-            finish = "cancelled"
-        else:
-            finish = "length" if count >= request.max_new_tokens else "stop"
-        extras = {"emotion": emotion, "emo_alignment_score": round(alignment, 4) if alignment is not None else None}
-        yield StreamChunk(
-            text=detokenizer.flush(),
-            finish_reason=finish,
-            prompt_tokens=len(prompt_ids),
-            completion_tokens=count,
-            extras=extras,
-        )
+        try:
+            async for output in outputs:
+                if output.finish_reason is None:
+                    yield StreamChunk(text=output.text)
+                    continue
+                alignment = output.extras["emo_alignment_score"]
+                yield StreamChunk(
+                    text=output.text,
+                    finish_reason=output.finish_reason,
+                    prompt_tokens=output.prompt_tokens,
+                    completion_tokens=output.completion_tokens,
+                    extras={
+                        "emotion": output.extras["emotion"],
+                        "emo_alignment_score": round(alignment, 4) if alignment is not None else None,
+                    },
+                )
+        finally:
+            if not outputs.finished:  # the consumer stopped listening: free the row within one step
+                engine.cancel(request.request_id)
