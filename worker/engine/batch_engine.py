@@ -75,12 +75,16 @@ class BatchEngine(StepEngine):
             log.exception("prefill failed for request %s", sequence.request_id)
             self._fail(sequence, error)
             return
-        if reason := self._accept(sequence, token):
+        if reason := self._first_token(sequence, token):
             self.stats.prefills += 1
             self._finish(sequence, reason)
             return
         self._kv.append_row(*row)
         self._joined(sequence)
+
+    def _first_token(self, sequence: Sequence, token: int) -> str | None:
+        """A newcomer's first token, chosen from its prefill: streamed at once here."""
+        return self._accept(sequence, token)
 
     # The model-specific parts; the encoder-decoder engine (worker.engine.seq2seq) overrides them.
 

@@ -31,9 +31,10 @@ from typing import Any
 
 import torch
 
+from worker.engine.batch_engine import BatchEngine
 from worker.engine.kv_batch import KVBatch, _left_pad
 from worker.engine.sampling import SamplingParams, choose_next_token
-from worker.engine.step_loop import EngineOutput, RequestStream, Sequence, StepEngine
+from worker.engine.step_loop import EngineOutput, RequestStream, Sequence
 from worker.models.emodecoder.architecture import AdapterCache, DecodeState, EmoDecoder
 from worker.models.emodecoder.inference import EmotionEMA, emo_alignment_score
 
@@ -106,7 +107,7 @@ class EmoDecodeBatch:
         return output
 
 
-class EmoDecoderEngine(StepEngine):
+class EmoDecoderEngine(BatchEngine):
     thread_name = "emodecoder-engine"
 
     def __init__(
@@ -120,12 +121,9 @@ class EmoDecoderEngine(StepEngine):
     ) -> None:
         # The EmoDecoder's reply ends at the tokenizer's EOS (what its recipe trains it to write).
         stops = frozenset(stop_token_ids) if stop_token_ids is not None else frozenset({tokenizer.eos_token_id})
-        super().__init__(tokenizer, stops, max_batch_size, max_queued, model.device)
         EmotionEMA(ema_alpha)  # refuses an alpha outside (0, 1] here rather than on the first request
         self.ema_alpha = ema_alpha
-        self.model = model
-        self._batch = EmoDecodeBatch()
-        self._start()
+        super().__init__(model, tokenizer, max_batch_size, max_queued, model.device, stops)
 
     def submit(  # type: ignore[override]
         self,
@@ -159,33 +157,14 @@ class EmoDecoderEngine(StepEngine):
         # The EmoDecoder has always applied the end-of-turn rule as transformers does, at any token.
         return None
 
-    def _loop_context(self):
-        return torch.inference_mode()
+    def _new_batch(self) -> EmoDecodeBatch:
+        return EmoDecodeBatch()
 
-    def _step(self, cancelled: set[str], newcomers: list[Sequence]) -> None:
-        if cancelled:
-            self._retire(lambda sequence: "cancelled" if sequence.request_id in cancelled else None)
-        for sequence in newcomers:
-            self._admit(sequence)
-        if self._running:
-            self._decode()
+    def _first_token(self, sequence: Sequence, token: int) -> str | None:
+        # Emitted by the next decode step, once the forward pass that feeds it has read its emotion.
+        return self._record(sequence, token)
 
-    def _admit(self, sequence: EmoSequence) -> None:
-        try:
-            logits, state = self._prefill(sequence)
-            token = choose_next_token(logits, sequence.params, sequence.generator, sequence.guard)
-        except Exception as error:
-            log.exception("prefill failed for request %s", sequence.request_id)
-            self._fail(sequence, error)
-            return
-        if reason := self._record(sequence, token):
-            self.stats.prefills += 1
-            self._finish(sequence, reason)
-            return
-        self._batch.append_row(state)
-        self._joined(sequence)
-
-    def _prefill(self, sequence: EmoSequence) -> tuple[torch.Tensor, DecodeState]:
+    def _prefill(self, sequence: EmoSequence) -> tuple[torch.Tensor, tuple[DecodeState]]:
         """A newcomer alone: g_in, the EMA over the resumed prefix, and its first next-token logits (vocab,)."""
         model = self.model
         input_ids = torch.tensor([sequence.prompt_ids], dtype=torch.long, device=self.device)
@@ -195,14 +174,14 @@ class EmoDecoderEngine(StepEngine):
         output = model(input_ids, torch.ones_like(input_ids), sequence.g_in, state=state)
         for position in range(sequence.prompt_length, input_ids.size(1)):
             sequence.ema.update(output.token_emotion[0, position])
-        return output.logits[0, -1].float(), state
+        return output.logits[0, -1].float(), (state,)
 
     def _decode(self) -> None:
         rows: list[EmoSequence] = self._running  # type: ignore[assignment]
         input_ids = torch.tensor([[s.generated[-1]] for s in rows], device=self.device)
         position_ids = torch.tensor([[s.last_position] for s in rows], device=self.device)
         g_in = torch.cat([s.g_in for s in rows])
-        output = self._batch.forward(self.model, input_ids, position_ids, g_in)
+        output = self._kv.forward(self.model, input_ids, position_ids, g_in)
         logits, emotion = output.logits[:, -1].float(), output.token_emotion[:, -1]
         self.stats.decode_steps += 1
         self.stats.decoded_tokens += len(rows)
@@ -218,12 +197,6 @@ class EmoDecoderEngine(StepEngine):
                 reason = self._record(sequence, token)
             reasons[id(sequence)] = reason
         self._retire(lambda sequence: reasons[id(sequence)])
-
-    def _keep_rows(self, kept_rows: list[int], dropped: list[Sequence]) -> None:
-        self._batch.keep_rows(kept_rows)
-
-    def _reset(self) -> None:
-        self._batch = EmoDecodeBatch()
 
     def _final_output(self, sequence: EmoSequence, reason: str) -> EngineOutput:  # type: ignore[override]
         # A token chosen but not yet fed when the request was cancelled was never streamed.

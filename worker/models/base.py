@@ -207,3 +207,18 @@ class ImageClassifier(LabelModel, Protocol):
     def classify_images(self, images: list[Any]) -> list[EmotionReading]:
         """Many decoded images in one call (batched forward passes); blocking, run it off the event loop."""
         ...
+
+
+def release_engine(engine: Any, device: str) -> None:
+    """Stop an unloaded model's engine (every reply still running ends "cancelled") and free its memory."""
+    if engine is None:
+        return
+    engine.shutdown()
+    del engine
+    import gc
+
+    gc.collect()
+    if device == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import hashlib
 import importlib.util
 import json
@@ -23,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from attune.contract import EmotionReading
-from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
+from worker.models.base import (
+    GenerationRequest,
+    LoadContext,
+    ModelSpec,
+    ModelUnavailable,
+    StreamChunk,
+    release_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -286,15 +292,7 @@ class CausalLM:
         with self._load_lock:
             engine, self._engine = self._engine, None
             self._model = self._tokenizer = None
-        if engine is None:
-            return
-        engine.shutdown()
-        del engine
-        gc.collect()
-        if self.context.device == "cuda":
-            import torch
-
-            torch.cuda.empty_cache()
+        release_engine(engine, self.context.device)
 
     def memory_bytes(self) -> int:
         model = self._model

@@ -7,6 +7,27 @@ import pytest
 from worker.engine import EngineOutput, SamplingParams
 from worker.models.base import ModelBusy
 
+# Prompts of very different lengths, so requests join and leave the batch at different steps.
+QUESTIONS = [
+    "hi",
+    "I could not sleep at all last night and I keep worrying about work.",
+    "Why?",
+    "My sister moved abroad and the house feels empty; I miss our evening walks a lot.",
+    "Thanks for listening to me today, it helped more than I expected.",
+]
+
+
+async def check_model_busy_when_full(model, request) -> None:
+    """``model`` (loaded, one slot, no queue) refuses a second reply while the first runs, then cancels it.
+
+    ``request(request_id, **fields)`` builds a chat request."""
+    first = model.stream(request("one", max_new_tokens=300))
+    await first.__anext__()
+    with pytest.raises(ModelBusy):
+        await model.stream(request("two")).__anext__()
+    model.cancel("one")
+    assert [chunk async for chunk in first][-1].finish_reason == "cancelled"
+
 
 async def collect(stream) -> tuple[str, EngineOutput]:
     text = ""

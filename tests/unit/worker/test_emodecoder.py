@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attune.contract import ChatTurn, EmotionReading
-from tests.unit.worker.engine_checks import check_cancel_mid_reply, collect
+from tests.unit.worker.engine_checks import QUESTIONS, check_cancel_mid_reply, check_model_busy_when_full, collect
 from training.data.empathetic import EMOTIONS
 from training.recipes.emodecoder import Config, save_artifact
 from worker.engine.emodecoder import EmoDecoderEngine
@@ -24,13 +24,6 @@ from worker.models.emodecoder.serving import (
 
 ARCHITECTURE = EmoDecoderConfig(emotions=tuple(EMOTIONS), adapter_dim=16, adapter_heads=2, emo_dim=8)
 ALPHA = 0.3
-QUESTIONS = [
-    "hi",
-    "I could not sleep at all last night and I keep worrying about work.",
-    "Why?",
-    "My sister moved abroad and the house feels empty; I miss our evening walks a lot.",
-    "Thanks for listening to me today, it helped more than I expected.",
-]
 
 
 def _emodecoder(base_dir: Path, home: Path, perturb: bool) -> tuple[EmoDecoder, object]:
@@ -319,12 +312,7 @@ async def test_a_full_batch_and_queue_is_busy(artifact_dir: Path):
     model = _served(artifact_dir, max_batch_size=1, max_queued=0)
     await asyncio.to_thread(model.load)
     try:
-        first = model.stream(_request("one", max_new_tokens=300))
-        await first.__anext__()
-        with pytest.raises(ModelBusy):
-            await model.stream(_request("two")).__anext__()
-        model.cancel("one")
-        assert [chunk async for chunk in first][-1].finish_reason == "cancelled"
+        await check_model_busy_when_full(model, _request)
     finally:
         model.unload()
 

@@ -9,18 +9,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from tests.unit.worker.engine_checks import check_busy_beyond_batch_and_queue, collect
+from tests.unit.worker.engine_checks import QUESTIONS, check_busy_beyond_batch_and_queue, collect
 from worker.engine import BatchEngine, SamplingParams
 
 GREEDY = SamplingParams(temperature=0.0, max_new_tokens=12)
-
-QUESTIONS = [
-    "hi",
-    "I could not sleep at all last night and I keep worrying about work.",
-    "Why?",
-    "My sister moved abroad and the house feels empty; I miss our evening walks a lot.",
-    "Thanks for listening to me today, it helped more than I expected.",
-]
 
 
 @pytest.fixture(scope="module")

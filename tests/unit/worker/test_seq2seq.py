@@ -10,10 +10,10 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from attune.contract import ChatTurn, EmotionReading
-from tests.unit.worker.engine_checks import check_cancel_mid_reply
+from tests.unit.worker.engine_checks import check_cancel_mid_reply, check_model_busy_when_full
 from worker.engine import SamplingParams
 from worker.engine.seq2seq import Seq2SeqBatchEngine
-from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelBusy, ModelSpec
+from worker.models.base import ChatModel, GenerationRequest, LoadContext, ModelSpec
 from worker.models.seq2seq import EMOTIBOT_PROMPT, Seq2SeqLM, emotibot_prompt
 from worker.registry import Registry, availability
 
@@ -202,12 +202,7 @@ async def test_a_full_batch_and_queue_is_busy(tiny_t5_dir, home):
     )
     model.load()
     try:
-        first = model.stream(chat_request("one", max_new_tokens=300))
-        await first.__anext__()
-        with pytest.raises(ModelBusy):
-            await model.stream(chat_request("two")).__anext__()
-        model.cancel("one")
-        assert [c async for c in first][-1].finish_reason == "cancelled"
+        await check_model_busy_when_full(model, chat_request)
     finally:
         model.unload()
 

@@ -19,7 +19,6 @@ are only a record. torch and transformers are imported on ``load()`` only.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -28,7 +27,14 @@ from typing import Any
 
 from attune.contract import EmotionReading
 from attune.packages import PackageMissing, expand_packages
-from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
+from worker.models.base import (
+    GenerationRequest,
+    LoadContext,
+    ModelSpec,
+    ModelUnavailable,
+    StreamChunk,
+    release_engine,
+)
 from worker.models.emotion_map import DIRECT, affinity
 
 CHECKPOINT_FILE = "emo_decoder.pt"
@@ -175,15 +181,7 @@ class EmoDecoderModel:
         with self._load_lock:
             engine, self._engine = self._engine, None
             self._model = self._tokenizer = None
-        if engine is None:
-            return
-        engine.shutdown()  # every reply still running ends "cancelled"
-        del engine
-        gc.collect()
-        if self.device == "cuda":
-            import torch
-
-            torch.cuda.empty_cache()
+        release_engine(engine, self.device)
 
     def memory_bytes(self) -> int:
         if self._model is None:
