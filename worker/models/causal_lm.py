@@ -22,14 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from attune.contract import EmotionReading
-from worker.models.base import (
-    GenerationRequest,
-    LoadContext,
-    ModelSpec,
-    ModelUnavailable,
-    StreamChunk,
-    release_engine,
-)
+from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +285,8 @@ class CausalLM:
         with self._load_lock:
             engine, self._engine = self._engine, None
             self._model = self._tokenizer = None
+        from worker.models.base import release_engine
+
         release_engine(engine, self.context.device)
 
     def memory_bytes(self) -> int:

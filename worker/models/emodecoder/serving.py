@@ -27,14 +27,7 @@ from typing import Any
 
 from attune.contract import EmotionReading
 from attune.packages import PackageMissing, expand_packages
-from worker.models.base import (
-    GenerationRequest,
-    LoadContext,
-    ModelSpec,
-    ModelUnavailable,
-    StreamChunk,
-    release_engine,
-)
+from worker.models.base import GenerationRequest, LoadContext, ModelSpec, ModelUnavailable, StreamChunk
 from worker.models.emotion_map import DIRECT, affinity
 
 CHECKPOINT_FILE = "emo_decoder.pt"
@@ -181,6 +174,8 @@ class EmoDecoderModel:
         with self._load_lock:
             engine, self._engine = self._engine, None
             self._model = self._tokenizer = None
+        from worker.models.base import release_engine
+
         release_engine(engine, self.device)
 
     def memory_bytes(self) -> int:
