@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from attune.contract import ChatTurn, EmotionReading
-from tests.fixtures.recipe_runs import assert_train_loss_fell, tiny_recipe_config
+from attune.contract import EmotionReading
+from tests.fixtures.recipe_runs import assert_train_loss_fell, tiny_recipe_config, user_request
 from tests.fixtures.tiny_t5 import build_tiny_t5
 from training.cli import main as cli_main
 from training.common.run import read_metrics
 from training.recipes import emotibot_responder as recipe
-from worker.models.base import GenerationRequest, LoadContext, ModelSpec
+from worker.models.base import LoadContext, ModelSpec
 from worker.models.seq2seq import Seq2SeqLM
 
 
@@ -52,13 +52,8 @@ async def test_adapter_is_what_the_seq2seq_kind_serves(artifact, base_t5, tmp_pa
     assert PeftConfig.from_pretrained(artifact).target_modules == {"q", "v"}
     spec = ModelSpec(name="emotibot", kind="seq2seq", weights=str(base_t5), adapter=str(artifact))
     model = Seq2SeqLM(spec, LoadContext(home=tmp_path, device="cpu"))
-    request = GenerationRequest(
-        request_id="e",
-        history=[ChatTurn(role="user", content="I can't sleep.")],
-        temperature=0.0,
-        max_new_tokens=6,
-        user_emotion=EmotionReading(label="fear", scores={"fear": 0.7}),
-    )
+    fear = EmotionReading(label="fear", scores={"fear": 0.7})
+    request = user_request("I can't sleep.", "e", temperature=0.0, max_new_tokens=6, user_emotion=fear)
     try:
         chunks = [chunk async for chunk in model.stream(request)]
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.recipe_runs import logged_train_losses, train_tiny_classifier
+from tests.fixtures.recipe_runs import assert_settings, logged_train_losses, train_tiny_classifier
 from training.cli import main as cli_main
 from training.common.config import load_config
 from training.common.paths import configs_dir
@@ -56,15 +56,9 @@ def test_artifact_holds_model_labels_report_and_manifest(artifact: Path) -> None
 
 def test_founding_roberta_config_inherits_and_reports_missing_weights(capsys: pytest.CaptureFixture[str]) -> None:
     config = load_config(journal_mood.Config, configs_dir("journal-mood") / "roberta-base.toml")
-    assert (
-        config.model,
-        config.epochs,
-        config.lr,
-        config.batch_size,
-        config.max_length,
-        config.pooling,
-        config.head_lr,
-    ) == ("roberta-base", 3.0, 2e-5, 16, 64, "cls", 0.0)
+    assert_settings(
+        config, model="roberta-base", epochs=3.0, lr=2e-5, batch_size=16, max_length=64, pooling="cls", head_lr=0.0
+    )
     assert cli_main(["train", "journal-mood", "--config", "roberta-base", "--out", "/tmp/never-written"]) == 3
     assert "unavailable" in capsys.readouterr().err
 

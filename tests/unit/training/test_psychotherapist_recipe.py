@@ -7,13 +7,12 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoTokenizer
 
-from attune.contract import ChatTurn
-from tests.fixtures.recipe_runs import assert_train_loss_fell, greedy_adapter_spec, tiny_recipe_config
+from tests.fixtures.recipe_runs import assert_train_loss_fell, greedy_adapter_spec, tiny_recipe_config, user_request
 from training.common.config import load_config
 from training.common.paths import CONFIGS_DIR
 from training.common.run import read_metrics
 from training.recipes import psychotherapist as recipe
-from worker.models.base import GenerationRequest, LoadContext
+from worker.models.base import LoadContext
 from worker.models.causal_lm import CausalLM
 
 CONFIGS = CONFIGS_DIR / "psychotherapist"
@@ -34,7 +33,7 @@ def test_tiny_recipe_loss_falls_and_writes_its_run(artifact):
 async def test_adapter_is_what_peft_causal_lm_loads(artifact, tiny_llama_dir, tmp_path):
     spec = greedy_adapter_spec("psychotherapist", "peft_causal_lm", tiny_llama_dir, artifact, max_new_tokens=5)
     model = CausalLM(spec, LoadContext(home=tmp_path, device="cpu"))
-    request = GenerationRequest(request_id="p", history=[ChatTurn(role="user", content="I can't sleep.")])
+    request = user_request("I can't sleep.", "p")
     chunks = [chunk async for chunk in model.stream(request)]
     assert chunks[-1].finish_reason in ("stop", "length") and chunks[-1].completion_tokens > 0
     model.unload()
@@ -103,7 +102,7 @@ async def test_a_float16_adapter_loads_and_generates(tiny_llama_dir, tmp_path):
     name = next(n for n in saved if "lora_B" in n)
     served = next(p for n, p in loaded.items() if n.replace(".default", "") == name)
     assert served.dtype == torch.float32 and torch.equal(served, saved[name].float())
-    request = GenerationRequest(request_id="h", history=[ChatTurn(role="user", content="I feel alone.")])
+    request = user_request("I feel alone.", "h")
     chunks = [chunk async for chunk in model.stream(request)]
     assert chunks[-1].completion_tokens > 0
     model.unload()

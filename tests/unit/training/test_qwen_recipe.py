@@ -4,14 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from attune.contract import ChatTurn
-from tests.fixtures.recipe_runs import assert_train_loss_fell, greedy_adapter_spec, tiny_recipe_config
+from tests.fixtures.recipe_runs import assert_train_loss_fell, greedy_adapter_spec, tiny_recipe_config, user_request
 from training.common.config import load_config
 from training.common.paths import CONFIGS_DIR
 from training.common.run import read_metrics
 from training.data import esconv
 from training.recipes import qwen_empathetic as recipe
-from worker.models.base import GenerationRequest, LoadContext
+from worker.models.base import LoadContext
 from worker.models.qwen_heads import QwenHeadsModel
 
 CONFIGS = CONFIGS_DIR / "qwen_empathetic"
@@ -44,7 +43,7 @@ def test_tiny_recipe_loss_falls_and_metrics_are_written(artifact):
 async def test_artifact_serves_through_the_qwen_heads_kind(artifact, tiny_qwen2_dir, tmp_path):
     spec = greedy_adapter_spec("qwen-empathetic", "qwen_heads", tiny_qwen2_dir, artifact, max_new_tokens=6)
     model = QwenHeadsModel(spec, LoadContext(home=tmp_path, device="cpu"))
-    request = GenerationRequest(request_id="t", history=[ChatTurn(role="user", content="I feel so alone lately.")])
+    request = user_request("I feel so alone lately.", "t")
     chunks = [chunk async for chunk in model.stream(request)]
     labels = json.loads((artifact / "head_labels.json").read_text())
     assert chunks[-1].extras["emotion"] in labels["emotions"]
@@ -76,13 +75,7 @@ async def test_an_artifact_shipped_without_its_tokenizer_adds_the_style_tokens_t
     reference = QwenHeadsModel(
         dataclasses.replace(spec, adapter=str(artifact)), LoadContext(home=tmp_path, device="cpu")
     )
-    request = GenerationRequest(
-        request_id="s",
-        temperature=0.0,
-        max_new_tokens=4,
-        seed=3,
-        history=[ChatTurn(role="user", content="I feel so alone lately.")],
-    )
+    request = user_request("I feel so alone lately.", "s", temperature=0.0, max_new_tokens=4, seed=3)
     shipped_text = "".join([c.text async for c in shipped_model.stream(request)])
     reference_text = "".join([c.text async for c in reference.stream(request)])
     assert shipped_text == reference_text

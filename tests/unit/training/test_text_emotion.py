@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures.recipe_runs import logged_train_losses, train_tiny_classifier
+from tests.fixtures.recipe_runs import assert_settings, logged_train_losses, train_tiny_classifier
 from training.common.classification_metrics import tune_thresholds
 from training.common.config import load_config
 from training.common.paths import configs_dir
@@ -39,17 +39,18 @@ def test_artifact_is_multi_label_with_a_threshold_per_emotion(artifact: Path) ->
 
 def test_founding_distilbert_settings() -> None:
     config = load_config(text_emotion.Config, configs_dir("text-emotion") / "distilbert.toml")
-    assert (
-        config.model,
-        config.lr,
-        config.batch_size,
-        config.epochs,
-        config.max_length,
-        config.warmup,
-        config.pooling,
-        config.pos_weight,
-        config.head_lr,
-    ) == ("distilbert-base-uncased", 2e-5, 16, 3.0, 128, 0.1, "cls", "none", 0.0)
+    assert_settings(
+        config,
+        model="distilbert-base-uncased",
+        lr=2e-5,
+        batch_size=16,
+        epochs=3.0,
+        max_length=128,
+        warmup=0.1,
+        pooling="cls",
+        pos_weight="none",
+        head_lr=0.0,
+    )
 
 
 def test_thresholds_are_tuned_per_label_for_best_f1() -> None:

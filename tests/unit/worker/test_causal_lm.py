@@ -7,6 +7,7 @@ import os
 import shutil
 import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -26,6 +27,11 @@ def chat_request(request_id: str = "r1", **fields) -> GenerationRequest:
     return GenerationRequest(request_id=request_id, history=list(HISTORY), **{**GREEDY, **fields})
 
 
+def tiny_causal_lm(weights: Path, home: LoadContext, name: str = "tiny", **spec: Any) -> CausalLM:
+    """A ``causal_lm`` entry serving ``weights``; ``spec`` sets the rest of its fields."""
+    return CausalLM(ModelSpec(name=name, kind="causal_lm", weights=str(weights), **spec), home)
+
+
 async def reply(model: CausalLM, request: GenerationRequest):
     chunks = [chunk async for chunk in model.stream(request)]
     return "".join(c.text for c in chunks), chunks
@@ -38,15 +44,7 @@ def home(tmp_path: Path) -> LoadContext:
 
 @pytest.fixture
 def tiny_chat(tiny_llama_dir: Path, home: LoadContext):
-    model = CausalLM(
-        ModelSpec(
-            name="tiny",
-            kind="causal_lm",
-            weights=str(tiny_llama_dir),
-            generation={**GREEDY, "system_prompt": "You are a kind listener."},
-        ),
-        home,
-    )
+    model = tiny_causal_lm(tiny_llama_dir, home, generation={**GREEDY, "system_prompt": "You are a kind listener."})
     model.load()
     yield model
     model.unload()
@@ -88,14 +86,8 @@ def test_user_emotion_adds_a_conditioning_sentence_to_the_system_prompt(tiny_cha
 
 
 def test_sampling_follows_the_request(home, tiny_llama_dir):
-    therapist = CausalLM(
-        ModelSpec(
-            name="psychotherapist",
-            kind="causal_lm",
-            weights=str(tiny_llama_dir),
-            generation={"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 256},
-        ),
-        home,
+    therapist = tiny_causal_lm(
+        tiny_llama_dir, home, "psychotherapist", generation={"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 256}
     )
     params = therapist.sampling_params(chat_request(temperature=1.3, top_p=0.5, top_k=40, max_new_tokens=9, seed=4))
     assert (params.temperature, params.top_p, params.top_k, params.max_new_tokens, params.seed) == (1.3, 0.5, 40, 9, 4)
@@ -110,9 +102,7 @@ def test_a_continued_reply_resumes_after_the_text_already_streamed(tiny_chat):
 
 
 def test_long_history_keeps_the_newest_turns_that_fit(home, tiny_llama_dir):
-    model = CausalLM(
-        ModelSpec(name="tiny", kind="causal_lm", weights=str(tiny_llama_dir), options={"max_context_tokens": 120}), home
-    )
+    model = tiny_causal_lm(tiny_llama_dir, home, options={"max_context_tokens": 120})
     model.load()
     try:
         history = [
@@ -127,7 +117,7 @@ def test_long_history_keeps_the_newest_turns_that_fit(home, tiny_llama_dir):
 
 
 async def test_cancel_ends_the_stream_with_cancelled(tiny_llama_dir, home):
-    chat = CausalLM(ModelSpec(name="tiny", kind="causal_lm", weights=str(tiny_llama_dir)), home)
+    chat = tiny_causal_lm(tiny_llama_dir, home)
     try:
         await check_cancel_mid_reply(chat, chat_request("long", temperature=0.0, max_new_tokens=500), after_chunks=3)
         assert chat._engine.unfinished == 0
@@ -206,7 +196,7 @@ def test_unreachable_hub_id_is_unavailable_not_a_crash(home, monkeypatch):
 
 
 def test_unload_releases_the_model(tiny_llama_dir, home):
-    chat = CausalLM(ModelSpec(name="tiny", kind="causal_lm", weights=str(tiny_llama_dir)), home)
+    chat = tiny_causal_lm(tiny_llama_dir, home)
     chat.load()
     loaded_bytes = chat.memory_bytes()
     model_ref = weakref.ref(chat._model)
