@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from worker.engine import BatchEngine, SamplingParams
+from worker.engine.reference import greedy_generate
 from worker.models.base import LoadContext, ModelSpec
 from worker.models.causal_lm import load_pretrained
 
@@ -63,20 +64,8 @@ def chat_prompts(tokenizer, count: int) -> list[list[int]]:
 
 
 def run_sequential(model, prompts: list[list[int]], max_new_tokens: int, stop_ids: frozenset[int]) -> tuple[int, float]:
-    tokens = 0
     started = time.perf_counter()
-    with torch.inference_mode():
-        for ids in prompts:
-            input_ids = torch.tensor([ids])
-            output = model.generate(
-                input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                do_sample=False,
-                max_new_tokens=max_new_tokens,
-                eos_token_id=sorted(stop_ids),
-                pad_token_id=min(stop_ids),
-            )
-            tokens += output.shape[1] - len(ids)
+    tokens = sum(len(greedy_generate(model, ids, max_new_tokens, stop_ids)) for ids in prompts)
     return tokens, time.perf_counter() - started
 
 

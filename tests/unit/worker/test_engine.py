@@ -11,6 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tests.unit.worker.engine_checks import QUESTIONS, check_busy_beyond_batch_and_queue, collect
 from worker.engine import BatchEngine, SamplingParams
+from worker.engine.reference import greedy_generate
 
 GREEDY = SamplingParams(temperature=0.0, max_new_tokens=12)
 
@@ -36,20 +37,6 @@ def prompt_ids(tokenizer, question: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False).input_ids
 
 
-def generate_one_at_a_time(model, ids: list[int], max_new_tokens: int, stop_ids) -> list[int]:
-    input_ids = torch.tensor([ids])
-    with torch.no_grad():
-        out = model.generate(
-            input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            do_sample=False,
-            max_new_tokens=max_new_tokens,
-            eos_token_id=sorted(stop_ids),
-            pad_token_id=min(stop_ids),
-        )
-    return out[0, len(ids) :].tolist()
-
-
 async def test_continuous_batch_equals_sequential_greedy_generate(llama, engine):
     model, tokenizer = llama
     prompts = [prompt_ids(tokenizer, q) for q in QUESTIONS]
@@ -67,7 +54,7 @@ async def test_continuous_batch_equals_sequential_greedy_generate(llama, engine)
 
     assert engine.stats.peak_batch >= 3, "requests were decoded one at a time, not batched"
     for ids, max_new, (text, final) in zip(prompts, lengths, results):
-        expected = generate_one_at_a_time(model, ids, max_new, engine.stop_token_ids)
+        expected = greedy_generate(model, ids, max_new, engine.stop_token_ids)
         assert list(final.token_ids) == expected
         assert final.finish_reason == ("stop" if expected[-1] in engine.stop_token_ids else "length")
         assert final.prompt_tokens == len(ids)
@@ -131,7 +118,7 @@ async def test_submit_beyond_batch_and_queue_raises_busy(llama):
 async def test_stop_token_ends_the_reply_with_stop(llama):
     model, tokenizer = llama
     ids = prompt_ids(tokenizer, QUESTIONS[2])
-    reference = generate_one_at_a_time(model, ids, 6, {tokenizer.eos_token_id})
+    reference = greedy_generate(model, ids, 6, {tokenizer.eos_token_id})
     engine = BatchEngine(model, tokenizer, stop_token_ids={reference[3]})
     try:
         _, final = await collect(engine.submit("s", ids, GREEDY))
