@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_batching import chat_prompts, smollm2_spec
 
 from worker.engine import SamplingParams
+from worker.models.gguf_quantize import QUANT_TYPES
 
 
 @dataclass
@@ -177,7 +178,7 @@ async def main() -> None:
     parser.add_argument("--baseline-requests", type=int, default=4, help="requests the one-at-a-time baseline runs")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--home", type=Path, default=Path("var"), help="ATTUNE_HOME holding the GGUF caches")
-    parser.add_argument("--quant", choices=["q4_0", "q8_0", "f16"], help="serve the GGUF re-quantized to this type")
+    parser.add_argument("--quant", choices=QUANT_TYPES, help="serve the GGUF re-quantized to this type")
     parser.add_argument("--quality", type=int, default=0, help="ED validation replies to score perplexity on")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)

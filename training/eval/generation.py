@@ -453,7 +453,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--heads-only",
         action="store_true",
-        help="score only the emotion/strategy heads of a qwen_heads model (no generation; fast enough for all rows)",
+        help="score only the emotion/strategy heads of a qwen_heads model (no generation: one forward pass per row)",
     )
     parser.add_argument(
         "--out",

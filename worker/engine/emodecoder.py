@@ -24,7 +24,6 @@ emitted).
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +36,6 @@ from worker.engine.sampling import SamplingParams, choose_next_token
 from worker.engine.step_loop import EngineOutput, RequestStream, Sequence
 from worker.models.emodecoder.architecture import AdapterCache, DecodeState, EmoDecoder
 from worker.models.emodecoder.inference import EmotionEMA, emo_alignment_score
-
-log = logging.getLogger(__name__)
 
 _ADAPTER_TENSORS = tuple(f.name for f in dataclasses.fields(AdapterCache))
 

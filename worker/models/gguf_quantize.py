@@ -24,19 +24,9 @@ from worker.models.gguf import content_hash
 
 log = logging.getLogger(__name__)
 
-# Type name -> llama.cpp file type. The token embedding (tied to the output head in SmolLM2) keeps
-# llama.cpp's default choice for each type.
+# The types this module writes, by llama.cpp's names (``LLAMA_FTYPE_MOSTLY_<NAME>``). The token
+# embedding (tied to the output head in SmolLM2) keeps llama.cpp's default choice for each type.
 QUANT_TYPES = ("q4_0", "q8_0", "f16")
-
-
-def _file_type(quant: str) -> int:
-    import llama_cpp
-
-    return {
-        "q4_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0,
-        "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
-        "f16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16,
-    }[quant]
 
 
 def check_quant_option(name: str, quant: object) -> None:
@@ -59,7 +49,7 @@ def requantized_gguf(source: Path, quant: str, cache_root: Path, threads: int = 
         return target
     staging = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = _file_type(quant)
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{quant.upper()}")
     params.allow_requantize = True
     params.nthread = threads
     try:
