@@ -1,4 +1,4 @@
-"""Faults under a small load, in production mode (tests/faults/conftest.py): a worker SIGKILLed,
+"""Faults under a small load, in production mode (tests/faults/stack.py): a worker SIGKILLed,
 an API replica SIGKILLed, PostgreSQL restarted. Each is followed by the database audit of
 tests/faults/load.py (every acknowledged message stored once, answered once or marked error,
 none stuck after the repair interval), and by a new turn that must be answered within 10 s
@@ -20,8 +20,8 @@ import psycopg
 import pytest
 
 from tests.e2e.harness import wait_until
-from tests.faults.conftest import REPAIR_GRACE_S, REPAIR_INTERVAL_S, FaultStack
 from tests.faults.load import LoadResult, accounts, answered_within, audit_until_clean, conversation, sessions_for
+from tests.faults.stack import REPAIR_GRACE_S, REPAIR_INTERVAL_S, FaultStack
 
 pytestmark = [
     pytest.mark.integration,

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from tests.faults.conftest import REPAIR_GRACE_S, REPAIR_INTERVAL_S, FaultStack
 from tests.faults.load import LoadResult, accounts, audit_until_clean, conversation, sessions_for
+from tests.faults.stack import REPAIR_GRACE_S, REPAIR_INTERVAL_S, FaultStack
 
 pytestmark = [
     pytest.mark.integration,

@@ -1,4 +1,4 @@
-"""Schemathesis against ``/openapi.json`` of a production API (tests/faults/conftest.py): every
+"""Schemathesis against ``/openapi.json`` of a production API (tests/faults/stack.py): every
 operation, as a signed-in user and as an administrator, bounded to a few examples each; any
 HTTP 5xx fails the build. Runs after the rest of this folder (conftest.py orders it last),
 since the admin side changes settings. Longer run: ``ATTUNE_OPENAPI_EXAMPLES=200`` (docs/deploy.md)."""
@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from tests.faults.conftest import FaultStack
+from tests.faults.stack import FaultStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.runs_last]
 
