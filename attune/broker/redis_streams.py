@@ -29,6 +29,11 @@ RESULTS_MAXLEN = 100_000
 CONTROL_MAXLEN = 1_000
 CANCEL_TTL_S = 3600
 TURN_LEASE_PREFIX = f"{contract.KEY_PREFIX}:turn-lease:"
+# Every worker that heartbeats, scored by when its heartbeat key expires: ``workers()`` reads
+# these ids instead of SCANning the whole keyspace (every job's event log lives there for an
+# hour, so a SCAN per chat turn cost more round trips the more turns the last hour had).
+WORKERS_INDEX = f"{contract.KEY_PREFIX}:workers"
+WORKERS_INDEX_GRACE_S = 60  # an id whose key expired this long ago is dropped from the index
 # Reconnecting: each command retries a lost connection this many times, backing off from
 # 50 ms to 2 s (with jitter) before its caller sees the error and retries in its own loop.
 RECONNECT_RETRIES = 6
@@ -308,10 +313,21 @@ class RedisBroker:
     # workers ------------------------------------------------------------------------
     async def heartbeat(self, info: WorkerInfo, ttl_s: int) -> None:
         info = info.model_copy(update={"heartbeat_at": time.time()})
-        await self._redis.set(contract.worker_key(info.worker_id), info.model_dump_json(), ex=ttl_s)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(contract.worker_key(info.worker_id), info.model_dump_json(), ex=ttl_s)
+            pipe.zadd(WORKERS_INDEX, {info.worker_id: info.heartbeat_at + ttl_s})
+            await pipe.execute()
 
     async def workers(self) -> list[WorkerInfo]:
-        keys = [key async for key in self._redis.scan_iter(match=contract.worker_key("*"), count=200)]
+        """Every worker whose heartbeat key is alive: two round trips, however big the keyspace."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zremrangebyscore(WORKERS_INDEX, "-inf", time.time() - WORKERS_INDEX_GRACE_S)
+            pipe.zrange(WORKERS_INDEX, 0, -1)
+            _, ids = await pipe.execute()
+        if ids:
+            keys = [contract.worker_key(worker_id) for worker_id in ids]
+        else:  # workers of a release before the index heartbeat only their keys
+            keys = [key async for key in self._redis.scan_iter(match=contract.worker_key("*"), count=200)]
         if not keys:
             return []
         values = await self._redis.mget(keys)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 
+from attune import contract
 from attune.broker.memory import MemoryBroker
 from attune.broker.redis_streams import RedisBroker
 from attune.contract import ChatTurn, DoneEvent, GenerateJob, TokenEvent, WorkerInfo
@@ -152,3 +153,37 @@ async def test_subscribers_of_one_job_each_keep_their_own_cursor(broker) -> None
             seen_all += [e.text for _, e in await everything.next(1000)]
         assert seen_all == ["a", "b"]
         assert [e.text for _, e in await rest.next(1000)] == ["b"]
+
+
+async def test_redis_lists_workers_from_its_index_not_a_keyspace_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _redis_up():
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    broker = RedisBroker(REDIS_URL)
+
+    def info(worker_id: str) -> WorkerInfo:
+        return WorkerInfo(worker_id=worker_id, host="h", pid=1, models=["m"], started_at=0.0)
+
+    try:
+        # A worker of the release before the index: found by its key alone.
+        client.set(contract.worker_key("old"), info("old").model_dump_json(), ex=30)
+        assert [w.worker_id for w in await broker.workers()] == ["old"]
+        client.delete(contract.worker_key("old"))
+        for worker_id in ("w-b", "w-a", "w-c"):
+            await broker.heartbeat(info(worker_id), ttl_s=30)
+        for number in range(500):  # a keyspace full of job event logs
+            client.set(f"attune:events:job-{number}", "x", ex=30)
+        client.delete(contract.worker_key("w-c"))  # its heartbeat expired
+
+        def no_scan(*args: object, **kwargs: object) -> None:
+            raise AssertionError("workers() scanned the keyspace")
+
+        monkeypatch.setattr(broker._redis, "scan_iter", no_scan)
+        assert [w.worker_id for w in await broker.workers()] == ["w-a", "w-b"]
+        await broker.heartbeat(info("w-a"), ttl_s=1)  # a worker shutting down retracts its heartbeat
+        client.delete(contract.worker_key("w-a"))
+        assert [w.worker_id for w in await broker.workers()] == ["w-b"]
+    finally:
+        await broker.close()
+        client.flushdb()
