@@ -8,8 +8,9 @@ English and Spanish, with two classifiers fitted on that bank when the worker st
 
 - character n-grams (TF-IDF over 2–5 letter windows inside words) and a logistic regression:
   spelling-tolerant ("sucidal", "kil myslef"), language-agnostic, a fraction of a millisecond;
-- a sentence embedding (the MiniLM the project already serves beside the multilingual USE,
-  ``PairedEncoder``), and a vote of the nearest exemplars (weighted by exp(similarity /
+- a sentence embedding (Google's multilingual Universal Sentence Encoder since the seventh
+  freeze; ``load_encoder`` also offers the project's MiniLM and the two side by side,
+  ``PairedEncoder``, which the sixth freeze shipped), and a vote of the nearest exemplars (weighted by exp(similarity /
   temperature)): paraphrases that share no words with any exemplar ("I've written letters to
   everyone"), and Spanish messages near the English exemplars they mean. On the development sets this beat a
   logistic regression over the same embeddings by a wide margin (false positives 0.05
