@@ -15,7 +15,7 @@ The worker calls it twice per chat turn::
             text = safety.fallback_reply(locale)
 
 A user message is read by the rules of ``crisis.py`` and the exemplar matcher of
-``exemplars.py`` (MiniLM embeddings and character n-grams over a labelled bank), combined with
+``exemplars.py`` (multilingual sentence embeddings and character n-grams over a labelled bank), combined with
 the emotion reading and the session in ``risk.py``. Replies are checked by the rules alone.
 """
 
@@ -52,7 +52,7 @@ class SafetyFilter:
         """``toxicity``: detectors consulted in order, all of them (default: the lexicon rules).
         A trained model goes next to the lexicon, not instead of it: the lexicon is what
         catches replies that encourage self-harm. ``matcher``: the exemplar matcher ("default":
-        the packaged bank with MiniLM, fitted once per process on first use; None: rules only)."""
+        the packaged bank with its sentence encoder, fitted once per process on first use; None: rules only)."""
         self.resources = CrisisResources.load(Path(resources_path) if resources_path else RESOURCES_PATH)
         self.toxicity: tuple[ToxicityDetector, ...] = tuple(toxicity) if toxicity is not None else (LexiconToxicity(),)
         self._matcher = matcher

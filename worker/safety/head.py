@@ -1,4 +1,4 @@
-"""A small trained classifier over the sentence embedding (MiniLM and multilingual USE): the crisis head.
+"""A small trained classifier over the sentence embedding (the multilingual USE since the seventh freeze): the crisis head.
 
 The nearest-exemplar vote of ``exemplars.py`` only knows the stance of messages close to one it
 holds; the head is fitted (``training/recipes/crisis_head.py``) on every labelled message we
