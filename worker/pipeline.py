@@ -156,6 +156,13 @@ async def generate(ctx: Context, job: GenerateJob) -> DoneEvent:
         else:
             content = ctx.safety.fallback_reply(locale, verdict.language)
             reply_verdict = outcome.blocked.model_copy(update={"fixed_reply": True, "language": verdict.language})
+    elif not content.strip() and finish != "cancelled":
+        # A model that ends its turn at once (a small adapter on a long instruction does) would
+        # leave an empty bubble stored as the answer: say so instead, and the person can resend.
+        raise GenerationFailed(
+            "generation_failed",
+            f"Model {job.model!r} ended its reply without writing anything. Send the message again, or pick another model.",
+        )
     tokens = (outcome.prompt_tokens, outcome.completion_tokens)
     return await _done(ctx, job, content, finish, reply_verdict, user_emotion, outcome.stream, tokens, outcome.extras)
 

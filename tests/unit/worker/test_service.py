@@ -17,6 +17,7 @@ from attune.contract import (
     DoneEvent,
     EmotionEvent,
     EmotionReading,
+    ErrorEvent,
     GenerateJob,
     ImageAttachment,
     TokenEvent,
@@ -190,6 +191,17 @@ async def test_a_toxic_phrase_split_across_tokens_is_never_shown(tmp_path: Path)
     events = await _events(broker, job)
     released = "".join(e.text for e in events if isinstance(e, TokenEvent))
     assert "kill" not in released and events[-1].safety.toxic is True
+
+
+async def test_a_reply_with_no_text_is_an_error_not_an_empty_answer(tmp_path: Path) -> None:
+    model = ScriptedModel(["", "  \n"])
+    service, broker = _service(tmp_path, model)
+    job = _job("Rate these four emotions from 0 to 10")
+    await service.process(job, resumed=False)
+    events = await _events(broker, job)
+    assert not any(isinstance(e, DoneEvent) for e in events)
+    assert isinstance(events[-1], ErrorEvent) and events[-1].code == "generation_failed"
+    assert "without writing anything" in events[-1].message
 
 
 async def test_a_toxic_sentence_is_never_released(tmp_path: Path) -> None:
