@@ -205,6 +205,37 @@ describe('ChatSocket', () => {
     expect(statuses().at(-1)).toBe('closed');
   });
 
+  it('sends a message answered busy again by itself, and shows the error only when the tries run out', () => {
+    const { server, client, events } = setup();
+    client.connect();
+    server.handshake();
+    client.sendMessage('are you there?', { clientId: 'c1' });
+    const busy = { type: 'error' as const, code: 'busy', message: 'Model is at capacity', client_id: 'c1' };
+    const sent = () => server.sentBy().filter((frame) => frame.type === 'message').length;
+    for (let attempt = 1; attempt <= 4; attempt += 1) {
+      server.push(busy);
+      expect(events.some((e) => e.type === 'error')).toBe(false);
+      vi.advanceTimersByTime(BACKOFF.maxMs);
+      server.push({ type: 'pong' }); // the ping sent meanwhile is answered: the connection stays up
+      expect(sent()).toBe(attempt + 1);
+    }
+    server.push(busy);
+    expect(events.filter((e) => e.type === 'error')).toHaveLength(1);
+    vi.advanceTimersByTime(BACKOFF.maxMs);
+    expect(sent()).toBe(5);
+  });
+
+  it('stops resending once the busy message is acknowledged', () => {
+    const { server, client } = setup();
+    client.connect();
+    server.handshake();
+    client.sendMessage('hi', { clientId: 'c1' });
+    server.push({ type: 'error', code: 'busy', message: 'saved and being queued; resend it', client_id: 'c1' });
+    server.push({ type: 'ack', client_id: 'c1', message_id: 1, job_id: 'job-1', duplicate: true });
+    vi.advanceTimersByTime(BACKOFF.maxMs);
+    expect(server.sentBy().filter((frame) => frame.type === 'message')).toHaveLength(1);
+  });
+
   it('does not re-send a message the server rejected', () => {
     const { server, client } = setup();
     client.connect();

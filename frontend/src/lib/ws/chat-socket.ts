@@ -29,6 +29,8 @@ export interface WebSocketLike {
 }
 
 const SOCKET_OPEN = 1;
+/** How many times a frame answered `busy` is sent again before the error is shown (about 15 s in all). */
+const BUSY_RESENDS = 4;
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'unauthorized' | 'not_found';
 
@@ -95,6 +97,9 @@ export class ChatSocket {
   /** Comparisons not yet finished, by client id: re-sent on reconnect, the server then replays them. */
   private readonly openComparisons = new Map<string, CompareFrame>();
   private readonly comparisonIds = new Map<string, string>();
+  /** `busy` resends so far, and the pending resend, by client id (messages and comparisons). */
+  private readonly busyAttempts = new Map<string, number>();
+  private readonly busyTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly options: Required<Omit<ChatSocketOptions, 'createSocket'>> & Pick<ChatSocketOptions, 'createSocket'>;
 
   constructor(options: ChatSocketOptions) {
@@ -127,6 +132,7 @@ export class ChatSocket {
   close(): void {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    this.forgetBusy();
     this.detachSocket(CLOSE_CODES.normal);
     this.setStatus('closed');
   }
@@ -195,6 +201,7 @@ export class ChatSocket {
         return this.handleReady(frame);
       case 'ack':
         this.unacked.delete(frame.client_id);
+        this.forgetBusy(frame.client_id);
         // job_id is null while another replica still queues a resent message (an error `busy` follows).
         if (frame.job_id !== null && !this.finished.has(frame.job_id) && !this.replies.has(frame.job_id)) {
           this.replies.set(frame.job_id, new ReplyAssembler());
@@ -221,6 +228,7 @@ export class ChatSocket {
           this.unacked.delete(frame.client_id);
           this.openComparisons.delete(frame.client_id);
         }
+        if (frame.client_id && frame.code === 'busy' && this.resendWhenFree(frame.client_id)) return;
         return this.emit({ type: 'error', frame });
       case 'compare_done':
         for (const [clientId, open] of this.openComparisons) {
@@ -229,6 +237,7 @@ export class ChatSocket {
         return this.emit({ type: 'compare', frame });
       case 'compare_ack':
         this.comparisonIds.set(frame.client_id, frame.comparison_id);
+        this.forgetBusy(frame.client_id);
         return this.emit({ type: 'compare', frame });
       case 'compare_emotion':
       case 'compare_token':
@@ -241,6 +250,43 @@ export class ChatSocket {
       case 'cancel_ack': // the stopped reply ends with its own `done`; nothing to show before it
         return;
     }
+  }
+
+  /**
+   * After `busy` (the model's queue is full, or another replica still holds the saved message),
+   * sends the same frame again after a growing, jittered delay, so the person's turn goes through
+   * without them pressing anything; the same `client_id` makes it safe. After
+   * `BUSY_RESENDS` tries the error is shown, and the frame is still re-sent on the next reconnect.
+   */
+  private resendWhenFree(clientId: string): boolean {
+    const frame = this.unacked.get(clientId) ?? this.openComparisons.get(clientId);
+    const attempt = this.busyAttempts.get(clientId) ?? 0;
+    if (!frame || attempt >= BUSY_RESENDS) {
+      this.forgetBusy(clientId);
+      return false;
+    }
+    this.busyAttempts.set(clientId, attempt + 1);
+    clearTimeout(this.busyTimers.get(clientId));
+    const delay = backoffDelay(attempt + 1, this.options.backoff, this.options.random);
+    this.busyTimers.set(
+      clientId,
+      setTimeout(() => {
+        this.busyTimers.delete(clientId);
+        const pending = this.unacked.get(clientId) ?? this.openComparisons.get(clientId);
+        if (pending) this.send(pending);
+      }, delay),
+    );
+    return true;
+  }
+
+  private forgetBusy(clientId?: string): void {
+    for (const [id, timer] of this.busyTimers) {
+      if (clientId !== undefined && id !== clientId) continue;
+      clearTimeout(timer);
+      this.busyTimers.delete(id);
+    }
+    if (clientId === undefined) this.busyAttempts.clear();
+    else this.busyAttempts.delete(clientId);
   }
 
   /** The assembler of a reply; created on first sight, so a resumed reply needs no ack. */
