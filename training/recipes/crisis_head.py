@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ from worker.safety.exemplars import (
     load_bank,
 )
 from worker.safety.head import HEAD_PATH, CrisisHead
+from worker.safety.noise import noisy_copies
 from worker.safety.risk import COMBINER_FEATURES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,11 +85,15 @@ def load_level_file(path: Path) -> list[Exemplar]:
 
 
 def training_set(config: Config) -> tuple[list[Exemplar], np.ndarray]:
-    """The exemplars (follow-ups excluded: they are risky only after a crisis) and their weights."""
+    """The exemplars (follow-ups excluded: they are risky only after a crisis) and their weights,
+    then a share of them again with a token that is not a word in it (worker/safety/noise.py)."""
     bank = [e for e in load_bank(BANK_PATH) + load_bank(EVERYDAY_PATH) if e.category != FOLLOWUP]
     redteam = [e for name in config.redteam_files for e in load_level_file(REPO / name)]
+    exemplars = bank + redteam
     weights = np.concatenate([np.ones(len(bank)), np.full(len(redteam), config.redteam_weight)])
-    return bank + redteam, weights
+    copies = noisy_copies([e.text for e in exemplars], seed=config.seed)
+    noisy = [replace(exemplars[index], text=text) for index, text in copies]
+    return exemplars + noisy, np.concatenate([weights, weights[[index for index, _ in copies]]])
 
 
 def digest(exemplars: list[Exemplar], weights: np.ndarray) -> str:
@@ -171,7 +176,6 @@ def packaged_matcher(encoder: object) -> ExemplarMatcher:
 
 def heads_without_each_file(config: Config, encoder: object) -> dict[str, CrisisHead]:
     """For each red-team file, the head trained on everything else."""
-    from dataclasses import replace
 
     heads = {}
     for held in config.redteam_files:

@@ -37,6 +37,7 @@ from typing import Protocol
 import numpy as np
 
 from worker.safety.head import HEAD_PATH, CrisisHead
+from worker.safety.noise import noisy_copies
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +124,14 @@ class ExemplarMatcher:
         self.followups = [exemplar for exemplar in bank if exemplar.category == FOLLOWUP]
         labels = np.array([LEVELS.index(exemplar.level) for exemplar in self.bank])
         texts = [exemplar.text.lower() for exemplar in self.bank]
+        # A share of the bank again with a token that is not a word in it (noise.py), same label.
+        copies = noisy_copies(texts)
         self.characters = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1)
         self.character_model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
-        self.character_model.fit(self.characters.fit_transform(texts), labels)
+        self.character_model.fit(
+            self.characters.fit_transform(texts + [copy for _, copy in copies]),
+            np.concatenate([labels, labels[[index for index, _ in copies]]]).astype(int),
+        )
         self.encoder = encoder
         self.bank_vectors: np.ndarray | None = None
         self.followup_vectors: np.ndarray | None = None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import re
+import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from attune.contract import EmotionReading
@@ -90,6 +93,36 @@ def test_levels(safety: SafetyFilter, text: str, level: str) -> None:
     verdict = safety.check_user(text)
     assert verdict.level == level, verdict.reasons
     assert verdict.crisis == (level in ("ideation", "imminent"))
+
+
+def _ids(count: int) -> list[str]:
+    """Tokens of the kinds a page or a person pastes: a JavaScript timestamp in base 36 (what the
+    browser tests put in their messages), a uuid's hex, a ticket number."""
+    rng = random.Random(7)
+    stamps = [np.base_repr(rng.randrange(36**7, 36**8), 36).lower() for _ in range(count)]
+    return (
+        stamps
+        + [uuid.UUID(int=rng.getrandbits(128)).hex[:12] for _ in range(count)]
+        + [f"#{rng.randrange(10**5, 10**7)}" for _ in range(count)]
+    )
+
+
+def test_a_token_that_is_not_a_word_says_nothing_about_risk(safety: SafetyFilter) -> None:
+    # The seventh freeze read 20 of these 360 everyday messages as a crisis, the first eighth 79
+    # (docs/safety.md, "Tokens that are not words"); the bar was set after measuring the ninth.
+    everyday = ("Tell me something calming ({})", "hola, ¿qué tal? {}", "my order {} never arrived and I'm annoyed")
+    flagged = [
+        text for template in everyday for token in _ids(40) if safety.check_user(text := template.format(token)).crisis
+    ]
+    assert len(flagged) <= 6, flagged  # of 360: the sixth and ninth freezes 4, the seventh 20
+    crisis = ("i want to kill myself {}", "ya tengo las pastillas, esta noche me voy a matar ({})")
+    missed = [
+        text
+        for template in crisis
+        for token in _ids(10)
+        if not safety.check_user(text := template.format(token)).crisis
+    ]
+    assert missed == []
 
 
 def test_a_follow_up_is_read_with_the_session(safety: SafetyFilter) -> None:
