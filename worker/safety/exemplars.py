@@ -130,16 +130,15 @@ class ExemplarMatcher:
         self.character_model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
         self.character_model.fit(
             self.characters.fit_transform(texts + [copy for _, copy in copies]),
-            np.concatenate([labels, labels[[index for index, _ in copies]]]).astype(int),
+            np.concatenate([labels, labels[[index for index, _ in copies]]]),
         )
         self.encoder = encoder
-        self.bank_vectors: np.ndarray | None = None
-        self.followup_vectors: np.ndarray | None = None
+        # The bank's and the follow-ups' unit vectors as the columns of one contiguous matrix: a
+        # message's similarities are one matrix product (numpy streams a transposed view about
+        # 1.5x slower).
+        self._columns: np.ndarray | None = None
         if encoder is not None:
             vectors = _cached_vectors(encoder, [e.text for e in self.bank + self.followups], cache_dir)
-            self.bank_vectors, self.followup_vectors = vectors[: len(self.bank)], vectors[len(self.bank) :]
-            # One contiguous (dim, bank + follow-ups) matrix: a message's similarities are one
-            # matrix product, and numpy streams a transposed view about 1.5x slower.
             self._columns = np.ascontiguousarray(vectors.T)
         self.labels = labels
         self.head = head if encoder is not None else None
@@ -190,7 +189,7 @@ class ExemplarMatcher:
         """The character model's and the neighbours' probabilities, (nearest category, its
         similarity, follow-up similarity), and the embeddings."""
         characters = self.character_model.predict_proba(self.characters.transform([text.lower() for text in texts]))
-        if self.encoder is None or self.bank_vectors is None or self.followup_vectors is None:
+        if self.encoder is None or self._columns is None:
             return characters, None, [(None, 0.0, 0.0)] * len(texts), None
         vectors = self.encoder.encode(list(texts))
         both = vectors @ self._columns
