@@ -244,6 +244,7 @@ async def inprocess(ctx, n1_turns: int, concurrency: int, rounds: int) -> dict[s
 async def first_visible(ctx, model: str, turns: int) -> list[float]:
     """Per turn, ms from the model's first non-empty chunk to the first text the pipeline releases."""
     from attune.contract import TokenEvent
+    from scripts.bench_batching import QUESTIONS  # the engine benchmark's chat openings
     from worker import pipeline
 
     chat_model = await ctx.models.get(model)
@@ -278,18 +279,6 @@ async def first_visible(ctx, model: str, turns: int) -> list[float]:
     finally:
         del chat_model.stream
     return gaps
-
-
-QUESTIONS = [
-    "I can't stop thinking about a mistake I made at work.",
-    "My best friend hasn't answered my messages for a week.",
-    "How do I tell my parents I want to change my studies?",
-    "I feel tired all the time, even after sleeping.",
-    "Today I finally finished my first marathon!",
-    "My dog is getting old and I'm scared of losing him.",
-    "I get nervous every time I have to speak in a meeting.",
-    "We moved to a new city and I don't know anyone here.",
-]
 
 
 # --- through the stack -----------------------------------------------------------------------------
