@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -156,8 +156,15 @@ async def store_reply(db: AsyncSession, done: DoneEvent, cached: bool = False) -
 
 
 async def set_job_id(db: AsyncSession, message: Message, job_id: str) -> None:
-    message.job_id = job_id
+    """Record the job the message's turn was enqueued under (one UPDATE: no read of the row)."""
+    await db.execute(update(Message).where(Message.id == message.id).values(job_id=job_id))
     await db.commit()
+    message.job_id = job_id
+
+
+async def stored_job_id(db: AsyncSession, message_id: int) -> str | None:
+    """The message's job id as stored now (read past the session's copy of the row)."""
+    return await db.scalar(select(Message.job_id).where(Message.id == message_id))
 
 
 async def owned_job(db: AsyncSession, user_id: int, session_id: str, job_id: str) -> Message | Comparison | None:
@@ -206,12 +213,30 @@ async def history_window(db: AsyncSession, session_id: str, up_to_id: int | None
     return [ChatTurn(role=m.role, content=m.content) for m in reversed(list(rows))]  # type: ignore[arg-type]
 
 
-async def session_had_crisis(db: AsyncSession, session_id: str, before_id: int) -> bool:
-    """Whether a user message of the session before ``before_id`` was answered as a crisis."""
-    earlier = select(Message.id).where(
-        Message.session_id == session_id, Message.role == "user", Message.crisis.is_(True), Message.id < before_id
+async def turn_context(db: AsyncSession, session_id: str, up_to_id: int, size: int) -> tuple[list[ChatTurn], bool]:
+    """What a turn's job carries, in one query: ``history_window`` up to the user message
+    ``up_to_id``, and whether a user message of the session before it was answered as a crisis."""
+    earlier = aliased(Message)
+    had_crisis = (
+        select(earlier.id)
+        .where(
+            earlier.session_id == session_id,
+            earlier.role == "user",
+            earlier.crisis.is_(True),
+            earlier.id < up_to_id,
+        )
+        .exists()
     )
-    return await db.scalar(earlier.limit(1)) is not None
+    rows = (
+        await db.execute(
+            select(Message.role, Message.content, had_crisis.label("had_crisis"))
+            .where(Message.session_id == session_id, Message.status != "error", Message.id <= up_to_id)
+            .order_by(Message.id.desc())
+            .limit(size)
+        )
+    ).all()
+    history = [ChatTurn(role=row.role, content=row.content) for row in reversed(rows)]
+    return history, bool(rows and rows[0].had_crisis)
 
 
 async def message_page(

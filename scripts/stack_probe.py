@@ -67,7 +67,7 @@ def probe_api() -> None:
     _before(chat_ws.ChatConnection, "turn", "api.turn")
     _after(turn, "_chat_model", "api.model")
     _after(crud, "store_user_message", "api.stored")
-    _after(crud, "session_had_crisis", "api.history")
+    _after(crud, "turn_context", "api.history")
     _after(turn, "_cached", "api.cache")
     _after(RedisBroker, "lease_turn", "api.leased")
     _after(crud, "set_job_id", "api.job_id")

@@ -44,8 +44,9 @@ async def requeue_if_stuck(state: AppState, message: Message, why: str = "resent
             if job_id is None or await state.broker.last_event(job_id) is not None:
                 # A fresh id when the old one left partial events behind, so no reply mixes two runs.
                 job_id = new_job_id()
-            history = await crud.history_window(db, fresh.session_id, fresh.id, state.settings.history_window)
-            session_risk = await crud.session_had_crisis(db, fresh.session_id, fresh.id)
+            history, session_risk = await crud.turn_context(
+                db, fresh.session_id, fresh.id, state.settings.history_window
+            )
             job = GenerateJob(
                 job_id=job_id,
                 session_id=fresh.session_id,

@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable
 from contextlib import aclosing
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from attune.contract import DecodingParams, DoneEvent, GenerateJob, ImageAttachment, ModelStatus, Reply
 from attune.observability import (
     CACHE_REQUESTS,
@@ -61,54 +63,61 @@ async def run_turn(
     if not content or len(content) > state.settings.max_message_chars:
         raise TurnRejected("bad_request", f"A message needs 1 to {state.settings.max_message_chars} characters.")
     image = _photo(frame, state.settings.max_image_bytes)
-    model, status = await _chat_model(state, chat, frame)
-
-    # 1. Persist the user message, once per client id: a resend replays what the first send got.
+    statuses = await model_catalog.live_models(state.broker, state.settings)
+    cached: Reply | None = None
+    claimed: GenerateJob | None = None  # the job, once its lease is ours and its id on the message
+    # One database session for the whole path to the ack: each session costs a pool check-out
+    # with its ping, and each transaction a BEGIN, on every turn (docs/benchmarks.md).
     async with state.sessions() as db:
+        model, status = await _chat_model(db, state, statuses, chat, frame)
+        # 1. Persist the user message, once per client id: a resend replays what the first send got.
         message, created = await crud.store_user_message(db, chat.id, frame.client_id, content, model)
         if created:
-            history = await crud.history_window(db, chat.id, message.id, state.settings.history_window)
-            session_risk = await crud.session_had_crisis(db, chat.id, message.id)
+            history, session_risk = await crud.turn_context(db, chat.id, message.id, state.settings.history_window)
+            # 2. The cache. After a crisis the reply is generated under the safety prompt, and a
+            # photo's turn is conditioned on the face too: neither is shared through the cache.
+            params = frame.params or DecodingParams()
+            version = status.version if status else None
+            key = cache_key(model, version, params, history) if version and not session_risk and image is None else None
+            cached = await _cached(state, key)
+            if cached is None:
+                # 3. The job for a worker, its id on the message before it is on the stream.
+                job = GenerateJob(
+                    session_id=chat.id,
+                    user_message_id=message.id,
+                    model=model,
+                    history=history,
+                    params=params,
+                    session_risk=session_risk,
+                    locale=frame.locale,
+                    cache_key=key,
+                    expected_version=version,
+                    image=image,
+                    request_id=log_context().get("request_id"),
+                )
+                claimed = job if await _claim_turn(state, db, message, job) else None
     if not created:
         job_id = await _answer_duplicate(state, message, send)
+    elif cached is not None:
+        await _answer_from_cache(state, message, cached, send)
+        return
+    elif claimed is None:
+        job_id = await _taken(state, message, send)
     else:
-        # 2. The cache. After a crisis the reply is generated under the safety prompt, and a photo's
-        # turn is conditioned on the face too: neither is shared through the cache.
-        params = frame.params or DecodingParams()
-        version = status.version if status else None
-        key = cache_key(model, version, params, history) if version and not session_risk and image is None else None
-        cached = await _cached(state, key)
-        if cached is not None:
-            await _answer_from_cache(state, message, cached, send)
-            return
-        # 3. Enqueue the job for a worker.
-        job = GenerateJob(
-            session_id=chat.id,
-            user_message_id=message.id,
-            model=model,
-            history=history,
-            params=params,
-            session_risk=session_risk,
-            locale=frame.locale,
-            cache_key=key,
-            expected_version=version,
-            image=image,
-            request_id=log_context().get("request_id"),
-        )
-        job_id = await _enqueue(state, message, job, send)
+        job_id = await _enqueue(state, message, claimed, send)
     # 4. Relay the worker's events to the socket, and 5. persist the reply once (relay_reply).
     if job_id is not None and begin_relay(job_id):
         await relay_reply(state, job_id, message.id, send)
 
 
-async def _chat_model(state: AppState, chat: ChatSession, frame: MessageFrame) -> tuple[str, ModelStatus | None]:
+async def _chat_model(
+    db: AsyncSession, state: AppState, statuses: dict[str, ModelStatus], chat: ChatSession, frame: MessageFrame
+) -> tuple[str, ModelStatus | None]:
     """The model that answers: the frame's, else the session's as stored now (a model picked in the
     chat after the socket opened counts), else the default; rejected if no worker can serve it."""
-    statuses = await model_catalog.live_models(state.broker, state.settings)
-    async with state.sessions() as db:
-        current = await db.get(ChatSession, chat.id)
-        chosen = current.model if current is not None else chat.model
-        model = frame.model or chosen or await model_catalog.default_model(db, state.settings, statuses)
+    current = await db.get(ChatSession, chat.id)
+    chosen = current.model if current is not None else chat.model
+    model = frame.model or chosen or await model_catalog.default_model(db, state.settings, statuses)
     return model, check_chat_model(statuses, model)
 
 
@@ -120,20 +129,31 @@ async def _cached(state: AppState, key: str | None) -> Reply | None:
     return cached
 
 
-async def _enqueue(state: AppState, message: Message, job: GenerateJob, send: Send) -> str | None:
-    """Enqueue the turn's job and acknowledge the message; the job id to relay (None: none yet)."""
+async def _claim_turn(state: AppState, db: AsyncSession, message: Message, job: GenerateJob) -> bool:
+    """Take the turn's lease and record the job id on the message; False: another holds the lease."""
     # The lease keeps a resend or the repairer (backend.chat.repair) from enqueueing it too.
     if not await state.broker.lease_turn(message.id, state.settings.repair_lease_s):
-        async with state.sessions() as db:
-            taken = await db.get(Message, message.id)
-        job_id = taken.job_id if taken else None
-        await send(_ack(message, job_id, duplicate=True))
-        if job_id is None:
-            await _not_enqueued_yet(message, send)
-        return job_id
+        message.job_id = await crud.stored_job_id(db, message.id)
+        return False
     try:
-        async with state.sessions() as db:
-            await crud.set_job_id(db, await db.get(Message, message.id), job.job_id)  # type: ignore[arg-type]
+        await crud.set_job_id(db, message, job.job_id)
+    except BaseException:
+        await _release(state, message.id)
+        raise
+    return True
+
+
+async def _taken(state: AppState, message: Message, send: Send) -> str | None:
+    """Another backend holds the turn's lease: acknowledge, and follow its job if it has one yet."""
+    await send(_ack(message, message.job_id, duplicate=True))
+    if message.job_id is None:
+        await _not_enqueued_yet(message, send)
+    return message.job_id
+
+
+async def _enqueue(state: AppState, message: Message, job: GenerateJob, send: Send) -> str:
+    """Put the claimed turn's job on the stream, release the lease and acknowledge the message."""
+    try:
         await state.broker.enqueue(job)
     finally:
         await _release(state, message.id)
