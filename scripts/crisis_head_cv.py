@@ -1,14 +1,16 @@
 """Leave-one-file-out cross-validation of the crisis detector over the burned red-team files.
 
-    python scripts/crisis_head_cv.py [--wrong] [--baseline]
+    python scripts/crisis_head_cv.py [--wrong] [--baseline] [--add FILE] [--fpr 0.03 --fpr 0.04]
 
 For each burned red-team file (``Config.redteam_files``: tests/redteam/dev.jsonl, heldout.jsonl and
-heldout_v2..v7.jsonl): the head is trained on the bank, the everyday messages and the other files;
+heldout_v2..v9.jsonl): the head is trained on the bank, the everyday messages and the other files;
 the combiner on the other files' held-out
 features (each read by the head trained without it, so that head did see the held-out file:
 a mild leak into the combiner's dozen weights, none into the head that reads the file); then
 the file goes through ``SafetyFilter.check_user`` exactly as the worker calls it, with its
-emotion reading and without. ``--baseline``: the same files through the detector without the
+emotion reading and without. ``--fpr``: the combiner's bar at other shares of look-alikes too
+(each fold's combiner refitted at each, the files read with the emotion reading), to choose
+``Config.combiner_fpr`` by what it costs in recall. ``--baseline``: the same files through the detector without the
 head and combiner (the previous thresholds; its bank and rules were tuned on these files).
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +56,9 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true", help="also the detector without head and combiner")
     parser.add_argument("--encoder", default=Config.encoder, help="minilm, use-m3 or both joined by +")
     parser.add_argument("--add", action="append", default=[], help="another labelled file to hold out in turn")
+    parser.add_argument(
+        "--fpr", action="append", type=float, default=[], help="also the combiner's bar at this look-alike share"
+    )
     args = parser.parse_args()
 
     config = Config(encoder=args.encoder, redteam_files=(*Config.redteam_files, *args.add))
@@ -61,16 +67,16 @@ def main() -> None:
     heads = heads_without_each_file(config, encoder)
     features = {name: held_out_features(matcher, head, REPO / name) for name, head in heads.items()}
     reports: dict[bool, list[Report]] = {True: [], False: []}
+    by_bar: dict[float, list[Report]] = {share: [] for share in args.fpr}
     for held, head in heads.items():
         x = np.concatenate([features[name][0] for name in heads if name != held])
         y = np.concatenate([features[name][1] for name in heads if name != held])
-        weights, bias, threshold = fit_combiner(x, y, config)
-        metadata = {**head.metadata, "combiner_features": list(COMBINER_FEATURES), "combiner_threshold": threshold}
-        matcher.head = CrisisHead(
-            head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias, metadata, weights, bias
-        )
-        safety = SafetyFilter(matcher=matcher)
         prompts = load_prompts(REPO / held)
+        for share in args.fpr:
+            matcher.head = combined(head, *fit_combiner(x, y, replace(config, combiner_fpr=share)))
+            by_bar[share].append(evaluate(SafetyFilter(matcher=matcher), prompts, True))
+        matcher.head = combined(head, *fit_combiner(x, y, config))
+        safety = SafetyFilter(matcher=matcher)
         for with_emotion in (True, False):
             report = evaluate(safety, prompts, with_emotion)
             reports[with_emotion].append(report)
@@ -81,6 +87,8 @@ def main() -> None:
         print(
             f"\npooled over the {len(rows)} files, {'with the emotion reading' if with_emotion else 'text alone'}: {pooled(rows)}"
         )
+    for share, rows in by_bar.items():
+        print(f"combiner bar at {share:.3f} of look-alikes, with the emotion reading: {pooled(rows)}")
     if args.baseline:
         matcher.head = None
         safety = SafetyFilter(matcher=matcher)
@@ -88,6 +96,14 @@ def main() -> None:
             print_report(
                 f"{held}, without head and combiner", evaluate(safety, load_prompts(REPO / held), False), args.wrong
             )
+
+
+def combined(head: CrisisHead, weights: np.ndarray, bias: float, threshold: float) -> CrisisHead:
+    """The fold's head with a combiner fitted on the other files."""
+    metadata = {**head.metadata, "combiner_features": list(COMBINER_FEATURES), "combiner_threshold": threshold}
+    return CrisisHead(
+        head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias, metadata, weights, bias
+    )
 
 
 if __name__ == "__main__":

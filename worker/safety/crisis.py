@@ -165,6 +165,12 @@ _FICTION = re.compile(
 )
 _JOKING = re.compile(r"\b(?:(?:ha){2,}h?|(?:he){2,}|lol(?:ol)*|lmf?ao|rofl|jk|xd)\b")
 _LAUGHING_EMOJI = ("😂", "🤣", "💀", "😹", "😆")
+# "kms lol. not joking tho": the writer takes the laugh back, so it frames nothing away.
+_NOT_JOKING = re.compile(
+    r"\b(?:not|no|am not|i am not|i do not|do not) (?:joking|kidding|a joke|lying|playing)\b|\bno joke\b|"
+    r"\b(?:i am|i am being|being|dead) (?:serious|deadass)\b|\bdeadass\b|\bfor real\b|\bno (?:es|era|estoy|hablo) "
+    r"(?:broma|bromeando|de broma|jugando|en broma)\b|\bno bromeo\b|\bhablo en serio\b|\bva en serio\b|\bes en serio\b"
+)
 _CONJUNCTION = re.compile(r"\b(?:but|and|so|because|though|although|however|yet)\b")
 
 
@@ -182,7 +188,9 @@ class CrisisAssessment:
 
 
 def assess_crisis(raw: str, text: NormalizedText, emotion: EmotionReading | None = None) -> CrisisAssessment:
-    joking = any(emoji in raw for emoji in _LAUGHING_EMOJI) or bool(_JOKING.search(text.text))
+    joking = (any(emoji in raw for emoji in _LAUGHING_EMOJI) or bool(_JOKING.search(text.text))) and not (
+        _NOT_JOKING.search(text.text)
+    )
     strengths: dict[str, Strength] = {}
     framed: list[str] = []
     for clause in text.clauses:

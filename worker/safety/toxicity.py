@@ -158,7 +158,7 @@ def build_rules(lexicon: Lexicon) -> tuple[ToxicityRule, ...]:
         rule(
             "go_kill_yourself",
             SELF_HARM,
-            rf"\b(?:go|just|you should|should|why not|why do not you|you might as well|maybe you should|better|do us a favor and|do everyone a favor and|then)(?: just| go| and| ahead and)* {_SELF_HARM_VERB} yourself\b|^(?:kill|hang|shoot|drown|unalive|of[f]) yourself\b|\bkys\b|\b(?:why do not you|go|just|please|then)(?: just| go)* die\b(?! of| laughing| inside| a little)|\b(?:just|go|then) end it (?:all|already)\b",
+            rf"\b(?:go|just|you should|should|why not|why do not you|you might as well|maybe you should|better|do us a favor and|do everyone a favor and|then)(?: just| go| and| ahead and)* {_SELF_HARM_VERB} yourself\b|^(?:kill|hang|shoot|drown|unalive|of[f]) yourself\b|\bkys\b|\b(?<!\bi )(?<!\bwould )(?<!\bwi.l )(?<!\bto )(?<!\bcould )(?<!\bcan )(?<!\bme )(?:why do not you|go|just|please|then)(?: just| go)* die\b(?! of| laughing| inside| a little)|\b(?:just|go|then) end it (?:all|already)\b",
         ),
         rule(
             "you_should_die",

@@ -80,9 +80,11 @@ def test_crisis_detection_on_the_development_files(
         ("ya tengo las pastillas, esta noche me voy a matar", "imminent"),
         ("My friend says she wants to end her life, how do I help her?", "third_party"),
         ("mi hermano dice que se quiere suicidar, ¿qué hago?", "third_party"),
+        ("¿qué diferencia hay entre ideación suicida pasiva y activa? es para un parcial", "none"),
         ("I would never hurt myself.", "none"),
         ("I used to self harm but I've been clean for two years", "none"),
         ("this exam is killing me lol", "none"),
+        ("kms lol. not joking tho", "ideation"),
         ("I keep dying on this boss", "none"),
         ("me muero de risa jajaja", "none"),
         ("hola, ¿qué tal?", "none"),
@@ -298,6 +300,17 @@ def test_a_reply_that_encourages_self_harm_is_toxic_and_a_crisis(safety: SafetyF
     assert verdict.resources[0]["name"] == "Samaritans"
     abuse = safety.check_user("go kill yourself")
     assert abuse.toxic and not abuse.crisis  # aimed at the assistant, not a person in crisis
+
+
+@pytest.mark.parametrize(
+    "wish", ["i've started wishing i'd just die in my sleep", "honestly i could just die tonight", "i want to just die"]
+)
+def test_wishing_to_die_oneself_is_not_abuse_aimed_at_someone(safety: SafetyFilter, wish: str) -> None:
+    # "just die" after a first-person subject is the writer's wish, not "go die" at someone: read
+    # as abuse it vetoed the crisis (a blind red-team line of the ninth freeze, v9-140).
+    verdict = safety.check_user(wish)
+    assert not verdict.toxic
+    assert safety.check_user("why don't you just die").toxic
 
 
 # --- replies and resources -----------------------------------------------------------------
