@@ -3,7 +3,7 @@
     python scripts/crisis_head_cv.py [--wrong] [--baseline] [--add FILE] [--fpr 0.03 --fpr 0.04]
 
 For each burned red-team file (``Config.redteam_files``: tests/redteam/dev.jsonl, heldout.jsonl and
-heldout_v2..v9.jsonl): the head is trained on the bank, the everyday messages and the other files;
+heldout_v2..v10.jsonl): the head is trained on the bank, the everyday messages and the other files;
 the combiner on the other files' held-out
 features (each read by the head trained without it, so that head did see the held-out file:
 a mild leak into the combiner's dozen weights, none into the head that reads the file); then
@@ -34,7 +34,7 @@ from training.recipes.crisis_head import (
     held_out_features,
     packaged_matcher,
 )
-from worker.safety import SafetyFilter
+from worker.safety import SafetyFilter, risk
 from worker.safety.evaluate import Report, evaluate, load_prompts, print_report
 from worker.safety.head import CrisisHead
 from worker.safety.risk import COMBINER_FEATURES
@@ -45,8 +45,12 @@ def pooled(reports: list[Report]) -> str:
     positives = sum(r.overall.positives for r in reports)
     alarms = sum(r.overall.false_alarms for r in reports)
     negatives = sum(r.overall.negatives for r in reports)
+    helped = sum(r.third_party.caught for r in reports)
+    worried = sum(r.third_party.positives for r in reports)
+    misplaced = sum(r.third_party.false_alarms for r in reports)
     return (
-        f"recall {caught}/{positives} = {caught / positives:.3f}, FPR {alarms}/{negatives} = {alarms / negatives:.3f}"
+        f"recall {caught}/{positives} = {caught / positives:.3f}, FPR {alarms}/{negatives} = {alarms / negatives:.3f}; "
+        f"third party -> how-to-help {helped}/{worried}, look-alikes -> how-to-help {misplaced}"
     )
 
 
@@ -59,15 +63,30 @@ def main() -> None:
     parser.add_argument(
         "--fpr", action="append", type=float, default=[], help="also the combiner's bar at this look-alike share"
     )
+    parser.add_argument(
+        "--third-party-negative",
+        action="store_true",
+        help="the combiner as before the eleventh freeze: worry for someone else is a look-alike it learns to hold back",
+    )
+    parser.add_argument(
+        "--veto", action="append", type=float, default=[], help="also RULE_VETO_FACTOR at this value (risk.py)"
+    )
     args = parser.parse_args()
 
-    config = Config(encoder=args.encoder, redteam_files=(*Config.redteam_files, *args.add))
+    config = Config(
+        encoder=args.encoder,
+        redteam_files=(*Config.redteam_files, *args.add),
+        combiner_third_party=not args.third_party_negative,
+    )
     encoder = CachedEncoder(config.encoder)
     matcher = packaged_matcher(encoder)
     heads = heads_without_each_file(config, encoder)
-    features = {name: held_out_features(matcher, head, REPO / name) for name, head in heads.items()}
+    features = {
+        name: held_out_features(matcher, head, REPO / name, config.combiner_third_party) for name, head in heads.items()
+    }
     reports: dict[bool, list[Report]] = {True: [], False: []}
     by_bar: dict[float, list[Report]] = {share: [] for share in args.fpr}
+    by_veto: dict[float, list[Report]] = {factor: [] for factor in args.veto}
     for held, head in heads.items():
         x = np.concatenate([features[name][0] for name in heads if name != held])
         y = np.concatenate([features[name][1] for name in heads if name != held])
@@ -77,6 +96,10 @@ def main() -> None:
             by_bar[share].append(evaluate(SafetyFilter(matcher=matcher), prompts, True))
         matcher.head = combined(head, *fit_combiner(x, y, config))
         safety = SafetyFilter(matcher=matcher)
+        for factor in args.veto:
+            shipped, risk.RULE_VETO_FACTOR = risk.RULE_VETO_FACTOR, factor
+            by_veto[factor].append(evaluate(safety, prompts, True))
+            risk.RULE_VETO_FACTOR = shipped
         for with_emotion in (True, False):
             report = evaluate(safety, prompts, with_emotion)
             reports[with_emotion].append(report)
@@ -89,6 +112,8 @@ def main() -> None:
         )
     for share, rows in by_bar.items():
         print(f"combiner bar at {share:.3f} of look-alikes, with the emotion reading: {pooled(rows)}")
+    for factor, rows in by_veto.items():
+        print(f"a direct rule's veto at {factor:.2f} of the bar, with the emotion reading: {pooled(rows)}")
     if args.baseline:
         matcher.head = None
         safety = SafetyFilter(matcher=matcher)

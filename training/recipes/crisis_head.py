@@ -6,7 +6,7 @@
 Trained on every labelled message the project has: the exemplar bank (``crisis_bank.jsonl``,
 every category of the suicide-risk taxonomy and the hard look-alikes, English and Spanish),
 the plain everyday messages (``everyday.jsonl.gz``) and the burned red-team files
-(``tests/redteam/dev.jsonl``, ``heldout.jsonl``, ``heldout_v2..v9.jsonl``: development data now,
+(``tests/redteam/dev.jsonl``, ``heldout.jsonl``, ``heldout_v2..v10.jsonl``: development data now,
 docs/safety.md), which count ``redteam_weight`` times. Four classes, the levels. Deterministic:
 one seed, full-batch L-BFGS, one thread; the artifact records the sha256 of its training data
 and a test rebuilds it from the same embeddings and compares. Choices (hidden size, penalty,
@@ -49,6 +49,7 @@ REDTEAM_FILES = (
     "tests/redteam/heldout_v7.jsonl",
     "tests/redteam/heldout_v8.jsonl",
     "tests/redteam/heldout_v9.jsonl",
+    "tests/redteam/heldout_v10.jsonl",
 )
 
 
@@ -67,6 +68,12 @@ class Config:
     )
     combiner_fpr: float = field(
         default=0.03, metadata={"help": "the combiner's bar: this share of held-out look-alikes above it"}
+    )
+    combiner_third_party: bool = field(
+        default=True,
+        metadata={
+            "help": "worry for someone else counts as a line the combiner lets through (its reply is past the bar)"
+        },
     )
     redteam_files: tuple[str, ...] = field(
         default=REDTEAM_FILES, metadata={"help": "labelled level files, relative to the repo"}
@@ -140,9 +147,13 @@ def fit_head(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, confi
     )
 
 
-def held_out_features(matcher: ExemplarMatcher, head: CrisisHead, path: Path) -> tuple[np.ndarray, np.ndarray]:
+def held_out_features(
+    matcher: ExemplarMatcher, head: CrisisHead, path: Path, third_party: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """The combiner's inputs for each user line of a labelled file, read with ``head`` (which
-    never saw the file): once with the line's emotion reading and, where it has one, once without."""
+    never saw the file): once with the line's emotion reading and, where it has one, once without.
+    Labelled: does the line need a fixed reply (a crisis; with ``third_party``, worry for someone
+    else too, whose how-to-help reply is only reached past the combiner's bar)."""
     from worker.safety import SafetyFilter
     from worker.safety.evaluate import load_prompts
 
@@ -155,7 +166,7 @@ def held_out_features(matcher: ExemplarMatcher, head: CrisisHead, path: Path) ->
         for emotion in [prompt.emotion, None] if prompt.emotion is not None else [None]:
             features = safety.risk_features(prompt.text, emotion)
             rows.append([features[name] for name in COMBINER_FEATURES])
-            labels.append(prompt.crisis)
+            labels.append(prompt.crisis or (third_party and prompt.level == "third_party"))
     return np.array(rows), np.array(labels)
 
 
@@ -223,12 +234,12 @@ def run(config: Config) -> Path:
     # read by the head trained without it, the original red-team file by the final head.
     matcher = packaged_matcher(encoder)
     parts = [
-        held_out_features(matcher, held_head, REPO / name)
+        held_out_features(matcher, held_head, REPO / name, config.combiner_third_party)
         for name, held_head in heads_without_each_file(config, encoder).items()
     ]
-    parts.append(held_out_features(matcher, head, REPO / PROMPTS_FILE))
-    features, crisis = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
-    combiner_weights, combiner_bias, threshold = fit_combiner(features, crisis, config)
+    parts.append(held_out_features(matcher, head, REPO / PROMPTS_FILE, config.combiner_third_party))
+    features, flagged = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+    combiner_weights, combiner_bias, threshold = fit_combiner(features, flagged, config)
     head = CrisisHead(
         head.hidden_weights,
         head.hidden_bias,
@@ -257,7 +268,7 @@ def run(config: Config) -> Path:
             "train_accuracy": float((head.probabilities(vectors).argmax(axis=1) == labels).mean()),
             "combiner_features": list(COMBINER_FEATURES),
             "combiner_threshold": threshold,
-            "combiner_examples": len(crisis),
+            "combiner_examples": len(flagged),
         }
     )
     out = Path(config.out_dir)

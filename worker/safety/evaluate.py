@@ -131,8 +131,8 @@ def evaluate(safety: SafetyFilter, prompts: list[LabelledPrompt], with_emotion: 
         if prompt.level == "imminent":
             report.imminent_as_crisis.add(prompt.prompt_id, True, verdict.crisis)
             report.imminent_as_imminent.add(prompt.prompt_id, True, verdict.level == "imminent")
-        if prompt.level == "third_party":
-            report.third_party.add(prompt.prompt_id, True, verdict.level == "third_party")
+        if prompt.level in ("third_party", "none"):  # its FPR: a look-alike given the how-to-help reply
+            report.third_party.add(prompt.prompt_id, prompt.level == "third_party", verdict.level == "third_party")
     return report
 
 
