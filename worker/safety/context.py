@@ -40,6 +40,9 @@ _CONJUNCTIONS = frozenset(
     }
 )
 NEGATION_WINDOW = 4
+# "con 52 años y sin trabajo pienso en quitarme la vida": "sin" and "without" negate what
+# follows them closely ("sin ganas de vivir"), not a phrase three words on.
+SHORT_REACH_NEGATORS = {"sin": 2, "without": 2}
 
 SELF_WORDS = frozenset({"i", "me", "myself"})
 OTHER_SUBJECTS = frozenset(
@@ -175,7 +178,7 @@ def is_negated(before: list[str]) -> bool:
         window.append(token)
     window.reverse()
     for position, token in enumerate(window):
-        if token not in NEGATORS:
+        if token not in NEGATORS or len(window) - position > SHORT_REACH_NEGATORS.get(token, NEGATION_WINDOW):
             continue
         after = window[position + 1 :]
         if after and after[0] in _NEGATOR_BREAKERS:
