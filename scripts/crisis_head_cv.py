@@ -3,7 +3,7 @@
     python scripts/crisis_head_cv.py [--wrong] [--baseline] [--add FILE] [--fpr 0.03 --fpr 0.04]
 
 For each burned red-team file (``Config.redteam_files``: tests/redteam/dev.jsonl, heldout.jsonl and
-heldout_v2..v11.jsonl): the head is trained on the bank, the everyday messages and the other files;
+heldout_v2..v12.jsonl): the head is trained on the bank, the everyday messages and the other files;
 the combiner on the other files' held-out
 features (each read by the head trained without it, so that head did see the held-out file:
 a mild leak into the combiner's dozen weights, none into the head that reads the file); then

@@ -6,7 +6,7 @@
 Trained on every labelled message the project has: the exemplar bank (``crisis_bank.jsonl``,
 every category of the suicide-risk taxonomy and the hard look-alikes, English and Spanish),
 the plain everyday messages (``everyday.jsonl.gz``) and the burned red-team files
-(``tests/redteam/dev.jsonl``, ``heldout.jsonl``, ``heldout_v2..v11.jsonl``: development data now,
+(``tests/redteam/dev.jsonl``, ``heldout.jsonl``, ``heldout_v2..v12.jsonl``: development data now,
 docs/safety.md), which count ``redteam_weight`` times. Four classes, the levels. Deterministic:
 one seed, full-batch L-BFGS, one thread; the artifact records the sha256 of its training data
 and a test rebuilds it from the same embeddings and compares. Choices (hidden size, penalty,
@@ -51,6 +51,7 @@ REDTEAM_FILES = (
     "tests/redteam/heldout_v9.jsonl",
     "tests/redteam/heldout_v10.jsonl",
     "tests/redteam/heldout_v11.jsonl",
+    "tests/redteam/heldout_v12.jsonl",
 )
 
 

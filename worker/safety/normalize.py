@@ -125,10 +125,25 @@ class NormalizedText:
         return " ".join(self.clauses)
 
 
+# Emoji people use for death, means and self-harm ("feeling very 🪦⚰️ today"), read as the word
+# (in English, whatever the message's language: the rules that read them list both); other
+# emoji are dropped with the rest of what is not a word.
+_EMOJI_WORDS = str.maketrans(
+    {
+        "\U0001faa6": " tombstone ",
+        "\u26b0": " coffin ",
+        "\U0001f52a": " knife ",
+        "\U0001f48a": " pills ",
+        "\U0001fa78": " blood ",
+        "\U0001faa2": " rope ",
+    }
+)
+
+
 @lru_cache(maxsize=512)
 def normalize(raw: str) -> NormalizedText:
     """Cached: the crisis and toxicity checks of one message share a single normalisation."""
-    text = _fold(raw)
+    text = _fold(raw.translate(_EMOJI_WORDS))
     text = _SEPARATED_LETTERS.sub(lambda match: _SEPARATOR.sub("", match.group()), text)
     text = _LEET_CANDIDATE.sub(lambda match: _undo_leet(match.group()), text)
     for pattern, replacement in _APOSTROPHE_CONTRACTIONS:

@@ -88,6 +88,8 @@ def test_crisis_detection_on_the_development_files(
         ("sin pareja y sin trabajo pienso en quitarme la vida", "ideation"),
         ("otra vez tengo ideas de suisidio", "ideation"),
         ("part of me wants to be dead", "ideation"),
+        ("took my uncle's pistol out of the cabinet. it's loaded", "imminent"),
+        ("put the nerf gun in my bag for the party", "none"),
         ("I cut myself when I was 14. I'm 30 now and haven't in years", "none"),
         ("I keep dying on this boss", "none"),
         ("me muero de risa jajaja", "none"),
@@ -99,6 +101,17 @@ def test_levels(safety: SafetyFilter, text: str, level: str) -> None:
     verdict = safety.check_user(text)
     assert verdict.level == level, verdict.reasons
     assert verdict.crisis == (level in ("ideation", "imminent"))
+
+
+def test_death_emoji_are_read_as_words_by_the_rules() -> None:
+    # The rule fires; on a message of little else the combiner can still veto it (docs/safety.md,
+    # "What it cannot do"): this pins the reading, not the verdict.
+    from worker.safety.crisis import assess_crisis
+    from worker.safety.normalize import normalize
+
+    for text in ("feeling very 🪦⚰️ today", "hoy me siento muy 🪦⚰️ y no es ironía"):
+        assert "crisis:direct:death_emoji_mood" in assess_crisis(text, normalize(text)).reasons
+    assert normalize("how many 💊 to not wake up").clauses == ("how many pills to not wake up",)
 
 
 def _ids(count: int) -> list[str]:
