@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -162,11 +162,6 @@ async def set_job_id(db: AsyncSession, message: Message, job_id: str) -> None:
     message.job_id = job_id
 
 
-async def stored_job_id(db: AsyncSession, message_id: int) -> str | None:
-    """The message's job id as stored now (read past the session's copy of the row)."""
-    return await db.scalar(select(Message.job_id).where(Message.id == message_id))
-
-
 async def owned_job(db: AsyncSession, user_id: int, session_id: str, job_id: str) -> Message | Comparison | None:
     """What a job id addresses in this user's session: the user message it answers, or the
     comparison one of whose sides it is; None for anyone else's job or an unknown one."""
@@ -204,13 +199,20 @@ async def unanswered(db: AsyncSession, older_than: datetime, newer_than: datetim
     return list(rows)
 
 
-async def history_window(db: AsyncSession, session_id: str, up_to_id: int | None, size: int) -> list[ChatTurn]:
-    """The last ``size`` complete messages up to and including ``up_to_id`` (None: the latest), oldest first."""
-    query = select(Message).where(Message.session_id == session_id, Message.status != "error")
+def _window(session_id: str, up_to_id: int | None, size: int, *extra: Any) -> Select[Any]:
+    """The last ``size`` complete messages up to and including ``up_to_id`` (None: the latest), newest first."""
+    query = select(Message.role, Message.content, *extra).where(
+        Message.session_id == session_id, Message.status != "error"
+    )
     if up_to_id is not None:
         query = query.where(Message.id <= up_to_id)
-    rows = await db.scalars(query.order_by(Message.id.desc()).limit(size))
-    return [ChatTurn(role=m.role, content=m.content) for m in reversed(list(rows))]  # type: ignore[arg-type]
+    return query.order_by(Message.id.desc()).limit(size)
+
+
+async def history_window(db: AsyncSession, session_id: str, up_to_id: int | None, size: int) -> list[ChatTurn]:
+    """The last ``size`` complete messages up to and including ``up_to_id`` (None: the latest), oldest first."""
+    rows = (await db.execute(_window(session_id, up_to_id, size))).all()
+    return [ChatTurn(role=row.role, content=row.content) for row in reversed(rows)]
 
 
 async def turn_context(db: AsyncSession, session_id: str, up_to_id: int, size: int) -> tuple[list[ChatTurn], bool]:
@@ -227,14 +229,7 @@ async def turn_context(db: AsyncSession, session_id: str, up_to_id: int, size: i
         )
         .exists()
     )
-    rows = (
-        await db.execute(
-            select(Message.role, Message.content, had_crisis.label("had_crisis"))
-            .where(Message.session_id == session_id, Message.status != "error", Message.id <= up_to_id)
-            .order_by(Message.id.desc())
-            .limit(size)
-        )
-    ).all()
+    rows = (await db.execute(_window(session_id, up_to_id, size, had_crisis.label("had_crisis")))).all()
     history = [ChatTurn(role=row.role, content=row.content) for row in reversed(rows)]
     return history, bool(rows and rows[0].had_crisis)
 

@@ -33,11 +33,10 @@ from training.recipes.crisis_head import (
     heads_without_each_file,
     held_out_features,
     packaged_matcher,
+    with_combiner,
 )
 from worker.safety import SafetyFilter, risk
 from worker.safety.evaluate import Report, evaluate, load_prompts, print_report
-from worker.safety.head import CrisisHead
-from worker.safety.risk import COMBINER_FEATURES
 
 
 def pooled(reports: list[Report]) -> str:
@@ -92,9 +91,9 @@ def main() -> None:
         y = np.concatenate([features[name][1] for name in heads if name != held])
         prompts = load_prompts(REPO / held)
         for share in args.fpr:
-            matcher.head = combined(head, *fit_combiner(x, y, replace(config, combiner_fpr=share)))
+            matcher.head = with_combiner(head, *fit_combiner(x, y, replace(config, combiner_fpr=share)))
             by_bar[share].append(evaluate(SafetyFilter(matcher=matcher), prompts, True))
-        matcher.head = combined(head, *fit_combiner(x, y, config))
+        matcher.head = with_combiner(head, *fit_combiner(x, y, config))
         safety = SafetyFilter(matcher=matcher)
         for factor in args.veto:
             shipped, risk.RULE_VETO_FACTOR = risk.RULE_VETO_FACTOR, factor
@@ -121,14 +120,6 @@ def main() -> None:
             print_report(
                 f"{held}, without head and combiner", evaluate(safety, load_prompts(REPO / held), False), args.wrong
             )
-
-
-def combined(head: CrisisHead, weights: np.ndarray, bias: float, threshold: float) -> CrisisHead:
-    """The fold's head with a combiner fitted on the other files."""
-    metadata = {**head.metadata, "combiner_features": list(COMBINER_FEATURES), "combiner_threshold": threshold}
-    return CrisisHead(
-        head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias, metadata, weights, bias
-    )
 
 
 if __name__ == "__main__":

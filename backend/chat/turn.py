@@ -133,7 +133,7 @@ async def _claim_turn(state: AppState, db: AsyncSession, message: Message, job: 
     """Take the turn's lease and record the job id on the message; False: another holds the lease."""
     # The lease keeps a resend or the repairer (backend.chat.repair) from enqueueing it too.
     if not await state.broker.lease_turn(message.id, state.settings.repair_lease_s):
-        message.job_id = await crud.stored_job_id(db, message.id)
+        await db.refresh(message, attribute_names=["job_id"])  # what the lease holder stored, if yet
         return False
     try:
         await crud.set_job_id(db, message, job.job_id)

@@ -182,6 +182,14 @@ def fit_combiner(features: np.ndarray, labels: np.ndarray, config: Config) -> tu
     return model.coef_[0].astype(np.float32), float(model.intercept_[0]), threshold
 
 
+def with_combiner(head: CrisisHead, weights: np.ndarray, bias: float, threshold: float) -> CrisisHead:
+    """``head`` with a combiner (``fit_combiner``'s weights, bias and bar) over ``COMBINER_FEATURES``."""
+    metadata = {**head.metadata, "combiner_features": list(COMBINER_FEATURES), "combiner_threshold": threshold}
+    return CrisisHead(
+        head.hidden_weights, head.hidden_bias, head.output_weights, head.output_bias, metadata, weights, bias
+    )
+
+
 def packaged_matcher(encoder: object) -> ExemplarMatcher:
     """The matcher the worker builds (exemplars.default_matcher), without a head yet."""
     from worker.safety.exemplars import CACHE_DIR
@@ -241,16 +249,7 @@ def run(config: Config) -> Path:
     ]
     parts.append(held_out_features(matcher, head, REPO / PROMPTS_FILE, config.combiner_third_party))
     features, flagged = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
-    combiner_weights, combiner_bias, threshold = fit_combiner(features, flagged, config)
-    head = CrisisHead(
-        head.hidden_weights,
-        head.hidden_bias,
-        head.output_weights,
-        head.output_bias,
-        head.metadata,
-        combiner_weights,
-        combiner_bias,
-    )
+    head = with_combiner(head, *fit_combiner(features, flagged, config))
     head.metadata.update(
         {
             "encoder": config.encoder,
@@ -268,8 +267,6 @@ def run(config: Config) -> Path:
                 "encoder": config.encoder,
             },
             "train_accuracy": float((head.probabilities(vectors).argmax(axis=1) == labels).mean()),
-            "combiner_features": list(COMBINER_FEATURES),
-            "combiner_threshold": threshold,
             "combiner_examples": len(flagged),
         }
     )

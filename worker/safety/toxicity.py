@@ -155,6 +155,9 @@ def build_rules(lexicon: Lexicon) -> tuple[ToxicityRule, ...]:
             framed=False,
         ),
         # Telling someone to harm themselves: abuse from a user, and in a reply also a crisis.
+        # "just die" after I / would / will / to is the writer's own wish, not aimed at anyone; the
+        # look-behinds spell "will" as "wi.l" because a doubled letter becomes l{1,2} (lexicon.py),
+        # which a look-behind cannot hold.
         rule(
             "go_kill_yourself",
             SELF_HARM,
