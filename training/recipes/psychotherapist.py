@@ -98,6 +98,7 @@ class ReplyExample:
     emotion: str | None = None  # the user's ED emotion (EmpatheticDialogues conversations)
     strategy: str | None = None  # the reply's ESConv strategy
     dialogue_emotion: str | None = None  # ESConv's emotion_type of the seeker
+    conversation: str = ""  # which dialogue the reply is from (ED's conv_id; ESConv's position in the load)
 
 
 def _merge_runs(turns: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
@@ -127,10 +128,18 @@ def _replies(
 
 def esconv_examples(dialogues: list[esconv.Dialogue], max_history: int) -> list[ReplyExample]:
     examples = []
-    for dialogue in dialogues:
+    for index, dialogue in enumerate(dialogues):
         turns = [("user" if t.role == "seeker" else "assistant", t.text, t.strategy) for t in dialogue.turns if t.text]
         for history, reply, strategy in _replies(turns, max_history):
-            examples.append(ReplyExample(history, reply, strategy=strategy, dialogue_emotion=dialogue.emotion_type))
+            examples.append(
+                ReplyExample(
+                    history,
+                    reply,
+                    strategy=strategy,
+                    dialogue_emotion=dialogue.emotion_type,
+                    conversation=f"esconv-{index}",
+                )
+            )
     return examples
 
 
@@ -139,7 +148,9 @@ def empathetic_examples(conversations: list[empathetic.Conversation], max_histor
     for conversation in conversations:
         turns = [("user" if t.role == "speaker" else "assistant", t.text, None) for t in conversation.turns if t.text]
         for history, reply, _ in _replies(turns, max_history):
-            examples.append(ReplyExample(history, reply, emotion=conversation.emotion))
+            examples.append(
+                ReplyExample(history, reply, emotion=conversation.emotion, conversation=conversation.conv_id)
+            )
     return examples
 
 

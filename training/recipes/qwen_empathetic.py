@@ -109,7 +109,14 @@ class Config(sft.Config):
     )
     head_c: float = field(
         default=0.0,
-        metadata={"help": "inverse L2 strength of that logistic regression (0: chosen by 3-fold CV on the fit rows)"},
+        metadata={
+            "help": "inverse L2 strength of that logistic regression (0: chosen by 3-fold CV on the fit rows, "
+            "folds split by conversation)"
+        },
+    )
+    head_layer: int = field(
+        default=-1,
+        metadata={"help": "the hidden_states index the planning heads pool (0: embeddings, -1: the last block)"},
     )
     heads_only: bool = field(
         default=False,
@@ -171,7 +178,7 @@ class HeadsTrainer(Trainer):
             labels=inputs["labels"],
             output_hidden_states=True,
         )
-        hidden = outputs.hidden_states[-1]
+        hidden = outputs.hidden_states
         context_mask = inputs["context_mask"].bool()
         reply_mask = inputs["reply_mask"].bool() & ~inputs["styled"].bool().unsqueeze(1)
         has_reply_view = reply_mask.any(dim=1)
@@ -287,16 +294,16 @@ def freeze_style_tokens(model: nn.Module) -> None:
 
 def _forward_views(
     model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int
-) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor, dict[str, torch.Tensor]]]:
-    """Each batch, its last hidden states and the masks of both views: the conversation (planning)
-    and the unstyled reply (reflection)."""
+) -> Iterator[tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...], dict[str, torch.Tensor]]]:
+    """Each batch, its hidden states (every layer) and the masks of both views: the conversation
+    (planning) and the unstyled reply (reflection)."""
     model.eval()
     device = next(model.lm.parameters()).device
     for start in range(0, len(features), batch_size):
         batch = {k: v.to(device) for k, v in sft.pad_batch(features[start : start + batch_size], pad_token_id).items()}
         hidden = model.lm(
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True
-        ).hidden_states[-1]
+        ).hidden_states
         yield (
             batch,
             hidden,
@@ -313,79 +320,107 @@ def head_accuracy(
 ) -> dict[str, float]:
     """Accuracy of each head on the conversation view (planning) and the unstyled reply view (reflection)."""
     hits: dict[str, list[bool]] = {}
+    reply_emotion, reply_strategy = model.heads.reflection
     for batch, hidden, views in _forward_views(model, features, pad_token_id, batch_size):
-        for head_name, head, labels in (
-            ("emotion", model.emotion_head, batch["emotion_label"]),
-            ("strategy", model.strategy_head, batch["strategy_label"]),
+        for head_name, view_heads, labels in (
+            ("emotion", {"context": model.heads.emotion, "reply": reply_emotion}, batch["emotion_label"]),
+            ("strategy", {"context": model.heads.strategy, "reply": reply_strategy}, batch["strategy_label"]),
         ):
             for view, mask in views.items():
                 scored = (labels != IGNORE_INDEX) & mask.any(dim=1)
-                predicted = head(hidden, mask).argmax(dim=-1)
+                predicted = view_heads[view](hidden, mask).argmax(dim=-1)
                 hits.setdefault(f"{head_name}_{view}_acc", []).extend((predicted == labels)[scored].tolist())
     return {name: sum(values) / len(values) for name, values in hits.items() if values}
 
 
 @torch.no_grad()
 def pooled_states(
-    model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int
-) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Per view ("context", "reply"): the masked means of the last hidden states and both label vectors."""
-    views: dict[str, list[list[torch.Tensor]]] = {"context": [[], [], []], "reply": [[], [], []]}
+    model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int, layers: dict[str, int]
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Per view ("context", "reply"): the masked means of the hidden states of ``layers[view]``, both
+    label vectors and each row's conversation ("group", -1 where the features carry none)."""
+    views: dict[str, dict[str, list[torch.Tensor]]] = {view: {} for view in layers}
     for batch, hidden, masks in _forward_views(model, features, pad_token_id, batch_size):
         for view, mask in masks.items():
             keep = mask.any(dim=1)
-            views[view][0].append(masked_mean(hidden.float(), mask)[keep].cpu())
-            views[view][1].append(batch["emotion_label"][keep].cpu())
-            views[view][2].append(batch["strategy_label"][keep].cpu())
-    return {view: tuple(torch.cat(parts) for parts in lists) for view, lists in views.items()}  # type: ignore[misc]
+            groups = batch["group"] if "group" in batch else torch.full_like(batch["emotion_label"], -1)
+            columns = {
+                "states": masked_mean(hidden[layers[view]].float(), mask),
+                "emotion": batch["emotion_label"],
+                "strategy": batch["strategy_label"],
+                "group": groups,
+            }
+            for name, column in columns.items():
+                views[view].setdefault(name, []).append(column[keep].cpu())
+    return {view: {name: torch.cat(parts) for name, parts in columns.items()} for view, columns in views.items()}
 
 
 def fit_heads(
-    model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int, c: float
+    model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int, c: float, layer: int
 ) -> dict[str, float]:
     """Stage 2: each head becomes a standardised L2 logistic regression (scikit-learn) on pooled states.
 
     At a CPU-sized run the joint loss moves a fresh linear head too little (its 0.2 weight on a
     4e-4 learning rate); the LM is frozen here, so one forward pass per example is all it costs.
-    Both views are fitted together, as the joint loss trains them; the scaling is folded into
-    the linear layer, so serving is unchanged.
+    The planning heads are fitted on the conversation view at hidden-state index ``layer``, the
+    reflection heads (added here) on the reply view at the last layer: one regression over both
+    views, as the joint loss trains them, was a compromise between two different inputs. The
+    scaling is folded into each linear layer, so serving is unchanged.
     """
+    heads = model.heads
+    if heads.reply_emotion is None:
+        heads.add_reflection_heads()
+    assert heads.reply_emotion is not None and heads.reply_strategy is not None
+    heads.emotion.layer = heads.strategy.layer = layer
+    heads.reply_emotion.layer = heads.reply_strategy.layer = -1
+    pooled = pooled_states(model, features, pad_token_id, batch_size, {"context": layer, "reply": -1})
+    counts: dict[str, float] = {}
+    for name, head, view, column in (
+        ("emotion", heads.emotion, "context", "emotion"),
+        ("strategy", heads.strategy, "context", "strategy"),
+        ("reply_emotion", heads.reply_emotion, "reply", "emotion"),
+        ("reply_strategy", heads.reply_strategy, "reply", "strategy"),
+    ):
+        counts.update(_fit_head(head, name, pooled[view], column, c))
+    return counts
+
+
+def _fit_head(head: nn.Module, name: str, pooled: dict[str, torch.Tensor], column: str, c: float) -> dict[str, float]:
+    """One head as a logistic regression on ``pooled`` (C by grouped 3-fold CV unless ``c`` > 0)."""
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.model_selection import GroupKFold
     from sklearn.preprocessing import StandardScaler
 
-    pooled = pooled_states(model, features, pad_token_id, batch_size)
-    counts: dict[str, float] = {}
-    for name, head, column in (("emotion", model.emotion_head, 1), ("strategy", model.strategy_head, 2)):
-        states = torch.cat([pooled[view][0] for view in pooled]).numpy()
-        labels = torch.cat([pooled[view][column] for view in pooled]).numpy()
-        scored = labels != IGNORE_INDEX
-        states, labels = states[scored], labels[scored]
-        counts[f"{name}_fit_rows"] = int(scored.sum())
-        if len(set(labels.tolist())) < 2:
-            continue
-        scaler = StandardScaler().fit(states)
-        regression = (
-            LogisticRegression(C=c, max_iter=2000)
-            if c > 0
-            else LogisticRegressionCV(Cs=[0.01, 0.03, 0.1, 0.3, 1.0], cv=3, max_iter=2000)
-        )
-        regression.fit(scaler.transform(states), labels)
-        counts[f"{name}_c"] = float(c if c > 0 else regression.C_[0])
-        linear = head.classifier
-        weight = torch.zeros_like(linear.weight)
-        bias = torch.full_like(linear.bias, -30.0)  # a label never seen in the fit is never predicted
-        classes = torch.as_tensor(regression.classes_, dtype=torch.long)
-        coef = torch.as_tensor(regression.coef_, dtype=weight.dtype) / torch.as_tensor(
-            scaler.scale_, dtype=weight.dtype
-        )
-        weight[classes] = coef.to(weight.device)
-        bias[classes] = (
-            torch.as_tensor(regression.intercept_, dtype=weight.dtype)
-            - coef @ torch.as_tensor(scaler.mean_, dtype=weight.dtype)
-        ).to(bias.device)
-        with torch.no_grad():
-            linear.weight.copy_(weight)
-            linear.bias.copy_(bias)
+    labels = pooled[column].numpy()
+    scored = labels != IGNORE_INDEX
+    states, labels, groups = pooled["states"].numpy()[scored], labels[scored], pooled["group"].numpy()[scored]
+    counts: dict[str, float] = {f"{name}_fit_rows": int(scored.sum())}
+    if len(set(labels.tolist())) < 2:
+        return counts
+    scaler = StandardScaler().fit(states)
+    if c <= 0 and len(set(groups.tolist())) < 3:
+        c = 1.0  # too few conversations to cross-validate (tiny smoke runs)
+    if c > 0:
+        regression: Any = LogisticRegression(C=c, max_iter=2000)
+    else:
+        # Rows of one conversation share its emotion: folds that split a conversation reward memorising it.
+        folds = list(GroupKFold(3).split(states, labels, groups))
+        regression = LogisticRegressionCV(Cs=[0.01, 0.03, 0.1, 0.3, 1.0], cv=folds, max_iter=2000)
+    regression.fit(scaler.transform(states), labels)
+    counts[f"{name}_c"] = float(c if c > 0 else regression.C_[0])
+    linear = head.classifier
+    weight = torch.zeros_like(linear.weight)
+    bias = torch.full_like(linear.bias, -30.0)  # a label never seen in the fit is never predicted
+    classes = torch.as_tensor(regression.classes_, dtype=torch.long)
+    coef = torch.as_tensor(regression.coef_, dtype=weight.dtype) / torch.as_tensor(scaler.scale_, dtype=weight.dtype)
+    weight[classes] = coef.to(weight.device)
+    bias[classes] = (
+        torch.as_tensor(regression.intercept_, dtype=weight.dtype)
+        - coef @ torch.as_tensor(scaler.mean_, dtype=weight.dtype)
+    ).to(bias.device)
+    with torch.no_grad():
+        linear.weight.copy_(weight)
+        linear.bias.copy_(bias)
     return counts
 
 
@@ -396,7 +431,14 @@ def head_fit_features(config: Config, tokenizer: Any, labels: HeadLabels) -> lis
     with_emotion = [e for e in examples if e.emotion is not None][: config.head_fit_examples]
     with_strategy = [e for e in examples if e.strategy is not None and e.emotion is None][: config.head_fit_examples]
     unstyled = Config(**{**asdict(config), "style_dropout": 1.0})
-    return encode_examples(with_emotion + with_strategy, tokenizer, labels, unstyled, config.seed + 3)
+    features: list[dict[str, Any]] = []
+    conversations: dict[str, int] = {}
+    for example in with_emotion + with_strategy:
+        for feature in encode_examples([example], tokenizer, labels, unstyled, config.seed + 3):
+            # The replies of one conversation must not be split across the CV folds that choose C.
+            feature["group"] = conversations.setdefault(example.conversation, len(conversations))
+            features.append(feature)
+    return features
 
 
 def evaluate(trainer: HeadsTrainer, run: Run, features: list[dict[str, Any]], pad_token_id: int) -> dict[str, float]:
@@ -421,6 +463,7 @@ def run(config: Config) -> Path:
     valid_features = encode_examples(sft.load_examples(config, "valid"), tokenizer, labels, config, config.seed + 1)
 
     heads = Heads.create(model.config.get_text_config().hidden_size, labels, dropout=config.head_dropout)
+    heads.emotion.layer = heads.strategy.layer = config.head_layer
     lm = sft.attach_lora(model, config, trainable_token_ids=style_ids)
     if not config.train_style_tokens:
         freeze_style_tokens(lm)
@@ -474,7 +517,10 @@ def _fit_and_score_heads(
     step: int,
 ) -> dict[str, Any]:
     fit_features = head_fit_features(config, tokenizer, labels)
-    counts = fit_heads(wrapped, fit_features, tokenizer.pad_token_id, config.batch_size, config.head_c)
+    counts = fit_heads(
+        wrapped, fit_features, tokenizer.pad_token_id, config.batch_size, config.head_c, config.head_layer
+    )
+    counts["layer"] = config.head_layer
     refitted = head_accuracy(wrapped, valid_features, tokenizer.pad_token_id, config.batch_size)
     training_run.log("eval_heads_refit", step, **refitted)
     return {"heads_refit": {"c": config.head_c, **counts, **refitted}}
@@ -485,16 +531,21 @@ def _refit_heads(config: Config, out_dir: Path) -> Path:
     import json
 
     from peft import PeftModel
-    from transformers import AutoTokenizer
+
+    from worker.models.causal_lm import artifact_tokenizer
 
     manifest_path = out_dir / "run_manifest.json"
     earlier = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else None
     training_run = Run.start(out_dir, config, data_files=sft.data_files(), seed=config.seed, resume=True)
-    base, _ = sft.load_base(config.base_model, config.quantization)
-    tokenizer = AutoTokenizer.from_pretrained(out_dir)
+    base, base_tokenizer = sft.load_base(config.base_model, config.quantization)
+    old_heads = Heads.load(out_dir)
+    tokenizer = artifact_tokenizer(out_dir, "qwen-empathetic")
+    if tokenizer is None:  # a shipped artifact (artifacts/): the base's tokenizer plus the style tokens, as served
+        tokenizer = base_tokenizer
+        tokenizer.add_tokens(old_heads.labels.style_tokens, special_tokens=False)
     if len(tokenizer) > base.get_input_embeddings().weight.shape[0]:
         base.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-    wrapped = LMWithHeads(PeftModel.from_pretrained(base, str(out_dir), is_trainable=False), Heads.load(out_dir))
+    wrapped = LMWithHeads(PeftModel.from_pretrained(base, str(out_dir), is_trainable=False), old_heads)
     labels = wrapped.heads.labels
     valid_features = encode_examples(sft.load_examples(config, "valid"), tokenizer, labels, config, config.seed + 1)
     before = head_accuracy(wrapped, valid_features, tokenizer.pad_token_id, config.batch_size)
@@ -539,7 +590,13 @@ def _refit_line(summary: dict[str, Any]) -> str:
     if not refit:
         return ""
     scores = ", ".join(f"{name} {value:.3f}" for name, value in refit.items() if name.endswith("_acc"))
+    planning = f" (planning: the conversation view at hidden-state layer {refit['layer']})" if "layer" in refit else ""
+    reflection = (
+        f"; reflection heads on the reply view, last layer (C {refit['reply_emotion_c']} / {refit.get('reply_strategy_c')})"
+        if "reply_emotion_c" in refit
+        else ""
+    )
     return (
         f"- heads refitted as L2 logistic regressions (C {refit.get('emotion_c')} / {refit.get('strategy_c')}) on {refit.get('emotion_fit_rows', 0)} "
-        f"emotion and {refit.get('strategy_fit_rows', 0)} strategy rows of pooled states: {scores}\n"
+        f"emotion and {refit.get('strategy_fit_rows', 0)} strategy rows of pooled states{planning}{reflection}: {scores}\n"
     )

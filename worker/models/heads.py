@@ -1,15 +1,20 @@
-"""EmotionHead and StrategyHead: small classifiers on a causal LM's pooled last hidden states.
+"""EmotionHead and StrategyHead: small classifiers on a causal LM's pooled hidden states.
 
 Both the qwen-empathetic recipe (which trains them) and the ``qwen_heads`` serving kind (which
 plans and reflects with them) use this module, so the artifact layout is defined once:
 
-    <artifact>/heads.pt          state dicts of both heads and the hidden size
+    <artifact>/heads.pt          state dicts of the heads, the hidden size and the layer each reads
     <artifact>/head_labels.json  label lists and the style token of every label
+
+There is one pair for planning (reading the conversation before the reply) and, optionally, a
+second pair for reflection (reading the reply). Artifacts written before the split have only the
+first pair, which then serves both.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,15 +51,22 @@ def end_of_turn_ids(tokenizer: Any) -> frozenset[int]:
 
 
 class PooledHead(nn.Module):
-    """Dropout and a linear layer over the masked mean of the last hidden states."""
+    """Dropout and a linear layer over the masked mean of one layer's hidden states.
 
-    def __init__(self, hidden_size: int, num_labels: int, dropout: float = 0.1) -> None:
+    ``layer`` indexes the model's ``hidden_states`` (0: the embeddings, -1: the last block).
+    """
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float = 0.1, layer: int = -1) -> None:
         super().__init__()
+        self.layer = layer
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(hidden_size, num_labels)
 
-    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.dropout(masked_mean(hidden.float(), mask)))
+    def pooled(self, hidden_states: Sequence[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        return masked_mean(hidden_states[self.layer].float(), mask)
+
+    def forward(self, hidden_states: Sequence[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(self.pooled(hidden_states, mask)))
 
 
 class EmotionHead(PooledHead):
@@ -88,9 +100,11 @@ class HeadLabels:
 
 @dataclass
 class Heads:
-    emotion: EmotionHead
+    emotion: EmotionHead  # planning: the conversation before the reply
     strategy: StrategyHead
     labels: HeadLabels
+    reply_emotion: EmotionHead | None = None  # reflection: the reply; None: the planning heads read it too
+    reply_strategy: StrategyHead | None = None
 
     @classmethod
     def create(cls, hidden_size: int, labels: HeadLabels, dropout: float = 0.1) -> Heads:
@@ -100,22 +114,37 @@ class Heads:
             labels=labels,
         )
 
+    def add_reflection_heads(self) -> None:
+        """A second pair for the reply view, starting as copies of the planning pair."""
+        hidden_size, dropout = self.emotion.classifier.in_features, self.emotion.dropout.p
+        self.reply_emotion = EmotionHead(hidden_size, len(self.labels.emotions), dropout, layer=self.emotion.layer)
+        self.reply_strategy = StrategyHead(hidden_size, len(self.labels.strategies), dropout, layer=self.strategy.layer)
+        self.reply_emotion.load_state_dict(self.emotion.state_dict())
+        self.reply_strategy.load_state_dict(self.strategy.state_dict())
+        self.reply_emotion.to(self.emotion.classifier.weight.device)
+        self.reply_strategy.to(self.strategy.classifier.weight.device)
+
+    @property
+    def reflection(self) -> tuple[EmotionHead, StrategyHead]:
+        return (self.reply_emotion or self.emotion, self.reply_strategy or self.strategy)
+
     def modules(self) -> list[nn.Module]:
-        return [self.emotion, self.strategy]
+        return [m for m in (self.emotion, self.strategy, self.reply_emotion, self.reply_strategy) if m is not None]
 
     def to(self, device: torch.device | str) -> Heads:
-        self.emotion.to(device)
-        self.strategy.to(device)
+        for module in self.modules():
+            module.to(device)
         return self
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        named = {name: getattr(self, name) for name in _HEAD_NAMES if getattr(self, name) is not None}
         torch.save(
             {
                 "hidden_size": self.emotion.classifier.in_features,
-                "emotion": {k: v.detach().cpu() for k, v in self.emotion.state_dict().items()},
-                "strategy": {k: v.detach().cpu() for k, v in self.strategy.state_dict().items()},
+                "layers": {name: head.layer for name, head in named.items()},
+                **{name: {k: v.detach().cpu() for k, v in head.state_dict().items()} for name, head in named.items()},
             },
             directory / HEADS_FILE,
         )
@@ -128,11 +157,19 @@ class Heads:
         labels = HeadLabels(**json.loads((directory / LABELS_FILE).read_text(encoding="utf-8")))
         state = torch.load(directory / HEADS_FILE, map_location="cpu", weights_only=True)
         heads = cls.create(int(state["hidden_size"]), labels)
-        heads.emotion.load_state_dict(state["emotion"])
-        heads.strategy.load_state_dict(state["strategy"])
-        heads.emotion.eval()
-        heads.strategy.eval()
+        if "reply_emotion" in state:
+            heads.add_reflection_heads()
+        layers = state.get("layers", {})  # older files: every head read the last layer
+        for name in _HEAD_NAMES:
+            head = getattr(heads, name)
+            if head is not None:
+                head.load_state_dict(state[name])
+                head.layer = int(layers.get(name, -1))
+                head.eval()
         return heads.to(device)
+
+
+_HEAD_NAMES = ("emotion", "strategy", "reply_emotion", "reply_strategy")
 
 
 def has_heads(directory: Path) -> bool:

@@ -140,7 +140,9 @@ class QwenHeadsModel(CausalLM):
         reply_ids = [t for t in draft.token_ids if t not in self._engine.stop_token_ids]
         if not reply_ids:
             return True
-        emotion_probs, strategy_probs = self.head_probabilities(prompt + reply_ids, reply_start=len(prompt))
+        emotion_probs, strategy_probs = self.head_probabilities(
+            prompt + reply_ids, reply_start=len(prompt), heads=self._heads.reflection
+        )
         labels, top_k = self._heads.labels, int(self.spec.options.get("reflection_top_k", 3))
         emotion_ok = labels.emotions.index(plan.emotion) in _top_k(emotion_probs, top_k)
         strategy_ok = labels.strategies.index(plan.strategy) in _top_k(strategy_probs, top_k)
@@ -148,20 +150,24 @@ class QwenHeadsModel(CausalLM):
 
     def planning_probabilities(self, prompt: list[int]) -> tuple[list[float], list[float]]:
         """The heads on the conversation before the reply (its system turn left out, as in training)."""
-        return self.head_probabilities(prompt, reply_start=conversation_start(prompt, self._end_of_turn_ids))
+        heads = (self._heads.emotion, self._heads.strategy)
+        return self.head_probabilities(prompt, conversation_start(prompt, self._end_of_turn_ids), heads)
 
-    def head_probabilities(self, token_ids: list[int], reply_start: int) -> tuple[list[float], list[float]]:
-        """Both heads' distributions over the pooled hidden states of ``token_ids[reply_start:]``."""
+    def head_probabilities(
+        self, token_ids: list[int], reply_start: int, heads: tuple[Any, Any]
+    ) -> tuple[list[float], list[float]]:
+        """The (emotion, strategy) heads' distributions over the pooled hidden states of ``token_ids[reply_start:]``."""
         import torch
 
         device = self.context.device
         ids = torch.tensor([token_ids], device=device)
         mask = torch.zeros_like(ids, dtype=torch.bool)
         mask[:, reply_start:] = True
+        emotion_head, strategy_head = heads
         with self._forward_lock, torch.no_grad():
-            hidden = self._model(input_ids=ids, output_hidden_states=True, logits_to_keep=1).hidden_states[-1]
-            emotion = torch.softmax(self._heads.emotion(hidden, mask), dim=-1)[0]
-            strategy = torch.softmax(self._heads.strategy(hidden, mask), dim=-1)[0]
+            hidden_states = self._model(input_ids=ids, output_hidden_states=True, logits_to_keep=1).hidden_states
+            emotion = torch.softmax(emotion_head(hidden_states, mask), dim=-1)[0]
+            strategy = torch.softmax(strategy_head(hidden_states, mask), dim=-1)[0]
         return emotion.tolist(), strategy.tolist()
 
     async def _generate(self, request_id: str, prompt: list[int], plan: Plan, sampling: Any) -> Draft:

@@ -118,8 +118,55 @@ def test_heads_only_refits_the_heads_and_keeps_the_adapter(artifact, tiny_qwen2_
     assert "refitted" in (out / "README.md").read_text()
 
 
+async def test_refit_plans_from_the_chosen_layer_and_reflects_with_its_own_heads(artifact, tiny_qwen2_dir, tmp_path):
+    import shutil
+
+    from worker.models.heads import Heads
+
+    out = tmp_path / "refit-layer"
+    shutil.copytree(artifact, out)
+    assert Heads.load(out).reply_emotion is None  # what the joint loss wrote: one pair for both views
+    recipe.run(
+        tiny_recipe_config(recipe, tiny_qwen2_dir, out, "heads_only=true", "head_fit_examples=40", "head_layer=1")
+    )
+    refit = json.loads((out / "run_manifest.json").read_text())["summary"]["heads_refit"]
+    assert refit["emotion_c"] in (0.01, 0.03, 0.1, 0.3, 1.0)  # chosen by CV folds split by conversation
+    assert refit["reply_emotion_fit_rows"] > 0
+    heads = Heads.load(out)
+    assert (heads.emotion.layer, heads.strategy.layer) == (1, 1)
+    assert heads.reply_emotion is not None and heads.reply_strategy is not None
+    assert heads.reply_emotion.layer == -1
+    assert not heads.reply_emotion.classifier.weight.equal(heads.emotion.classifier.weight)
+    spec = greedy_adapter_spec("qwen-refit", "qwen_heads", tiny_qwen2_dir, out, max_new_tokens=6)
+    model = QwenHeadsModel(spec, LoadContext(home=tmp_path, device="cpu"))
+    chunks = [chunk async for chunk in model.stream(user_request("I feel so alone lately.", "t"))]
+    assert chunks[-1].extras["emotion"] in heads.labels.emotions  # planned and reflected with the new heads
+    model.unload()
+
+
+def test_head_fit_rows_know_their_conversation(tiny_qwen2_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    config = tiny_recipe_config(recipe, tiny_qwen2_dir, tmp_path, "head_fit_examples=20")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen2_dir)
+    features = recipe.head_fit_features(config, tokenizer, recipe.head_labels())
+    groups = [f["group"] for f in features]
+    assert len(set(groups)) < len(groups)  # several replies of one conversation share a group
+
+
 @pytest.mark.parametrize(
-    "name", ["qwen2.5-3b", "smollm2-135m-cpu", "cpu_smoke", "no_emotion", "no_strategy", "safety_enabled", "tiny"]
+    "name",
+    [
+        "qwen2.5-3b",
+        "smollm2-135m-cpu",
+        "smollm2-no-emotion",
+        "smollm2-no-strategy",
+        "cpu_smoke",
+        "no_emotion",
+        "no_strategy",
+        "safety_enabled",
+        "tiny",
+    ],
 )
 def test_every_config_parses(name):
     config = load_config(recipe.Config, CONFIGS / f"{name}.toml")
@@ -133,6 +180,11 @@ def test_ablation_configs_override_one_weight():
     assert load_config(recipe.Config, CONFIGS / "no_emotion.toml").loss_weights.emotion == 0.0
     assert load_config(recipe.Config, CONFIGS / "no_strategy.toml").loss_weights.strategy == 0.0
     assert load_config(recipe.Config, CONFIGS / "safety_enabled.toml").loss_weights.safety > 0.0
+    cpu = load_config(recipe.Config, CONFIGS / "smollm2-135m-cpu.toml")
+    for name, changed in (("smollm2-no-emotion", "lambda_emotion"), ("smollm2-no-strategy", "lambda_strategy")):
+        ablation = load_config(recipe.Config, CONFIGS / f"{name}.toml")
+        differs = {k for k, v in dataclasses.asdict(ablation).items() if dataclasses.asdict(cpu)[k] != v}
+        assert differs == {changed, "out_dir"} and getattr(ablation, changed) == 0.0
 
 
 def test_esconv_splits_by_dialogue_with_known_strategies():
