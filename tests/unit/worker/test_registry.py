@@ -78,7 +78,7 @@ SHIPPED = {
     "psychotherapist": dict(temperature=0.7, top_p=0.9, max_new_tokens=256),
     "psychotherapist-smollm2": dict(temperature=0.7, top_p=0.9, max_new_tokens=96, min_new_tokens=10),
     "qwen-empathetic": dict(temperature=0.7, top_p=0.9, max_new_tokens=256),
-    "qwen-empathetic-smollm2": dict(temperature=0.7, top_p=0.9, max_new_tokens=96),
+    "qwen-empathetic-smollm2": dict(temperature=0.7, top_p=0.9, max_new_tokens=96, min_new_tokens=8),
     "emodecoder": dict(
         temperature=0.8, top_k=40, top_p=1.0, max_new_tokens=96, end_of_turn_after=24, end_of_turn_factor=1.15
     ),
