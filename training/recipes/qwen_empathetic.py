@@ -48,8 +48,7 @@ from training.losses.qwen import (
     strategy_loss,
 )
 from training.recipes import psychotherapist as sft
-from worker.models.heads import HeadLabels, Heads, conversation_start, end_of_turn_ids
-from worker.models.pooling import masked_mean
+from worker.models.heads import HeadLabels, Heads, PooledHead, conversation_start, end_of_turn_ids
 
 DEFAULT_CONFIG = "qwen2.5-3b"
 
@@ -320,11 +319,11 @@ def head_accuracy(
 ) -> dict[str, float]:
     """Accuracy of each head on the conversation view (planning) and the unstyled reply view (reflection)."""
     hits: dict[str, list[bool]] = {}
-    reply_emotion, reply_strategy = model.heads.reflection
+    (plan_emotion, plan_strategy), (reply_emotion, reply_strategy) = model.heads.planning, model.heads.reflection
     for batch, hidden, views in _forward_views(model, features, pad_token_id, batch_size):
         for head_name, view_heads, labels in (
-            ("emotion", {"context": model.heads.emotion, "reply": reply_emotion}, batch["emotion_label"]),
-            ("strategy", {"context": model.heads.strategy, "reply": reply_strategy}, batch["strategy_label"]),
+            ("emotion", {"context": plan_emotion, "reply": reply_emotion}, batch["emotion_label"]),
+            ("strategy", {"context": plan_strategy, "reply": reply_strategy}, batch["strategy_label"]),
         ):
             for view, mask in views.items():
                 scored = (labels != IGNORE_INDEX) & mask.any(dim=1)
@@ -335,20 +334,23 @@ def head_accuracy(
 
 @torch.no_grad()
 def pooled_states(
-    model: LMWithHeads, features: list[dict[str, Any]], pad_token_id: int, batch_size: int, layers: dict[str, int]
+    model: LMWithHeads,
+    features: list[dict[str, Any]],
+    pad_token_id: int,
+    batch_size: int,
+    pooling: dict[str, PooledHead],
 ) -> dict[str, dict[str, torch.Tensor]]:
-    """Per view ("context", "reply"): the masked means of the hidden states of ``layers[view]``, both
-    label vectors and each row's conversation ("group", -1 where the features carry none)."""
-    views: dict[str, dict[str, list[torch.Tensor]]] = {view: {} for view in layers}
+    """Per view ("context", "reply"): what ``pooling[view]`` pools (its layer, masked mean, as served),
+    both label vectors and each row's conversation ("group", from ``head_fit_features``)."""
+    views: dict[str, dict[str, list[torch.Tensor]]] = {view: {} for view in pooling}
     for batch, hidden, masks in _forward_views(model, features, pad_token_id, batch_size):
         for view, mask in masks.items():
             keep = mask.any(dim=1)
-            groups = batch["group"] if "group" in batch else torch.full_like(batch["emotion_label"], -1)
             columns = {
-                "states": masked_mean(hidden[layers[view]].float(), mask),
+                "states": pooling[view].pooled(hidden, mask),
                 "emotion": batch["emotion_label"],
                 "strategy": batch["strategy_label"],
-                "group": groups,
+                "group": batch["group"],
             }
             for name, column in columns.items():
                 views[view].setdefault(name, []).append(column[keep].cpu())
@@ -373,7 +375,13 @@ def fit_heads(
     assert heads.reply_emotion is not None and heads.reply_strategy is not None
     heads.emotion.layer = heads.strategy.layer = layer
     heads.reply_emotion.layer = heads.reply_strategy.layer = -1
-    pooled = pooled_states(model, features, pad_token_id, batch_size, {"context": layer, "reply": -1})
+    pooled = pooled_states(
+        model,
+        features,
+        pad_token_id,
+        batch_size,
+        {"context": heads.emotion, "reply": heads.reply_emotion},  # each pair shares a layer
+    )
     counts: dict[str, float] = {}
     for name, head, view, column in (
         ("emotion", heads.emotion, "context", "emotion"),

@@ -125,6 +125,10 @@ class Heads:
         self.reply_strategy.to(self.strategy.classifier.weight.device)
 
     @property
+    def planning(self) -> tuple[EmotionHead, StrategyHead]:
+        return (self.emotion, self.strategy)
+
+    @property
     def reflection(self) -> tuple[EmotionHead, StrategyHead]:
         return (self.reply_emotion or self.emotion, self.reply_strategy or self.strategy)
 

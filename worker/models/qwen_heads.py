@@ -150,8 +150,8 @@ class QwenHeadsModel(CausalLM):
 
     def planning_probabilities(self, prompt: list[int]) -> tuple[list[float], list[float]]:
         """The heads on the conversation before the reply (its system turn left out, as in training)."""
-        heads = (self._heads.emotion, self._heads.strategy)
-        return self.head_probabilities(prompt, conversation_start(prompt, self._end_of_turn_ids), heads)
+        start = conversation_start(prompt, self._end_of_turn_ids)
+        return self.head_probabilities(prompt, start, self._heads.planning)
 
     def head_probabilities(
         self, token_ids: list[int], reply_start: int, heads: tuple[Any, Any]
